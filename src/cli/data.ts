@@ -1,0 +1,8 @@
+// alexnet data: placeholder until its issue lands (replaced by the owner of this command).
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program.command('data').description('(not yet implemented)').action(() => {
+    throw new Error('alexnet data is not implemented yet');
+  });
+}

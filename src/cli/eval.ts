@@ -1,0 +1,8 @@
+// alexnet eval: placeholder until its issue lands (replaced by the owner of this command).
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program.command('eval').description('(not yet implemented)').action(() => {
+    throw new Error('alexnet eval is not implemented yet');
+  });
+}

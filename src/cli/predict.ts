@@ -1,0 +1,8 @@
+// alexnet predict: placeholder until its issue lands (replaced by the owner of this command).
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program.command('predict').description('(not yet implemented)').action(() => {
+    throw new Error('alexnet predict is not implemented yet');
+  });
+}

@@ -1,0 +1,69 @@
+// The model contract shared by training, inference, interchange, serving and visualisation.
+import type { Backend } from '../backend/backend.ts';
+
+export type Variant = 'paper' | 'torchvision';
+
+export interface ModelConfig {
+  variant: Variant;
+  /** Number of output classes (fc8 width). Default 1000. */
+  classes?: number;
+  /** A backend instance, or a name for createBackend ('auto' default). */
+  backend?: Backend | 'ref' | 'native' | 'auto';
+  /** Seed for the paper initialisation (N(0, 0.01) weights). Default 0. */
+  seed?: number;
+  /** Width multiplier for reduced-width test models (1 = the real AlexNet). Default 1. */
+  widthScale?: number;
+  /** fc6/fc7 width override (4096 by default); reduced models for fixtures use small values. */
+  hidden?: number;
+}
+
+/** One named parameter inside the arena (torchvision state_dict names, e.g. features.0.weight). */
+export interface ParamEntry { name: string; shape: number[]; offset: number; size: number }
+
+export interface NamedArray { shape: number[]; data: Float32Array }
+export type StateDict = Record<string, NamedArray>;
+
+/** One row of `alexnet summary`. outputShape is [C,H,W] or [F]. */
+export interface SummaryRow { name: string; kind: string; outputShape: number[]; params: number; macs: number }
+
+export interface TrainStepOptions {
+  lr: number;
+  momentum?: number;      // default 0.9
+  weightDecay?: number;   // default 5e-4
+  /** Seed for this step's dropout masks (the trainer derives one per step). */
+  dropoutSeed?: number;
+  /** false disables dropout (used by fixture tests). Default true. */
+  dropout?: boolean;
+}
+
+export interface Model {
+  readonly variant: Variant;
+  readonly classes: number;
+  /** Default square input side: 227 (paper) or 224 (torchvision). */
+  readonly inputSize: number;
+  readonly backend: Backend;
+  /** Parameter table: names, shapes and offsets in the flat arena, in state_dict order. */
+  readonly params: readonly ParamEntry[];
+  readonly paramCount: number;
+
+  /** Eval-mode forward (no dropout). x is NCHW float32. Returns logits (N*classes). */
+  forward(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array>;
+  /** Eval-mode forward returning fc7 features (N*4096, post-ReLU) instead of logits. */
+  embed(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array>;
+  /** Eval-mode forward returning every layer's output by summary name (conv1, relu1, ..., fc8). */
+  activations(x: Float32Array, shape: [number, number, number, number]): Promise<Record<string, NamedArray>>;
+  /** Forward + backward + paper SGD update on one batch; labels are class indices. Returns the mean loss. */
+  trainStep(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts: TrainStepOptions): Promise<number>;
+  /** Forward + backward without the update: loss and a copy of every parameter gradient (for tests). */
+  lossAndGrads(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts?: { dropout?: boolean; dropoutSeed?: number }): Promise<{ loss: number; logits: Float32Array; grads: StateDict }>;
+
+  stateDict(): Promise<StateDict>;
+  /** Copies weights in; names and shapes must match exactly (errors name the offending entry). */
+  loadStateDict(sd: StateDict): Promise<void>;
+  /** The whole parameter arena and momentum arena, for checkpoints (one write each). */
+  getArenas(): Promise<{ params: Float32Array; momentum: Float32Array }>;
+  setArenas(a: { params: Float32Array; momentum?: Float32Array }): Promise<void>;
+
+  summary(inputSize?: number): SummaryRow[];
+  dispose(): void;
+}

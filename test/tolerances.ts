@@ -1,0 +1,40 @@
+// Every numerical tolerance used by the tests, in one table, with the reason for each.
+// A check passes when |a - b| <= atol + rtol * |b| elementwise (b is the reference).
+
+export interface Tol { atol: number; rtol: number; why: string }
+
+export const TOL = {
+  /** Central differences in float64 on the ref kernels (the ref kernels run in f64 for gradcheck). */
+  gradcheck: { atol: 1e-6, rtol: 1e-4, why: 'f64 central differences with h=1e-5: truncation O(h^2) and cancellation O(eps/h)' },
+  /** Central differences through float32 kernels. */
+  gradcheckF32: { atol: 2e-3, rtol: 2e-2, why: 'f32 central differences with h=1e-2: cancellation ~ 1e-7/1e-2 relative error per term' },
+  /** ref op vs PyTorch op on small shapes. */
+  refVsTorchOp: { atol: 1e-5, rtol: 1e-4, why: 'f32 sums of <= ~1e3 terms in a different order than PyTorch' },
+  /** ref whole model (reduced width) vs PyTorch: logits, loss, gradients. */
+  refVsTorchModel: { atol: 1e-4, rtol: 2e-3, why: 'f32 accumulation through 8 layers in a different order; errors grow with depth' },
+  /** Losses after 5 SGD steps vs PyTorch. */
+  refVsTorchSgd: { atol: 1e-4, rtol: 1e-3, why: 'small f32 differences compound over 5 updates' },
+  /** full-size forward (both variants) vs PyTorch on the same weights: logits. */
+  fullModelLogits: { atol: 2e-3, rtol: 2e-2, why: 'f32 dot products of up to 9216 terms (fc6) summed in different orders' },
+  /** native op vs ref op. */
+  nativeVsRef: { atol: 1e-4, rtol: 1e-3, why: 'oneDNN uses Winograd/blocked GEMM and FMA: different summation order, f32' },
+  /** ONNX (onnxruntime) vs our logits. */
+  onnxVsOurs: { atol: 1e-3, rtol: 1e-2, why: 'onnxruntime MLAS kernels sum in a different order; f32' },
+} satisfies Record<string, Tol>;
+
+/** Throws with the worst element when a and b differ beyond tol. */
+export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: Tol, what = 'tensor'): void {
+  if (a.length !== b.length) throw new Error(`${what}: length ${a.length} != ${b.length}`);
+  let worst = -1, worstExcess = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    const lim = tol.atol + tol.rtol * Math.abs(b[i]);
+    if (!(d <= lim)) {
+      const excess = Number.isNaN(d) ? Infinity : d - lim;
+      if (excess > worstExcess || worst < 0) { worst = i; worstExcess = excess; }
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(`${what}: element ${worst} got ${a[worst]} expected ${b[worst]} (|diff| ${Math.abs(a[worst] - b[worst]).toExponential(3)} > atol ${tol.atol} + rtol ${tol.rtol}·|ref|; ${tol.why})`);
+  }
+}
