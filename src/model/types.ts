@@ -67,3 +67,26 @@ export interface Model {
   summary(inputSize?: number): SummaryRow[];
   dispose(): void;
 }
+
+/** How raw pixels become network input: resize shorter side to `resize`, centre crop resize x resize,
+ *  then a `crop` x `crop` crop; value = (pixel/255 - mean[c]) / std[c]. The paper's plain mean subtraction
+ *  in 0..255 units is std = [1/255, 1/255, 1/255]. `meanImage` (optional) names a per-pixel mean file
+ *  (float32 HWC at resize x resize, 0..1 units) that replaces `mean` when present. */
+export interface Preprocessing {
+  resize: number;
+  crop: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+  meanImage?: string;
+}
+
+/** Metadata carried with weights (safetensors __metadata__, checkpoints, ONNX metadata_props). */
+export interface WeightsMeta {
+  variant: Variant;
+  classes: number;
+  classNames: string[];
+  preprocessing: Preprocessing;
+  /** Reduced-width models (tests, demos): ModelConfig.widthScale / hidden. Omitted for real AlexNet. */
+  widthScale?: number;
+  hidden?: number;
+}
