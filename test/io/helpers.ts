@@ -1,0 +1,30 @@
+// Test helpers: random AlexNet-shaped state_dicts of any width, without needing src/model.
+import type { StateDict, Variant, WeightsMeta } from '../../src/model/types.ts';
+import { fallbackPreprocessing } from '../../src/io/weights.ts';
+
+export function randomStateDict(variant: Variant, c: number[], hidden: number, classes: number, seed = 1): StateDict {
+  const [C1, C2, C3, C4, C5] = c;
+  const g = variant === 'paper' ? 2 : 1;
+  let s = seed >>> 0;
+  const rnd = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296 - 0.5; };
+  const t = (shape: number[], scale = 0.1) => {
+    const n = shape.reduce((a, d) => a * d, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = rnd() * scale;
+    return { shape, data };
+  };
+  return {
+    'features.0.weight': t([C1, 3, 11, 11]), 'features.0.bias': t([C1]),
+    'features.3.weight': t([C2, C1 / g, 5, 5]), 'features.3.bias': t([C2]),
+    'features.6.weight': t([C3, C2, 3, 3]), 'features.6.bias': t([C3]),
+    'features.8.weight': t([C4, C3 / g, 3, 3]), 'features.8.bias': t([C4]),
+    'features.10.weight': t([C5, C4 / g, 3, 3]), 'features.10.bias': t([C5]),
+    'classifier.1.weight': t([hidden, C5 * 36], 0.05), 'classifier.1.bias': t([hidden]),
+    'classifier.4.weight': t([hidden, hidden], 0.05), 'classifier.4.bias': t([hidden]),
+    'classifier.6.weight': t([classes, hidden], 0.05), 'classifier.6.bias': t([classes]),
+  };
+}
+
+export function metaFor(variant: Variant, classes: number, extra: Partial<WeightsMeta> = {}): WeightsMeta {
+  return { variant, classes, classNames: Array.from({ length: classes }, (_, i) => `c${i}`), preprocessing: fallbackPreprocessing(variant), ...extra };
+}
