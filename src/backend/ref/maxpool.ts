@@ -1,0 +1,58 @@
+// x (N,C,H,W) -> y (N,C,P,Q), argmax (N,C,P,Q) i32 = h*W+w of the winner inside its (n,c) plane.
+// Floor mode; padding never wins (-inf); ties go to the first max in row-major window order.
+// backward: dx[argmax] += dy (overlapping windows add up).
+import { ShapeError, outSize, type OpInputs, type OpOutputs, type PoolAttrs } from '../backend.ts';
+import { arg, positiveInt, sameShape, type RefCtx } from './tensor.ts';
+
+function geometry(op: string, xs: readonly number[], a: PoolAttrs): [number, number, number, number, number, number] {
+  positiveInt(op, 'kernel', a.kernel);
+  positiveInt(op, 'stride', a.stride);
+  positiveInt(op, 'pad', a.pad, 0);
+  if (2 * a.pad > a.kernel) throw new ShapeError(op, `pad ${a.pad} must be at most half of kernel ${a.kernel}`);
+  const [N, C, H, W] = xs;
+  const P = outSize(H, a.kernel, a.stride, a.pad), Q = outSize(W, a.kernel, a.stride, a.pad);
+  if (P < 1 || Q < 1) throw new ShapeError(op, `kernel ${a.kernel} larger than padded input ${H}x${W} (pad ${a.pad})`);
+  return [N, C, H, W, P, Q];
+}
+
+export function maxPool(ctx: RefCtx, inp: OpInputs<'maxPool'>, a: PoolAttrs): OpOutputs<'maxPool'> {
+  const op = 'maxPool';
+  const x = arg(op, 'x', inp.x, 4);
+  const [N, C, H, W, P, Q] = geometry(op, x.shape, a);
+  const y = ctx.alloc([N, C, P, Q]), argmax = ctx.alloc([N, C, P, Q], 'i32');
+  const X = x.f, Y = y.f, AM = argmax.i;
+  for (let nc = 0; nc < N * C; nc++) {
+    const xo = nc * H * W;
+    for (let p = 0; p < P; p++) {
+      const h0 = p * a.stride - a.pad, h1 = Math.min(H, h0 + a.kernel);
+      for (let q = 0; q < Q; q++) {
+        const w0 = q * a.stride - a.pad, w1 = Math.min(W, w0 + a.kernel);
+        let best = -Infinity, bi = -1;
+        for (let h = Math.max(0, h0); h < h1; h++) {
+          for (let w = Math.max(0, w0); w < w1; w++) {
+            const v = X[xo + h * W + w];
+            if (v > best || bi < 0) { best = v; bi = h * W + w; }
+          }
+        }
+        const o = (nc * P + p) * Q + q;
+        Y[o] = best;
+        AM[o] = bi;
+      }
+    }
+  }
+  return { y, argmax };
+}
+
+export function maxPoolBackward(ctx: RefCtx, inp: OpInputs<'maxPoolBackward'>, a: PoolAttrs): OpOutputs<'maxPoolBackward'> {
+  const op = 'maxPoolBackward';
+  const x = arg(op, 'x', inp.x, 4), argmax = arg(op, 'argmax', inp.argmax, 4, 'i32'), dy = arg(op, 'dy', inp.dy, 4);
+  const [N, C, H, W, P, Q] = geometry(op, x.shape, a);
+  sameShape(op, 'dy', dy.shape, 'pool output', [N, C, P, Q]);
+  sameShape(op, 'argmax', argmax.shape, 'pool output', [N, C, P, Q]);
+  const dx = ctx.alloc(x.shape), AM = argmax.i, DY = dy.f, DX = dx.f;
+  for (let nc = 0; nc < N * C; nc++) {
+    const xo = nc * H * W, yo = nc * P * Q;
+    for (let i = 0; i < P * Q; i++) DX[xo + AM[yo + i]] += DY[yo + i];
+  }
+  return { dx };
+}
