@@ -1,0 +1,226 @@
+// The explorer page and its data routes (issue #6). buildServer (src/server/app.ts) calls registerWebRoutes;
+// everything here lives in its own encapsulated fastify scope (own body parser and error handler).
+//   GET  /                    the built page (web/dist), built on first request when missing
+//   GET  /v1/architecture     summary rows, totals, variant
+//   GET  /v1/filters          conv1 kernels as JSON tiles (?format=png for one PNG grid)
+//   POST /v1/activations      raw image body -> crop, top-5, strongest channels of every conv layer
+//   GET  /v1/samples[/:name]  sample photos (../shared/data/samples or ALEXNET_SAMPLES)
+//   GET  /v1/run/log?since=N  the run's log.jsonl from byte N (404 JSON without --run)
+//   GET  /v1/run/events       the same as server-sent events, live
+import { existsSync, promises as fsp, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import type { Model, WeightsMeta } from '../model/types.ts';
+import { prepareImage } from '../viz/image.ts';
+import { conv1Weight, filterTiles, filterGrid, type FilterTiles } from '../viz/filters.ts';
+import { imageActivations, convLayerNames } from '../viz/activations.ts';
+import { encodePng } from '../viz/png.ts';
+
+export interface WebContext { model: Model; meta: WeightsMeta; runDir?: string }
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const WEB_DIST = path.join(ROOT, 'web', 'dist');
+const IMAGE_EXT = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
+
+function samplesDir(): string | undefined {
+  const d = process.env.ALEXNET_SAMPLES ?? path.resolve(ROOT, '..', 'shared', 'data', 'samples');
+  return existsSync(d) ? d : undefined;
+}
+
+const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
+
+/** One vite build at a time per process; output goes to a temp folder and is renamed into place. */
+let building: Promise<boolean> | undefined;
+export function ensureWebBuilt(): Promise<boolean> {
+  if (existsSync(path.join(WEB_DIST, 'index.html'))) return Promise.resolve(true);
+  building ??= (async () => {
+    const tmp = `${WEB_DIST}.tmp-${process.pid}`;
+    try {
+      const vite = await import('vite');
+      await vite.build({ configFile: path.join(ROOT, 'web', 'vite.config.ts'), root: path.join(ROOT, 'web'), logLevel: 'warn', build: { outDir: tmp, emptyOutDir: true } });
+      if (!existsSync(path.join(WEB_DIST, 'index.html'))) {
+        rmSync(WEB_DIST, { recursive: true, force: true });
+        renameSync(tmp, WEB_DIST);
+      }
+      return true;
+    } catch {
+      return existsSync(path.join(WEB_DIST, 'index.html'));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+      building = undefined;
+    }
+  })();
+  return building;
+}
+
+const NOT_BUILT_HTML = `<!doctype html><html lang="en"><meta charset="utf-8"><title>AlexNet explorer: page not built</title>
+<body style="font:16px system-ui;margin:3rem;max-width:40rem"><h1>The explorer page is not built</h1>
+<p>The server could not find or build <code>web/dist</code>. Run <code>npm run build:web</code> in the project folder, then reload.</p>
+<p>The JSON routes work regardless: <a href="/v1/architecture">/v1/architecture</a>, <a href="/v1/filters">/v1/filters</a>.</p></body></html>`;
+
+interface LogState { entries: unknown[]; offset: number; size: number }
+
+/** Reads complete JSONL lines from byte `since`; a shorter file than `since` means a new log, read from 0. */
+async function readLog(file: string, since: number): Promise<LogState & { reset: boolean }> {
+  let st;
+  try { st = await fsp.stat(file); } catch { return { entries: [], offset: 0, size: 0, reset: since > 0 }; }
+  const reset = since > st.size;
+  const from = reset ? 0 : since;
+  if (st.size === from) return { entries: [], offset: from, size: st.size, reset };
+  const fh = await fsp.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(st.size - from, 64 * 1024 * 1024));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, from);
+    const text = buf.subarray(0, bytesRead);
+    const end = text.lastIndexOf(0x0a) + 1; // only whole lines; a half-written last line waits for the next read
+    const entries: unknown[] = [];
+    for (const line of text.subarray(0, end).toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try { entries.push(JSON.parse(line)); } catch { /* a corrupt line is skipped, not fatal */ }
+    }
+    return { entries, offset: from + end, size: st.size, reset };
+  } finally { await fh.close(); }
+}
+
+export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): Promise<void> {
+  await app.register(async (scope) => {
+    const { model, meta } = ctx;
+    const bodyLimit = 10 * 1024 * 1024;
+
+    // Own parsers in this scope only: any body arrives as a Buffer (the page posts raw image bytes).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+
+    scope.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+      let status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+      let msg = err.message;
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; msg = `the file is too large (limit ${bodyLimit / 1024 / 1024} MB)`; }
+      if (status >= 500) scope.log.error(err);
+      reply.code(status).type('application/json').send({ error: msg });
+    });
+
+    await scope.register(fastifyStatic, { root: WEB_DIST, serve: false });
+
+    // Model calls are serialised: the page's requests never interleave inside one forward pass.
+    let queue: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+      const p = queue.then(fn, fn);
+      queue = p.catch(() => undefined);
+      return p;
+    };
+
+    // ---- the page ----
+    const sendPage = async (file: string, reply: FastifyReply) => {
+      if (!(await ensureWebBuilt())) return reply.code(503).type('text/html').send(NOT_BUILT_HTML);
+      const full = path.join(WEB_DIST, file);
+      if (!full.startsWith(WEB_DIST + path.sep) || !existsSync(full)) return reply.code(404).send({ error: `no such file: ${file}` });
+      return reply.sendFile(file, WEB_DIST);
+    };
+    scope.get('/', (_req, reply) => sendPage('index.html', reply));
+    scope.get('/index.html', (_req, reply) => sendPage('index.html', reply));
+    scope.get('/assets/*', (req: FastifyRequest<{ Params: { '*': string } }>, reply) => sendPage(path.join('assets', req.params['*']), reply));
+    scope.get('/favicon.svg', (_req, reply) => sendPage('favicon.svg', reply));
+
+    // ---- architecture ----
+    scope.get('/v1/architecture', async () => {
+      const inputSize = meta.preprocessing?.crop ?? model.inputSize;
+      const rows = model.summary(inputSize);
+      // Parameter tensors belong to the rows that have parameters, in state_dict order (weight, bias).
+      const params = [...model.params];
+      const layers = rows.map((r) => {
+        const own: { name: string; shape: number[] }[] = [];
+        let left = r.params;
+        while (left > 0 && params.length) { const p = params.shift()!; own.push({ name: p.name, shape: p.shape }); left -= p.size; }
+        return { ...r, tensors: own };
+      });
+      return {
+        variant: model.variant, classes: model.classes, inputShape: [3, inputSize, inputSize],
+        totals: { params: model.paramCount, macs: rows.reduce((s, r) => s + r.macs, 0) },
+        widthScale: meta.widthScale, hidden: meta.hidden, preprocessing: meta.preprocessing, layers,
+      };
+    });
+
+    // ---- filters ----
+    let tilesCache: Promise<FilterTiles> | undefined;
+    const tiles = () => (tilesCache ??= exclusive(async () => filterTiles(await conv1Weight(model), model.variant)));
+    scope.get('/v1/filters', async (req: FastifyRequest<{ Querystring: { format?: string; scale?: string } }>, reply) => {
+      const f = await tiles();
+      if (req.query.format === 'png') {
+        const scale = Math.min(16, Math.max(1, Number(req.query.scale) || 4));
+        const g = filterGrid(f, { scale });
+        return reply.type('image/png').send(await encodePng(g.rgb, g.width, g.height));
+      }
+      return { variant: model.variant, count: f.count, size: f.size, groups: f.groups, tiles: f.tiles.map(b64) };
+    });
+
+    // ---- activations + predictions for one image ----
+    scope.post('/v1/activations', async (req: FastifyRequest<{ Querystring: { top?: string } }>, reply) => {
+      const body = req.body;
+      if (!Buffer.isBuffer(body) || body.length === 0) return reply.code(400).send({ error: 'no image in the request: send the image file as the request body' });
+      const top = Math.min(64, Math.max(1, Number(req.query.top) || 16));
+      const img = await prepareImage(body, meta.preprocessing);
+      const t0 = performance.now();
+      const r = await exclusive(() => imageActivations(model, img.input, img.shape, meta.classNames, { top, topk: 5 }));
+      return {
+        size: img.size,
+        crop: b64(img.cropRgb),
+        ms: Math.round(performance.now() - t0),
+        predictions: r.predictions,
+        layers: r.layers.map((l) => ({ name: l.name, shape: l.shape, channels: l.channels.map((c) => ({ channel: c.channel, mean: c.mean, max: c.max, data: b64(c.data) })) })),
+      };
+    });
+    scope.get('/v1/layers', async () => ({ conv: convLayerNames(model) }));
+
+    // ---- samples ----
+    scope.get('/v1/samples', async () => {
+      const d = samplesDir();
+      return { samples: d ? readdirSync(d).filter((f) => IMAGE_EXT.test(f)).sort() : [] };
+    });
+    scope.get('/v1/samples/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+      const d = samplesDir();
+      const name = req.params.name;
+      if (!d || !IMAGE_EXT.test(name) || name !== path.basename(name) || !existsSync(path.join(d, name)))
+        return reply.code(404).send({ error: `no sample named ${JSON.stringify(name)}` });
+      return reply.sendFile(name, d);
+    });
+
+    // ---- training run ----
+    const logFile = ctx.runDir ? path.join(ctx.runDir, 'log.jsonl') : undefined;
+    const noRun = { error: 'no training run: start the server with --run RUN_DIR to see its curves' };
+    scope.get('/v1/run/log', async (req: FastifyRequest<{ Querystring: { since?: string } }>, reply) => {
+      if (!logFile) return reply.code(404).send(noRun);
+      const since = Math.max(0, Number(req.query.since) || 0);
+      const r = await readLog(logFile, since);
+      return { run: path.basename(path.resolve(ctx.runDir!)), exists: existsSync(logFile), ...r };
+    });
+    const streams = new Set<() => void>();
+    scope.addHook('preClose', async () => { for (const stop of [...streams]) stop(); });
+    scope.get('/v1/run/events', async (req, reply) => {
+      if (!logFile) return reply.code(404).send(noRun);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      let offset = 0, closed = false, lastMtime = -1;
+      const tick = async () => {
+        if (closed) return;
+        try {
+          const m = existsSync(logFile) ? statSync(logFile).mtimeMs + statSync(logFile).size : 0;
+          if (m !== lastMtime) {
+            lastMtime = m;
+            const r = await readLog(logFile, offset);
+            if (r.entries.length || r.reset) res.write(`event: log\ndata: ${JSON.stringify({ entries: r.entries, offset: r.offset, reset: r.reset })}\n\n`);
+            offset = r.offset;
+          } else res.write(': keep-alive\n\n');
+        } catch (err) { res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`); }
+      };
+      await tick();
+      const timer = setInterval(tick, 1000);
+      timer.unref();
+      const stop = () => { if (closed) return; closed = true; clearInterval(timer); streams.delete(stop); res.end(); };
+      streams.add(stop);
+      req.raw.on('close', stop);
+    });
+  });
+}

@@ -1,0 +1,89 @@
+// Architecture: every layer as a block drawn to scale, a params/MACs table, and a details panel.
+import { api, type Architecture, type SummaryLayer } from './api.ts';
+import { h, fmtCount, fmtShape } from './ui.ts';
+
+const KIND_CLASS: [RegExp, string][] = [[/conv/i, 'k-conv'], [/relu/i, 'k-relu'], [/lrn|norm/i, 'k-lrn'], [/pool/i, 'k-pool'], [/drop/i, 'k-drop'], [/linear|fc|dense/i, 'k-fc'], [/soft/i, 'k-soft']];
+const kindClass = (k: string) => KIND_CLASS.find(([re]) => re.test(k))?.[1] ?? 'k-other';
+
+const BLOCK_MAX_H = 120; // px for the largest spatial size / fc width
+
+function blockSize(l: SummaryLayer, arch: Architecture): { w: number; h: number } {
+  const maxSpatial = Math.max(...arch.layers.filter((x) => x.outputShape.length === 3).map((x) => x.outputShape[1]), arch.inputShape[1]);
+  const maxC = Math.max(...arch.layers.filter((x) => x.outputShape.length === 3).map((x) => x.outputShape[0]));
+  const maxF = Math.max(1, ...arch.layers.filter((x) => x.outputShape.length === 1).map((x) => x.outputShape[0]));
+  if (l.outputShape.length === 3) {
+    const [c, hh] = l.outputShape;
+    return { w: Math.max(4, Math.round((c / maxC) * 56)), h: Math.max(4, Math.round((hh / maxSpatial) * BLOCK_MAX_H)) };
+  }
+  return { w: 8, h: Math.max(3, Math.round((l.outputShape[0] / maxF) * BLOCK_MAX_H)) };
+}
+
+export async function renderArchitecture(body: HTMLElement): Promise<Architecture> {
+  const arch = await api<Architecture>('/v1/architecture');
+  const line = document.getElementById('model-line');
+  if (line) line.textContent = `${arch.variant === 'paper' ? 'Paper variant (LRN, two GPU groups)' : 'torchvision variant'} · ${arch.classes} classes · input ${fmtShape(arch.inputShape)} · ${arch.totals.params.toLocaleString('en')} parameters · ${fmtCount(arch.totals.macs)} multiply-adds` + (arch.widthScale && arch.widthScale !== 1 ? ` · reduced width ×${arch.widthScale}` : '');
+
+  const maxParams = Math.max(...arch.layers.map((l) => l.params), 1);
+  const maxMacs = Math.max(...arch.layers.map((l) => l.macs), 1);
+  const details = h('div', { class: 'arch-details', 'aria-live': 'polite' });
+  const strip = h('div', { class: 'arch-strip', role: 'list', 'aria-label': 'Layers, drawn to scale' });
+  const rows: HTMLTableRowElement[] = [];
+  const buttons: HTMLButtonElement[] = [];
+
+  const select = (i: number) => {
+    const l = arch.layers[i];
+    buttons.forEach((b, j) => b.setAttribute('aria-pressed', String(j === i)));
+    rows.forEach((r, j) => r.classList.toggle('selected', j === i));
+    const pct = (v: number, t: number) => (t ? ` (${((100 * v) / t).toFixed(1)}% of the network)` : '');
+    details.replaceChildren(
+      h('h3', {}, `${l.name}`, h('span', { class: `chip ${kindClass(l.kind)}` }, l.kind)),
+      h('dl', {},
+        h('dt', {}, 'Output'), h('dd', {}, `${fmtShape(l.outputShape)}  (${l.outputShape.reduce((a, b) => a * b, 1).toLocaleString('en')} values)`),
+        h('dt', {}, 'Parameters'), h('dd', {}, `${l.params.toLocaleString('en')}${pct(l.params, arch.totals.params)}`),
+        h('dt', {}, 'Multiply-adds'), h('dd', {}, `${l.macs.toLocaleString('en')}${pct(l.macs, arch.totals.macs)}`),
+        ...(l.tensors.length ? [h('dt', {}, 'Tensors'), h('dd', {}, ...l.tensors.map((t) => h('code', { class: 'tensor' }, `${t.name} ${t.shape.join('×')}`)))] : []),
+        h('dt', {}, 'Input'), h('dd', {}, i === 0 ? fmtShape(arch.inputShape) : fmtShape(arch.layers[i - 1].outputShape)),
+      ),
+    );
+  };
+
+  // input image block first
+  const inSize = blockSize({ name: 'input', kind: 'input', outputShape: arch.inputShape, params: 0, macs: 0, tensors: [] }, arch);
+  strip.append(h('div', { class: 'arch-item input', role: 'listitem' },
+    h('div', { class: 'arch-block k-input', style: { width: `${Math.max(inSize.w, 6)}px`, height: `${inSize.h}px` } }),
+    h('div', { class: 'arch-name' }, 'input'), h('div', { class: 'arch-shape' }, fmtShape(arch.inputShape))));
+
+  arch.layers.forEach((l, i) => {
+    const { w, h: hh } = blockSize(l, arch);
+    const compact = l.params === 0 && !/pool/i.test(l.kind);
+    const b = h('button', {
+      type: 'button', class: `arch-item${compact ? ' compact' : ''}`, 'aria-pressed': 'false',
+      'aria-label': `${l.name}, ${l.kind}, output ${fmtShape(l.outputShape)}, ${l.params.toLocaleString('en')} parameters, ${l.macs.toLocaleString('en')} multiply-adds`,
+      onclick: () => select(i),
+    },
+    h('div', { class: `arch-block ${kindClass(l.kind)}`, style: { width: `${w}px`, height: `${hh}px` } }),
+    h('div', { class: 'arch-name' }, l.name),
+    compact ? null : h('div', { class: 'arch-shape' }, fmtShape(l.outputShape)));
+    buttons.push(b);
+    strip.append(h('div', { role: 'listitem' }, b));
+  });
+
+  const bar = (v: number, max: number, cls: string) => h('div', { class: `bar ${cls}`, 'aria-hidden': 'true' }, h('span', { style: { width: `${(100 * v) / max}%` } }));
+  const table = h('table', { class: 'arch-table' },
+    h('caption', { class: 'sr-only' }, 'Layers with output shape, parameters and multiply-adds'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Layer'), h('th', { scope: 'col' }, 'Output'), h('th', { scope: 'col' }, 'Parameters'), h('th', { scope: 'col' }, 'Multiply-adds'))),
+    h('tbody', {}, ...arch.layers.map((l, i) => {
+      const r = h('tr', { onclick: () => select(i) },
+        h('th', { scope: 'row' }, h('span', { class: `dot ${kindClass(l.kind)}` }), `${l.name}`, h('span', { class: 'muted kind' }, ` ${l.kind}`)),
+        h('td', {}, fmtShape(l.outputShape)),
+        h('td', {}, h('div', { class: 'num' }, l.params ? fmtCount(l.params) : '–'), l.params ? bar(l.params, maxParams, 'b-params') : null),
+        h('td', {}, h('div', { class: 'num' }, l.macs ? fmtCount(l.macs) : '–'), l.macs ? bar(l.macs, maxMacs, 'b-macs') : null));
+      rows.push(r);
+      return r;
+    })),
+    h('tfoot', {}, h('tr', {}, h('th', { scope: 'row' }, 'Total'), h('td', {}), h('td', {}, h('div', { class: 'num' }, arch.totals.params.toLocaleString('en'))), h('td', {}, h('div', { class: 'num' }, arch.totals.macs.toLocaleString('en'))))));
+
+  body.replaceChildren(h('div', { class: 'arch-scroll' }, strip), h('div', { class: 'arch-grid' }, h('div', { class: 'table-scroll' }, table), details));
+  select(Math.max(0, arch.layers.findIndex((l) => /conv/i.test(l.kind))));
+  return arch;
+}

@@ -1,0 +1,30 @@
+// conv1 filters as an RGB grid; the paper variant's two GPU groups side by side.
+import { api, fromBase64, type Filters } from './api.ts';
+import { h, pixelsToCanvas } from './ui.ts';
+
+export async function renderFilters(body: HTMLElement): Promise<void> {
+  const f = await api<Filters>('/v1/filters');
+  const cols = f.groups.length > 1 ? 6 : Math.ceil(Math.sqrt(f.count));
+  const gap = 1;
+  const groups = f.groups.map((g, gi) => {
+    const rows = Math.ceil(g.length / cols);
+    const W = cols * (f.size + gap) + gap, H = rows * (f.size + gap) + gap;
+    const rgba = new Uint8ClampedArray(W * H * 4).fill(255);
+    g.forEach((k, j) => {
+      const t = fromBase64(f.tiles[k]);
+      const x0 = gap + (j % cols) * (f.size + gap), y0 = gap + Math.floor(j / cols) * (f.size + gap);
+      for (let y = 0; y < f.size; y++)
+        for (let x = 0; x < f.size; x++) {
+          const s = (y * f.size + x) * 3, d = ((y0 + y) * W + x0 + x) * 4;
+          rgba[d] = t[s]; rgba[d + 1] = t[s + 1]; rgba[d + 2] = t[s + 2]; rgba[d + 3] = 255;
+        }
+    });
+    const canvas = h('canvas', { class: 'filter-grid', role: 'img', 'aria-label': `${g.length} conv1 filters of ${f.size}×${f.size} pixels${f.groups.length > 1 ? `, GPU ${gi + 1}` : ''}` });
+    pixelsToCanvas(canvas, rgba, W, H);
+    canvas.style.setProperty('--w', String(W));
+    const title = f.groups.length > 1 ? `GPU ${gi + 1}: filters ${g[0] + 1}–${g[g.length - 1] + 1}` : `${f.count} filters`;
+    return h('figure', { class: 'filter-group' }, canvas, h('figcaption', {}, title));
+  });
+  body.replaceChildren(h('div', { class: 'filter-groups' }, ...groups),
+    h('p', { class: 'muted small' }, `${f.count} kernels of ${f.size}×${f.size}×3, ${f.groups.length > 1 ? 'split as the paper split them across two GPUs' : 'in one group'}. `, h('a', { href: '/v1/filters?format=png&scale=6', download: 'conv1-filters.png' }, 'Download as PNG')));
+}

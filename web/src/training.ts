@@ -1,0 +1,86 @@
+// Training curves from the run's log.jsonl, polled with ?since=<byte offset> so they update live.
+import { api, ApiError, type RunLog } from './api.ts';
+import { drawChart, type Series } from './chart.ts';
+import { h, showError, clearErrors } from './ui.ts';
+
+const TITLE = 'Training';
+const POLL_MS = 2000;
+type Entry = Record<string, unknown>;
+
+const STEP_KEYS = ['step', 'global_step', 'globalStep', 'iter', 'iteration'];
+const SPLIT_KEYS = ['split', 'phase', 'type', 'kind', 'event'];
+const COLORS = ['#3b5bdb', '#e8590c', '#2b8a3e', '#ae3ec9', '#c92a2a', '#0b7285'];
+
+function num(v: unknown): number | undefined { return typeof v === 'number' && Number.isFinite(v) ? v : undefined; }
+
+/** Turns log entries into named series on a common x axis (the training step when the log has one). */
+export function toSeries(entries: Entry[]): { x: string; groups: { loss: Map<string, [number, number][]>; lr: Map<string, [number, number][]>; acc: Map<string, [number, number][]> } } {
+  const hasStep = entries.some((e) => STEP_KEYS.some((k) => num(e[k]) !== undefined));
+  const hasEpoch = entries.some((e) => num(e.epoch) !== undefined);
+  const groups = { loss: new Map<string, [number, number][]>(), lr: new Map<string, [number, number][]>(), acc: new Map<string, [number, number][]>() };
+  let lastX = 0;
+  entries.forEach((e, i) => {
+    const step = STEP_KEYS.map((k) => num(e[k])).find((v) => v !== undefined);
+    const x = hasStep ? step ?? lastX : hasEpoch ? num(e.epoch) ?? lastX : i;
+    lastX = x;
+    const split = SPLIT_KEYS.map((k) => e[k]).find((v) => typeof v === 'string' && /^(val|valid|validation|eval|test|train)$/i.test(v)) as string | undefined;
+    const prefix = split && /^(val|valid|validation|eval|test)$/i.test(split) ? 'val ' : '';
+    for (const [k, v] of Object.entries(e)) {
+      const y = num(v);
+      if (y === undefined || STEP_KEYS.includes(k) || k === 'epoch') continue;
+      const name = (prefix && !/val|train|test/i.test(k) ? prefix : '') + k.replace(/_/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase().replace(/top ?(\d)/, 'top-$1');
+      const g = /loss/i.test(k) ? groups.loss : /^(lr|learning.?rate)$/i.test(k) ? groups.lr : /top.?[15]|acc/i.test(k) ? groups.acc : undefined;
+      if (!g) continue;
+      if (!g.has(name)) g.set(name, []);
+      g.get(name)!.push([x, y]);
+    }
+  });
+  return { x: hasStep ? 'step' : hasEpoch ? 'epoch' : 'entry', groups };
+}
+
+export async function renderTraining(body: HTMLElement): Promise<void> {
+  let log: RunLog;
+  try {
+    log = await api<RunLog>('/v1/run/log');
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      body.replaceChildren(h('p', { class: 'muted', id: 'no-run' }, `${err.message}. For example: alexnet serve --weights runs/imagenette/weights.safetensors --run runs/imagenette`));
+      return;
+    }
+    throw err;
+  }
+  const entries: Entry[] = [...log.entries];
+  let offset = log.offset;
+  const info = h('p', { class: 'run-info', 'aria-live': 'polite' });
+  const canvases = { loss: h('canvas', { role: 'img', 'aria-label': 'Loss curve' }), lr: h('canvas', { role: 'img', 'aria-label': 'Learning rate' }), acc: h('canvas', { role: 'img', 'aria-label': 'Top-1 and top-5 accuracy' }) };
+  body.replaceChildren(info, h('div', { class: 'charts' }, ...Object.values(canvases).map((c) => h('div', { class: 'chart' }, c))));
+
+  const draw = () => {
+    const { x, groups } = toSeries(entries);
+    const mk = (m: Map<string, [number, number][]>): Series[] => [...m].map(([label, points], i) => ({ label, points, color: COLORS[i % COLORS.length], dashed: /val|test/.test(label) }));
+    const acc = mk(groups.acc);
+    const accMax = Math.max(0, ...acc.flatMap((s) => s.points.map((p) => p[1])));
+    drawChart(canvases.loss, mk(groups.loss), { title: 'Loss', xLabel: x });
+    drawChart(canvases.lr, mk(groups.lr), { title: 'Learning rate', xLabel: x, logY: true });
+    drawChart(canvases.acc, acc, { title: 'Top-1 / top-5 accuracy', xLabel: x, ...(accMax <= 1 ? { yMin: 0, yMax: 1, percent: true } : { yMin: 0, yMax: 100 }) });
+    const last = [...entries].reverse().find((e) => num(e.epoch) !== undefined);
+    info.replaceChildren(h('strong', {}, `Run ${log.run}`), ` · ${entries.length} log entries` + (last ? ` · epoch ${last.epoch}` : '') + (log.exists ? '' : ' · waiting for log.jsonl'), h('span', { class: 'live' }, 'live'));
+  };
+  draw();
+  let timer = 0;
+  const poll = async () => {
+    try {
+      const next = await api<RunLog>(`/v1/run/log?since=${offset}`);
+      if (next.reset) entries.length = 0;
+      offset = next.offset;
+      log = next;
+      if (next.entries.length || next.reset) { entries.push(...next.entries); draw(); }
+      clearErrors(TITLE);
+    } catch (err) { showError(TITLE, err); }
+    timer = window.setTimeout(poll, POLL_MS);
+  };
+  timer = window.setTimeout(poll, POLL_MS);
+  let lastW = window.innerWidth;
+  window.addEventListener('resize', () => { if (window.innerWidth !== lastW) { lastW = window.innerWidth; draw(); } });
+  void timer;
+}

@@ -1,0 +1,101 @@
+// "Try an image": upload / drop / sample -> crop, top-5 with bars, activation maps of every conv layer.
+import { api, fromBase64, type Activations } from './api.ts';
+import { h, pixelsToCanvas, showError, clearErrors, fmtShape } from './ui.ts';
+import { infernoLut, mapToRgba } from '../../src/viz/colormap.ts';
+
+const TITLE = 'Try an image';
+const lut = infernoLut();
+let busy = 0;
+
+function status(text: string): void {
+  document.getElementById('try-status')!.textContent = text;
+}
+
+async function classify(bytes: Blob, label: string): Promise<void> {
+  const result = document.getElementById('try-result')!;
+  const ticket = ++busy;
+  status(`Running AlexNet on ${label}…`);
+  result.setAttribute('aria-busy', 'true');
+  try {
+    if (bytes.size === 0) throw new Error('the file is empty');
+    const a = await api<Activations>('/v1/activations?top=16', { method: 'POST', headers: { 'content-type': bytes.type || 'application/octet-stream' }, body: bytes });
+    if (ticket !== busy) return; // a newer image was chosen meanwhile
+    clearErrors(TITLE);
+    render(result, a, label);
+    result.dataset.state = 'ready';
+    status(`${label}: done in ${a.ms} ms.`);
+  } catch (err) {
+    if (ticket !== busy) return;
+    status(`${label} could not be classified.`);
+    result.dataset.state = result.dataset.state === 'ready' ? 'ready' : 'error';
+    showError(TITLE, err);
+  } finally {
+    if (ticket === busy) result.removeAttribute('aria-busy');
+  }
+}
+
+function render(result: HTMLElement, a: Activations, label: string): void {
+  const crop = h('canvas', { class: 'crop', role: 'img', 'aria-label': `The ${a.size}×${a.size} crop the network sees` });
+  pixelsToCanvas(crop, fromBase64(a.crop), a.size, a.size);
+  const top = a.predictions[0]?.probability ?? 1;
+  const preds = h('ol', { class: 'preds', id: 'top5', 'aria-label': 'Top-5 predictions' },
+    ...a.predictions.map((p) => h('li', {},
+      h('div', { class: 'pred-row' }, h('span', { class: 'pred-name' }, p.className), h('span', { class: 'pred-p' }, `${(100 * p.probability).toFixed(1)}%`)),
+      h('div', { class: 'bar b-pred', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': (100 * p.probability).toFixed(1), 'aria-label': p.className },
+        h('span', { style: { width: `${Math.max(0.5, (100 * p.probability) / Math.max(top, 1e-9))}%` } })))));
+  const layers = a.layers.map((l) => {
+    const [C, H, W] = l.shape;
+    const maps = l.channels.map((c) => {
+      const canvas = h('canvas', { class: 'amap', role: 'img', 'aria-label': `${l.name} channel ${c.channel}, mean ${c.mean.toFixed(3)}` });
+      pixelsToCanvas(canvas, mapToRgba(fromBase64(c.data), lut), W, H);
+      return h('figure', { class: 'amap-cell' }, canvas, h('figcaption', {}, `#${c.channel}`));
+    });
+    return h('div', { class: 'layer-maps', 'data-layer': l.name },
+      h('h4', {}, l.name, h('span', { class: 'muted' }, ` ${fmtShape(l.shape)} · strongest ${l.channels.length} of ${C} channels (mean activation)`)),
+      h('div', { class: 'amap-grid', style: { '--side': `${Math.min(96, Math.max(44, W * 1.3))}px` } }, ...maps));
+  });
+  result.replaceChildren(
+    h('div', { class: 'try-top' },
+      h('figure', { class: 'crop-fig' }, crop, h('figcaption', {}, `${label} · ${a.size}×${a.size} input`)),
+      h('div', { class: 'preds-box' }, h('h3', {}, 'Top-5 predictions'), preds)),
+    h('h3', {}, 'Activation maps'),
+    h('p', { class: 'hint' }, 'Every conv layer after its ReLU; brighter = stronger. Each map is scaled to its own maximum.'),
+    ...layers);
+}
+
+export async function setupTry(): Promise<void> {
+  const input = document.getElementById('file') as HTMLInputElement;
+  const drop = document.getElementById('drop')!;
+  input.addEventListener('change', () => { const f = input.files?.[0]; if (f) void classify(f, f.name); input.value = ''; });
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault(); drop.classList.remove('over');
+    const f = e.dataTransfer?.files?.[0];
+    if (f) void classify(f, f.name); else showError(TITLE, new Error('nothing to read in what was dropped; drop an image file'));
+  });
+  // paste an image from the clipboard
+  window.addEventListener('paste', (e) => { const f = e.clipboardData?.files?.[0]; if (f) void classify(f, 'pasted image'); });
+
+  const list = document.getElementById('sample-list')!;
+  try {
+    const { samples } = await api<{ samples: string[] }>('/v1/samples');
+    if (!samples.length) { list.append(h('span', { class: 'muted' }, 'none on this server')); return; }
+    for (const name of samples) {
+      const url = `/v1/samples/${encodeURIComponent(name)}`;
+      list.append(h('button', {
+        type: 'button', class: 'sample', 'data-sample': name, 'aria-label': `Classify the sample ${name}`,
+        onclick: async () => {
+          try {
+            const res = await fetch(url);
+            if (!res.ok) throw new Error(`the sample ${name} could not be loaded (${res.status})`);
+            await classify(await res.blob(), name);
+          } catch (err) { showError(TITLE, err); }
+        },
+      }, h('img', { src: url, alt: '', loading: 'lazy', width: 44, height: 44 }), h('span', {}, name.replace(/\.[a-z]+$/i, ''))));
+    }
+  } catch (err) {
+    list.append(h('span', { class: 'muted' }, 'unavailable'));
+    showError(TITLE, err);
+  }
+}
