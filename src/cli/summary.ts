@@ -1,8 +1,40 @@
-// alexnet summary: placeholder until its issue lands (replaced by the owner of this command).
+// alexnet summary: per-layer output shapes, parameters and MACs (static; no backend or weights needed).
 import type { Command } from 'commander';
+import { defaultInputSize, minInputSize } from '../model/spec.ts';
+import { formatSummary, summarize } from '../model/summary.ts';
+import type { Variant } from '../model/types.ts';
+
+interface Opts { variant: string; classes: string; imageSize?: string; json?: boolean }
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
+  return n;
+}
 
 export function register(program: Command): void {
-  program.command('summary').description('(not yet implemented)').action(() => {
-    throw new Error('alexnet summary is not implemented yet');
-  });
+  program
+    .command('summary')
+    .description('print the layer table: output shapes, parameters and multiply-accumulates')
+    .option('--variant <name>', 'paper | torchvision', 'paper')
+    .option('--classes <n>', 'output classes (fc8 width)', '1000')
+    .option('--image-size <s>', 'square input side (default 227 paper, 224 torchvision)')
+    .option('--json', 'one line of JSON instead of the table')
+    .action((o: Opts) => {
+      if (o.variant !== 'paper' && o.variant !== 'torchvision') {
+        throw new Error(`--variant must be paper or torchvision, got '${o.variant}'`);
+      }
+      const variant: Variant = o.variant;
+      const classes = positiveInt('--classes', o.classes);
+      const inputSize = o.imageSize === undefined ? defaultInputSize(variant) : positiveInt('--image-size', o.imageSize);
+      const min = minInputSize(variant);
+      if (inputSize < min) throw new Error(`--image-size ${inputSize} is too small for the ${variant} variant (minimum ${min})`);
+      const s = summarize({ variant, classes, inputSize });
+      if (o.json) {
+        const layers = s.rows.map((r) => ({ name: r.name, outputShape: r.outputShape, params: r.params, macs: r.macs }));
+        console.log(JSON.stringify({ variant, layers, totalParams: s.totalParams, totalMacs: s.totalMacs }));
+      } else {
+        console.log(formatSummary(variant, inputSize, s));
+      }
+    });
 }

@@ -1,0 +1,33 @@
+// createModel: the one way to get an AlexNet (either variant) on any backend.
+import { createBackend } from '../backend/index.ts';
+import type { Backend } from '../backend/backend.ts';
+import { AlexNet } from './alexnet.ts';
+import { normaliseArch } from './spec.ts';
+import type { Model, ModelConfig } from './types.ts';
+
+export async function createModel(cfg: ModelConfig): Promise<Model> {
+  const arch = normaliseArch(cfg);
+  const seed = cfg.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
+  const spec = cfg.backend ?? 'auto';
+  let be: Backend;
+  let owns = false;
+  if (typeof spec === 'string') {
+    if (spec !== 'ref' && spec !== 'native' && spec !== 'auto') throw new Error(`unknown backend '${spec}' (expected ref, native or auto)`);
+    be = await createBackend(spec);
+    owns = true;
+  } else {
+    be = spec;
+  }
+  try {
+    return new AlexNet(be, arch, seed, owns);
+  } catch (err) {
+    if (owns) be.dispose();
+    throw err;
+  }
+}
+
+export { AlexNet, paramTable } from './alexnet.ts';
+export { summarize, summaryRows, formatSummary } from './summary.ts';
+export { defaultInputSize, minInputSize, normaliseArch } from './spec.ts';
+export type * from './types.ts';

@@ -1,0 +1,124 @@
+// The two AlexNet variants as data: one list of layer specs, from which the parameter table,
+// the summary rows and the executable layers are all derived (so they cannot disagree).
+import { outSize } from '../backend/backend.ts';
+import type { LrnAttrs } from '../backend/backend.ts';
+import type { Variant } from './types.ts';
+
+export type LayerSpec =
+  | { kind: 'conv'; name: string; param: string; inC: number; outC: number; kernel: number; stride: number; pad: number; groups: number; biasInit: number }
+  | { kind: 'relu'; name: string }
+  | { kind: 'lrn'; name: string; attrs: LrnAttrs }
+  | { kind: 'maxpool'; name: string; kernel: number; stride: number; pad: number }
+  | { kind: 'avgpool'; name: string; out: number }
+  | { kind: 'flatten'; name: string }
+  | { kind: 'dropout'; name: string; p: number; index: number }
+  | { kind: 'linear'; name: string; param: string; inF: number; outF: number; biasInit: number };
+
+export interface ArchConfig { variant: Variant; classes: number; widthScale: number; hidden: number }
+
+/** The paper's LRN: k=2, n=5, alpha=1e-4 (not divided by n), beta=0.75. */
+export const PAPER_LRN: LrnAttrs = { size: 5, alpha: 1e-4, beta: 0.75, k: 2, convention: 'paper' };
+/** Side of the pooled feature map feeding fc6 (6x6 in both variants at their native input sizes). */
+export const POOL_OUT = 6;
+
+export function defaultInputSize(variant: Variant): number {
+  return variant === 'paper' ? 227 : 224;
+}
+
+/** Conv width scaled for reduced models, rounded to a positive multiple of `groups`. */
+export function scaleWidth(c: number, scale: number, groups: number): number {
+  return Math.max(groups, Math.round((c * scale) / groups) * groups);
+}
+
+export function normaliseArch(cfg: { variant: Variant; classes?: number; widthScale?: number; hidden?: number }): ArchConfig {
+  if (cfg.variant !== 'paper' && cfg.variant !== 'torchvision') {
+    throw new Error(`unknown variant '${String(cfg.variant)}' (expected paper or torchvision)`);
+  }
+  const classes = cfg.classes ?? 1000;
+  const widthScale = cfg.widthScale ?? 1;
+  const hidden = cfg.hidden ?? 4096;
+  if (!Number.isInteger(classes) || classes < 1) throw new Error(`classes must be a positive integer, got ${classes}`);
+  if (!(widthScale > 0) || !Number.isFinite(widthScale)) throw new Error(`widthScale must be > 0, got ${widthScale}`);
+  if (!Number.isInteger(hidden) || hidden < 1) throw new Error(`hidden must be a positive integer, got ${hidden}`);
+  return { variant: cfg.variant, classes, widthScale, hidden };
+}
+
+/** Feature-extractor spec (conv1..pool5), independent of input size. */
+function featureSpecs(a: ArchConfig): LayerSpec[] {
+  const s = a.widthScale;
+  const conv = (i: number, param: string, inC: number, outC: number, kernel: number, stride: number, pad: number, groups: number, biasInit: number): LayerSpec =>
+    ({ kind: 'conv', name: `conv${i}`, param, inC, outC, kernel, stride, pad, groups, biasInit });
+  const relu = (i: number): LayerSpec => ({ kind: 'relu', name: `relu${i}` });
+  const pool = (i: number): LayerSpec => ({ kind: 'maxpool', name: `pool${i}`, kernel: 3, stride: 2, pad: 0 });
+  if (a.variant === 'paper') {
+    const c1 = scaleWidth(96, s, 2), c2 = scaleWidth(256, s, 2), c3 = scaleWidth(384, s, 2), c4 = scaleWidth(384, s, 2), c5 = scaleWidth(256, s, 2);
+    return [
+      conv(1, 'features.0', 3, c1, 11, 4, 0, 1, 0), relu(1), { kind: 'lrn', name: 'lrn1', attrs: PAPER_LRN }, pool(1),
+      conv(2, 'features.3', c1, c2, 5, 1, 2, 2, 1), relu(2), { kind: 'lrn', name: 'lrn2', attrs: PAPER_LRN }, pool(2),
+      conv(3, 'features.6', c2, c3, 3, 1, 1, 1, 0), relu(3),
+      conv(4, 'features.8', c3, c4, 3, 1, 1, 2, 1), relu(4),
+      conv(5, 'features.10', c4, c5, 3, 1, 1, 2, 1), relu(5), pool(5),
+    ];
+  }
+  const c1 = scaleWidth(64, s, 1), c2 = scaleWidth(192, s, 1), c3 = scaleWidth(384, s, 1), c4 = scaleWidth(256, s, 1), c5 = scaleWidth(256, s, 1);
+  return [
+    conv(1, 'features.0', 3, c1, 11, 4, 2, 1, 0), relu(1), pool(1),
+    conv(2, 'features.3', c1, c2, 5, 1, 2, 1, 0), relu(2), pool(2),
+    conv(3, 'features.6', c2, c3, 3, 1, 1, 1, 0), relu(3),
+    conv(4, 'features.8', c3, c4, 3, 1, 1, 1, 0), relu(4),
+    conv(5, 'features.10', c4, c5, 3, 1, 1, 1, 0), relu(5), pool(5),
+  ];
+}
+
+/** Spatial size after the feature extractor for an H (or W) input side. */
+export function featureSide(a: ArchConfig, side: number): number {
+  let h = side;
+  for (const l of featureSpecs(a)) {
+    if (l.kind === 'conv') h = outSize(h, l.kernel, l.stride, l.pad);
+    else if (l.kind === 'maxpool') h = outSize(h, l.kernel, l.stride, l.pad);
+  }
+  return h;
+}
+
+/** Smallest square input a variant accepts (every feature map stays >= 1 pixel). */
+export function minInputSize(variant: Variant): number {
+  const a = normaliseArch({ variant });
+  let s = 11;
+  while (featureSide(a, s) < 1) s++;
+  return s;
+}
+
+/**
+ * Every layer for an input of h x w pixels. torchvision always has the adaptive 6x6 average pool;
+ * the paper net has none at 227 (pool5 is already 6x6) and gets the same adaptive pool at other
+ * sizes so fc6 keeps its 9216 (C5*6*6) inputs and the weights fit every input size.
+ */
+export function layerSpecs(a: ArchConfig, h: number, w: number): LayerSpec[] {
+  const feats = featureSpecs(a);
+  const fh = featureSide(a, h), fw = featureSide(a, w);
+  if (!(fh >= 1 && fw >= 1)) {
+    throw new Error(`input ${h}x${w} is too small for the ${a.variant} variant (minimum ${minInputSize(a.variant)}x${minInputSize(a.variant)})`);
+  }
+  const c5 = (feats[feats.length - 3] as { outC: number }).outC;
+  const specs: LayerSpec[] = [...feats];
+  if (a.variant === 'torchvision' || fh !== POOL_OUT || fw !== POOL_OUT) specs.push({ kind: 'avgpool', name: 'avgpool', out: POOL_OUT });
+  const flat = c5 * POOL_OUT * POOL_OUT;
+  const hb = a.variant === 'paper' ? 1 : 0; // paper: bias 1 in fc6, fc7 (torchvision's init is overwritten anyway)
+  specs.push(
+    { kind: 'flatten', name: 'flatten' },
+    { kind: 'dropout', name: 'drop6', p: 0.5, index: 6 },
+    { kind: 'linear', name: 'fc6', param: 'classifier.1', inF: flat, outF: a.hidden, biasInit: hb },
+    { kind: 'relu', name: 'relu6' },
+    { kind: 'dropout', name: 'drop7', p: 0.5, index: 7 },
+    { kind: 'linear', name: 'fc7', param: 'classifier.4', inF: a.hidden, outF: a.hidden, biasInit: hb },
+    { kind: 'relu', name: 'relu7' },
+    { kind: 'linear', name: 'fc8', param: 'classifier.6', inF: a.hidden, outF: a.classes, biasInit: 0 },
+  );
+  return specs;
+}
+
+/** Parameter-bearing layers (same for every input size), in state_dict order. */
+export function paramSpecs(a: ArchConfig): Extract<LayerSpec, { param: string }>[] {
+  const specs = layerSpecs(a, defaultInputSize(a.variant), defaultInputSize(a.variant));
+  return specs.filter((l): l is Extract<LayerSpec, { param: string }> => l.kind === 'conv' || l.kind === 'linear');
+}
