@@ -125,6 +125,8 @@ export interface InputOptions {
   flip?: boolean;
   /** Per-pixel mean (HWC, 0..1, img-sized) overriding pp.mean; default: pp.meanImage when set. */
   meanImage?: Float32Array;
+  /** RGB offset in 0..1 pixel units added before normalisation (PCA lighting augmentation). */
+  shift?: readonly [number, number, number];
 }
 
 /** Centre crop corner (floor, as Caffe; torchvision rounds half to even, equal for even margins). */
@@ -146,7 +148,7 @@ export function writeInput(dst: Float32Array, offset: number, img: RawImage, pp:
   if (mimg && mimg.length !== W * H * 3) throw new Error(`writeInput: mean image has ${mimg.length} values, image ${W}x${H}x3`);
   const d = img.data, plane = k * k;
   for (let c = 0; c < 3; c++) {
-    const s = 1 / (255 * pp.std[c]), inv = 1 / pp.std[c], m = pp.mean[c];
+    const inv = 1 / pp.std[c], s = inv / 255, m = pp.mean[c] - (opts.shift ? opts.shift[c] : 0);
     const base = offset + c * plane;
     for (let y = 0; y < k; y++) {
       const row = ((y0 + y) * W + x0) * 3 + c;
@@ -154,7 +156,7 @@ export function writeInput(dst: Float32Array, offset: number, img: RawImage, pp:
       for (let x = 0; x < k; x++) {
         const sx = opts.flip ? k - 1 - x : x;
         const si = row + sx * 3;
-        dst[o + x] = mimg ? (d[si] / 255 - mimg[si]) * inv : d[si] * s - m * inv;
+        dst[o + x] = mimg ? (d[si] / 255 - mimg[si] + m - pp.mean[c]) * inv : d[si] * s - m * inv;
       }
     }
   }

@@ -1,0 +1,129 @@
+// Batches for training (shuffled, augmented) and evaluation (in order, fixed views), assembled in a
+// worker thread that runs a few batches ahead of the trainer. Batch contents depend only on
+// (seed, epoch, step-in-epoch), never on timing, so runs repeat and resume exactly.
+import type { Worker } from 'node:worker_threads';
+import type { Preprocessing } from '../model/types.ts';
+import type { CachedSplit } from './cache.ts';
+import { sampleAug, viewParams, writeBatch, type AugParams, type Lighting } from './augment.ts';
+import type { BatchReply, BatchRequest, BatchWorkerInit } from './batch-worker.ts';
+import { epochPermutation } from './rng.ts';
+import { tsWorker } from './worker-util.ts';
+
+export interface Batch { x: Float32Array; labels: Int32Array; n: number }
+export interface LoaderOptions {
+  batch: number;
+  seed: number;
+  lighting?: Lighting;
+  meanImage?: Float32Array;
+  /** Assemble batches in a worker thread (default true). */
+  worker?: boolean;
+  /** Batches requested ahead (default 2). */
+  prefetch?: number;
+}
+
+export class BatchLoader {
+  readonly stepsPerEpoch: number;
+  private w: Worker | null = null;
+  private nextId = 0;
+  private waiting = new Map<number, { resolve: (b: Batch) => void; reject: (e: Error) => void }>();
+  private ahead = new Map<string, Promise<Batch>>();
+  private perms = new Map<number, Int32Array>();
+
+  constructor(readonly data: CachedSplit, readonly pp: Preprocessing, readonly opts: LoaderOptions) {
+    if (data.n === 0) throw new Error('no readable images in the dataset');
+    if (data.side < pp.crop) throw new Error(`cached side ${data.side} < crop ${pp.crop}`);
+    this.stepsPerEpoch = Math.ceil(data.n / opts.batch);
+    if (opts.worker !== false) {
+      const init: BatchWorkerInit = { pixels: data.pixels, labels: data.labels, side: data.side, pp, meanImage: opts.meanImage };
+      this.w = tsWorker(new URL('./batch-worker.ts', import.meta.url), { workerData: init });
+      this.w.on('message', (m: BatchReply) => {
+        const r = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (this.waiting.size === 0) this.w?.unref();
+        r?.resolve({ x: m.x, labels: m.labels, n: m.labels.length });
+      });
+      this.w.on('error', (e) => {
+        for (const r of this.waiting.values()) r.reject(new Error(`batch worker failed: ${e.message}`));
+        this.waiting.clear();
+      });
+      this.w.unref();
+    }
+  }
+
+  private perm(epoch: number): Int32Array {
+    let p = this.perms.get(epoch);
+    if (!p) {
+      p = epochPermutation(this.data.n, this.opts.seed, epoch);
+      if (this.perms.size >= 2) this.perms.delete(Math.min(...this.perms.keys()));
+      this.perms.set(epoch, p);
+    }
+    return p;
+  }
+
+  /** Which images and augmentations make up training step k of an epoch. */
+  plan(epoch: number, k: number): { indices: Int32Array; params: AugParams[] } {
+    const p = this.perm(epoch), B = this.opts.batch;
+    const indices = p.slice(k * B, Math.min((k + 1) * B, this.data.n));
+    const params = Array.from(indices, (_, j) => sampleAug(this.opts.seed, epoch, k * B + j, this.data.side, this.pp.crop, this.opts.lighting));
+    return { indices, params };
+  }
+
+  private assemble(indices: Int32Array, params: AugParams[]): Promise<Batch> {
+    if (!this.w) {
+      const x = new Float32Array(indices.length * 3 * this.pp.crop * this.pp.crop);
+      const labels = new Int32Array(indices.length);
+      writeBatch(x, labels, this.data, indices, params, this.pp, this.opts.meanImage);
+      return Promise.resolve({ x, labels, n: indices.length });
+    }
+    const id = this.nextId++;
+    const w = this.w;
+    w.ref();
+    return new Promise<Batch>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      w.postMessage({ id, indices, params } satisfies BatchRequest);
+    });
+  }
+
+  private request(epoch: number, k: number): Promise<Batch> {
+    const key = `${epoch}:${k}`;
+    let b = this.ahead.get(key);
+    if (!b) {
+      const { indices, params } = this.plan(epoch, k);
+      b = this.assemble(indices, params);
+      this.ahead.set(key, b);
+    }
+    return b;
+  }
+
+  /** Training batch k of an epoch; queues the next few in the worker. */
+  async get(epoch: number, k: number): Promise<Batch> {
+    const b = this.request(epoch, k);
+    this.ahead.delete(`${epoch}:${k}`);
+    let e = epoch, j = k;
+    for (let a = 0; a < (this.opts.prefetch ?? 2); a++) {
+      if (++j >= this.stepsPerEpoch) { j = 0; e++; }
+      this.request(e, j);
+    }
+    return b;
+  }
+
+  /** Evaluation batches in dataset order for one view ('center' or 0..9 of the ten crops). */
+  async *evalBatches(view: number | 'center', batch = this.opts.batch): AsyncGenerator<Batch & { start: number }> {
+    const P = viewParams(this.data.side, this.pp.crop, view);
+    const mk = (s: number) => {
+      const idx = new Int32Array(Math.min(batch, this.data.n - s)).map((_, j) => s + j);
+      return this.assemble(idx, Array.from(idx, () => P));
+    };
+    let pending = mk(0);
+    for (let s = 0; s < this.data.n; s += batch) {
+      const cur = await pending;
+      if (s + batch < this.data.n) pending = mk(s + batch);
+      yield { ...cur, start: s };
+    }
+  }
+
+  close(): void {
+    this.ahead.clear();
+    if (this.w) { void this.w.terminate(); this.w = null; }
+  }
+}
