@@ -1,7 +1,7 @@
-// Image -> network input, following the weights' Preprocessing (see src/model/types.ts):
-// shorter side to `resize`, centre crop resize x resize, centre crop crop x crop, (p/255 - mean)/std.
-import sharp from 'sharp';
+// Image -> network input through the DATA engineer's preprocessing (src/data/preprocess.ts), so the page
+// and `alexnet viz` see exactly what training and classify see; plus the RGB crop for display.
 import type { Preprocessing } from '../model/types.ts';
+import { loadResized, toInput, centerOffset } from '../data/preprocess.ts';
 
 export interface PreparedImage {
   /** NCHW float32, N = 1. */
@@ -12,7 +12,7 @@ export interface PreparedImage {
   size: number;
 }
 
-/** Decoded-pixel ceiling against decompression bombs (a 10000 x 10000 image). */
+/** Decoded-pixel ceiling against decompression bombs (10000 x 10000). */
 export const MAX_PIXELS = 100_000_000;
 
 /** Raised for input that is not a readable image: the message is meant for people. */
@@ -21,32 +21,22 @@ export class BadImageError extends Error {
   constructor(message: string) { super(message); this.name = 'BadImageError'; }
 }
 
-export async function prepareImage(src: Buffer | Uint8Array | string, prep: Preprocessing): Promise<PreparedImage> {
-  const resize = prep.resize, crop = prep.crop;
+export async function prepareImage(src: Buffer | string, prep: Preprocessing, name?: string): Promise<PreparedImage> {
+  const { resize, crop } = prep;
   if (!(resize >= crop && crop > 0)) throw new Error(`bad preprocessing: resize ${resize} must be >= crop ${crop} > 0`);
-  let rgb: Buffer;
+  let img;
   try {
-    // resize + 'cover' = shorter side to `resize` and centre crop resize x resize in one step.
-    const r = await sharp(src as Buffer | string, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
-      .rotate() // honour EXIF orientation, as photo viewers do
-      .removeAlpha()
-      .toColourspace('srgb')
-      .resize(resize, resize, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
-      .extract({ left: Math.floor((resize - crop) / 2), top: Math.floor((resize - crop) / 2), width: crop, height: crop })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (r.info.channels !== 3) throw new Error(`expected 3 channels, got ${r.info.channels}`);
-    rgb = r.data;
+    img = await loadResized(src, resize, { limitInputPixels: MAX_PIXELS, name: name ?? (typeof src === 'string' ? src : 'the upload') });
   } catch (err) {
     const msg = (err as Error).message || String(err);
     if (/pixel limit/i.test(msg)) throw new BadImageError(`the image is too large (more than ${MAX_PIXELS / 1e6} million pixels)`);
-    throw new BadImageError(`this file could not be read as an image (JPEG, PNG, WebP, GIF, TIFF or AVIF): ${msg.replace(/^Input (buffer|file) /, '')}`);
+    const why = /unsupported image format/i.test(msg) ? 'it is not in a known image format'
+      : /premature|truncat|corrupt|VipsJpeg|bad|invalid/i.test(msg) ? 'it looks damaged or truncated' : msg.replace(/^cannot decode image [^:]*: /, '');
+    throw new BadImageError(`this file could not be read as an image (JPEG, PNG, WebP, GIF, TIFF or AVIF): ${why}`);
   }
-  const n = crop * crop;
-  const input = new Float32Array(3 * n);
-  for (let c = 0; c < 3; c++) {
-    const m = prep.mean[c], s = prep.std[c];
-    for (let i = 0; i < n; i++) input[c * n + i] = (rgb[i * 3 + c] / 255 - m) / s;
-  }
-  return { input, shape: [1, 3, crop, crop], cropRgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), size: crop };
+  const input = toInput(img, prep, { crop: 'center' });
+  const x0 = centerOffset(img.width, crop), y0 = centerOffset(img.height, crop);
+  const cropRgb = new Uint8Array(crop * crop * 3);
+  for (let y = 0; y < crop; y++) cropRgb.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + crop) * 3), y * crop * 3);
+  return { input, shape: [1, 3, crop, crop], cropRgb, size: crop };
 }
