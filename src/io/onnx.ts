@@ -1,7 +1,3 @@
-// ONNX import/export (in progress).
-import type { StateDict, WeightsMeta } from '../model/types.ts';
-import { WeightsFormatError } from './safetensors.ts';
-
-export function importOnnx(_bytes: Uint8Array, what = 'onnx'): { sd: StateDict; meta: Partial<WeightsMeta> } {
-  throw new WeightsFormatError(`${what}: ONNX import is not implemented yet`);
-}
+// ONNX interchange: exportOnnx (onnx_export.ts) and importOnnx (onnx_import.ts), protobuf by hand (protobuf.ts).
+export { exportOnnx, ONNX_OPSET } from './onnx_export.ts';
+export { importOnnx } from './onnx_import.ts';

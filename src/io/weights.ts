@@ -3,6 +3,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Preprocessing, StateDict, Variant, WeightsMeta } from '../model/types.ts';
+import { normaliseArch, paramSpecs } from '../model/spec.ts';
 import { WeightsFormatError, decodeSafetensors, encodeSafetensors, isSafetensors } from './safetensors.ts';
 
 export { WeightsFormatError } from './safetensors.ts';
@@ -148,6 +149,12 @@ export async function completeMeta(sd: StateDict, partial: Partial<WeightsMeta> 
   const meta: WeightsMeta = { variant, classes, classNames, preprocessing: over.preprocessing ?? partial?.preprocessing ?? await defaultPreprocessingFor(variant) };
   if (facts.widthScale !== 1) meta.widthScale = partial?.widthScale ?? facts.widthScale;
   if (facts.hidden !== 4096) meta.hidden = facts.hidden;
+  // The model derives every width from widthScale: make sure these tensors are what it will build.
+  const arch = normaliseArch({ variant, classes, widthScale: meta.widthScale, hidden: meta.hidden });
+  for (const p of paramSpecs(arch)) {
+    const want = p.kind === 'conv' ? p.outC : p.outF, got = sd[`${p.param}.weight`].shape[0];
+    if (want !== got) throw new WeightsFormatError(`${what}: ${p.param}.weight has ${got} outputs but a ${variant} AlexNet with widthScale ${meta.widthScale ?? 1} has ${want}; widths that are not one uniform scale of AlexNet's cannot be loaded`);
+  }
   return meta;
 }
 
@@ -181,27 +188,29 @@ export async function writeAtomic(file: string, bytes: Uint8Array): Promise<void
 }
 
 /** Reads weights in any supported format, detected by content. */
-export async function loadWeights(file: string, over: MetaOverrides = {}): Promise<{ sd: StateDict; meta: WeightsMeta }> {
+export interface LoadedWeights { sd: StateDict; meta: WeightsMeta; format: WeightsFormat; /** Import caveats (ONNX graphs our model cannot mirror exactly). */ warnings: string[] }
+
+export async function loadWeights(file: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
   const bytes = await readFile(file);
   return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over);
 }
 
-export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaOverrides = {}): Promise<{ sd: StateDict; meta: WeightsMeta }> {
+export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
   const fmt = detectFormat(bytes);
   if (fmt === 'safetensors') {
     const { tensors, metadata } = decodeSafetensors(bytes, what);
     const sd = stripPrefix(tensors);
-    return { sd, meta: await completeMeta(sd, metaFromStrings(metadata, what), over, what) };
+    return { sd, meta: await completeMeta(sd, metaFromStrings(metadata, what), over, what), format: fmt, warnings: [] };
   }
   if (fmt === 'pth') {
     const { readPth } = await import('./pth.ts');
     const sd = stripPrefix(readPth(bytes, what));
-    return { sd, meta: await completeMeta(sd, undefined, over, what) };
+    return { sd, meta: await completeMeta(sd, undefined, over, what), format: fmt, warnings: [] };
   }
   if (fmt === 'onnx') {
     const { importOnnx } = await import('./onnx.ts');
     const r = importOnnx(bytes, what);
-    return { sd: r.sd, meta: await completeMeta(r.sd, r.meta, over, what) };
+    return { sd: r.sd, meta: await completeMeta(r.sd, r.meta, over, what), format: fmt, warnings: r.warnings };
   }
   const head = Array.from(bytes.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
   throw new WeightsFormatError(`${what}: unrecognised weights format (first bytes ${head || '(empty file)'}); expected safetensors, a PyTorch .pth or ONNX`);

@@ -1,9 +1,16 @@
 // Test helpers: random AlexNet-shaped state_dicts of any width, without needing src/model.
 import type { StateDict, Variant, WeightsMeta } from '../../src/model/types.ts';
 import { fallbackPreprocessing } from '../../src/io/weights.ts';
+import { scaleWidth } from '../../src/model/spec.ts';
 
-export function randomStateDict(variant: Variant, c: number[], hidden: number, classes: number, seed = 1): StateDict {
-  const [C1, C2, C3, C4, C5] = c;
+/** Widths as src/model/spec.ts derives them from widthScale. */
+export function widths(variant: Variant, widthScale: number): number[] {
+  const g = variant === 'paper' ? 2 : 1;
+  return (variant === 'paper' ? [96, 256, 384, 384, 256] : [64, 192, 384, 256, 256]).map((c) => scaleWidth(c, widthScale, g));
+}
+
+export function randomStateDict(variant: Variant, c: number[] | number, hidden: number, classes: number, seed = 1): StateDict {
+  const [C1, C2, C3, C4, C5] = typeof c === 'number' ? widths(variant, c) : c;
   const g = variant === 'paper' ? 2 : 1;
   let s = seed >>> 0;
   const rnd = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296 - 0.5; };
@@ -28,3 +35,12 @@ export function randomStateDict(variant: Variant, c: number[], hidden: number, c
 export function metaFor(variant: Variant, classes: number, extra: Partial<WeightsMeta> = {}): WeightsMeta {
   return { variant, classes, classNames: Array.from({ length: classes }, (_, i) => `c${i}`), preprocessing: fallbackPreprocessing(variant), ...extra };
 }
+
+/** The fixtures' input (tools/gen_interchange_fixtures.py): x[i] = ((i * 2654435761) mod 2^32) / 2^32 * 2 - 1. */
+export function formulaInput(n: number): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = ((Math.imul(i, 2654435761) >>> 0) / 4294967296) * 2 - 1;
+  return x;
+}
+
+export const FIXTURES = new URL('../fixtures/io/', import.meta.url);

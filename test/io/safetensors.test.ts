@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'alexnet-st-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('save/load round trip keeps tensors and metadata, atomic (no temp left)', async () => {
-  const sd = randomStateDict('paper', [8, 16, 24, 24, 16], 32, 5);
+  const sd = randomStateDict('paper', 1 / 12, 32, 5);
   const meta = metaFor('paper', 5, { widthScale: 8 / 96, hidden: 32 });
   const f = join(dir, 'w.safetensors');
   await saveWeights(f, sd, meta);
@@ -32,7 +32,7 @@ test('save/load round trip keeps tensors and metadata, atomic (no temp left)', a
 });
 
 test('torchvision variant inferred from shapes when metadata is absent', async () => {
-  const sd = randomStateDict('torchvision', [8, 12, 16, 16, 8], 16, 3);
+  const sd = randomStateDict('torchvision', 1 / 8, 16, 3);
   const f = join(dir, 'plain.safetensors');
   writeFileSync(f, encodeSafetensors(sd));
   const r = await loadWeights(f);
@@ -60,7 +60,7 @@ test('f16/bf16/f64 tensors are read into f32', () => {
 });
 
 test('malformed safetensors give clear errors', async () => {
-  const sd = randomStateDict('torchvision', [8, 12, 16, 16, 8], 16, 3);
+  const sd = randomStateDict('torchvision', 1 / 8, 16, 3);
   const good = Buffer.from(encodeSafetensors(sd));
   const n = Number(good.readBigUInt64LE(0));
   const header = JSON.parse(good.subarray(8, 8 + n).toString());
@@ -77,7 +77,8 @@ test('malformed safetensors give clear errors', async () => {
     ['wrong dtype', withHeader({ ...header, 'features.0.bias': { ...header['features.0.bias'], dtype: 'I32' } }), /dtype I32/],
     ['unknown dtype', withHeader({ ...header, 'features.0.bias': { ...header['features.0.bias'], dtype: 'Q7' } }), /unknown dtype/],
     ['bad json', Buffer.concat([good.subarray(0, 8), Buffer.from('{"a": [1, 2'.padEnd(n, ' ')), good.subarray(8 + n)]), /not valid JSON/],
-    ['wrong shape', withHeader({ ...header, 'classifier.4.weight': { ...header['classifier.4.weight'], shape: [8, 32] } }), /classifier\.4\.weight has shape \[8,32\]/],
+    ['non-uniform widths', Buffer.from(encodeSafetensors(randomStateDict('torchvision', [8, 12, 16, 16, 8], 16, 3))), /features\.3\.weight has 12 outputs .* has 24/],
+    ['wrong shape', withHeader({ ...header, 'classifier.4.weight': { ...header['classifier.4.weight'], shape: [8, 32] } }), /classifier\.4\.weight has shape \[8,32\] but a torchvision AlexNet needs \[16,16\]/],
     ['missing tensor', withHeader(Object.fromEntries(Object.entries(header).filter(([k]) => k !== 'features.6.bias'))), /missing features\.6\.bias/],
     ['bad metadata', withHeader({ ...header, __metadata__: { variant: 'vgg' } }), /variant "vgg"/],
     ['huge header length', Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), Buffer.from('{}')]), /unrecognised|exceeds/],
@@ -92,7 +93,7 @@ test('malformed safetensors give clear errors', async () => {
 });
 
 test('resetClassifier: new fc8 shape, N(0, 0.01), seeded, rest shared', () => {
-  const sd = randomStateDict('paper', [8, 16, 24, 24, 16], 32, 5);
+  const sd = randomStateDict('paper', 1 / 12, 32, 5);
   const r = resetClassifier(sd, 7, 42);
   assert.deepEqual(r['classifier.6.weight'].shape, [7, 32]);
   assert.deepEqual(r['classifier.6.bias'].data, new Float32Array(7));
