@@ -1,0 +1,197 @@
+// The training loop: paper SGD, seeded batches, per-epoch validation, checkpoints (every epoch,
+// every N minutes, on Ctrl-C), exact resume, JSONL log and SVG curves in the run folder.
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Model, WeightsMeta } from '../model/types.ts';
+import { BatchLoader } from '../data/loader.ts';
+import { dropoutSeed } from '../data/rng.ts';
+import { cleanTemps, latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint.ts';
+import { evaluate } from './evaluate.ts';
+import { curvesSvg, type EpochRecord, type History } from './plot.ts';
+import { makeProgress, type Progress } from './progress.ts';
+import { epochEnd, lrAt, newSchedule, type ScheduleState } from './schedule.ts';
+import { prepareData, prepareModel, type Prepared, type TrainConfig } from './setup.ts';
+
+export interface RunOptions {
+  progress?: 'auto' | 'bar' | 'lines' | 'quiet';
+  /** Stop (with a checkpoint, as Ctrl-C would) once this many global steps are done. */
+  maxSteps?: number;
+  /** Resume from the newest good checkpoint in this run folder. */
+  resume?: string;
+  /** Overrides allowed on resume (e.g. more epochs). */
+  resumeOverrides?: Partial<Pick<TrainConfig, 'epochs' | 'checkpointMinutes' | 'threads' | 'backend'>>;
+  /** Install a SIGINT handler that checkpoints and stops (CLI: true). */
+  handleSigint?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  weights?: string;
+  interrupted: boolean;
+  step: number;
+  /** Loss of every step run in THIS call, by global step. */
+  losses: [number, number][];
+  history: History;
+  classNames: string[];
+  model: Model;
+  data: Prepared;
+}
+
+interface CkptState {
+  version: 1;
+  config: TrainConfig;
+  epoch: number;
+  k: number;
+  step: number;
+  epochLossSum: number;
+  epochCount: number;
+  schedule: ScheduleState;
+  history: History;
+  classes: string[];
+  classNames: string[];
+  rng: { seed: number; epoch: number; k: number; step: number; note: string };
+  seconds: number;
+}
+
+export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<TrainResult> {
+  const progress: Progress = makeProgress(opts.progress);
+  let cfg: TrainConfig = { ...cfgIn };
+  let ck = null as ReturnType<typeof latestCheckpoint<CkptState>>;
+  if (opts.resume) {
+    if (!existsSync(opts.resume)) throw new Error(`--resume: run folder not found: ${opts.resume}`);
+    cleanTemps(opts.resume);
+    ck = latestCheckpoint<CkptState>(opts.resume, (m) => progress.log(m));
+    if (!ck) throw new Error(`--resume: no usable checkpoint in ${opts.resume}`);
+    cfg = { ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
+  } else if (listCheckpoints(cfg.out).length) {
+    throw new Error(`${cfg.out} already holds checkpoints: continue it with --resume ${cfg.out}, or choose another --out`);
+  }
+  const dir = cfg.out;
+  mkdirSync(dir, { recursive: true });
+  const logFile = path.join(dir, 'log.jsonl');
+  const log = (rec: object) => appendFileSync(logFile, JSON.stringify({ t: new Date().toISOString(), ...rec }) + '\n');
+
+  const data = await prepareData(cfg, progress);
+  if (ck && JSON.stringify(ck.state.classes) !== JSON.stringify(data.classes)) {
+    throw new Error(`--resume: the data's classes (${data.classes.length}) differ from the checkpoint's (${ck.state.classes.length})`);
+  }
+  const model = await prepareModel(ck ? { ...cfg, init: undefined } : cfg, data.classes.length, progress);
+  const loader = new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, meanImage: data.meanImg, worker: true });
+  const valLoader = data.val ? new BatchLoader(data.val, data.pp, { batch: cfg.batch, seed: cfg.seed, meanImage: data.meanImg, worker: false }) : undefined;
+  const spe = loader.stepsPerEpoch;
+
+  let epoch = 0, k = 0, step = 0, epochLossSum = 0, epochCount = 0, secondsBefore = 0;
+  let sched = newSchedule(cfg.schedule, cfg.lr, { patience: cfg.patience, stepEpochs: cfg.stepEpochs, totalSteps: cfg.epochs * spe });
+  let history: History = { steps: [], epochs: [] };
+  if (ck) {
+    const s = ck.state;
+    ({ epoch, k, step, epochLossSum, epochCount } = s);
+    sched = { ...s.schedule, totalSteps: cfg.epochs * spe };
+    history = s.history;
+    secondsBefore = s.seconds;
+    await model.setArenas({ params: ck.params, momentum: ck.momentum });
+    log({ type: 'resume', from: ck.file, epoch, step });
+    progress.log(`resumed from ${path.basename(ck.file)} at epoch ${epoch + 1}, step ${step}`);
+  } else {
+    log({ type: 'start', config: cfg, classes: data.classes, classNames: data.classNames, images: data.train.n, valImages: data.val?.n ?? 0, backend: model.backend.name, params: model.paramCount });
+  }
+  progress.log(`training ${cfg.variant} (${model.paramCount.toLocaleString()} params, ${model.backend.name} backend) on ${data.train.n} images, ${data.classes.length} classes, ` +
+    `${data.pp.crop}px crops, batch ${cfg.batch}, ${spe} steps/epoch -> ${dir}`);
+
+  const meta: WeightsMeta = { variant: cfg.variant, classes: data.classes.length, classNames: data.classNames, preprocessing: data.pp, widthScale: cfg.widthScale, hidden: cfg.hidden };
+  const t0 = Date.now();
+  let lastCkpt = Date.now();
+  const seconds = () => secondsBefore + (Date.now() - t0) / 1000;
+  const checkpoint = async (why: string) => {
+    const { params, momentum } = await model.getArenas();
+    const state: CkptState = {
+      version: 1, config: cfg, epoch, k, step, epochLossSum, epochCount, schedule: sched, history, classes: data.classes, classNames: data.classNames,
+      rng: { seed: cfg.seed, epoch, k, step, note: 'counter-based: shuffles/crops/dropout derive from (seed, epoch, position, step)' }, seconds: seconds(),
+    };
+    const f = saveCheckpoint(dir, step, state, params, momentum, cfg.keepCheckpoints);
+    lastCkpt = Date.now();
+    log({ type: 'checkpoint', why, file: path.basename(f), epoch, k, step });
+    return f;
+  };
+  const writeArtifacts = async () => {
+    writeFileSync(path.join(dir, 'curves.svg'), curvesSvg(history, `AlexNet (${cfg.variant})`));
+    const { saveWeights } = await import('../io/weights.ts');
+    const f = path.join(dir, 'weights.safetensors');
+    await saveWeights(f, await model.stateDict(), meta);
+    return f;
+  };
+
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    progress.log('interrupt: finishing this step, then saving a checkpoint (Ctrl-C again to quit at once)');
+  };
+  if (opts.handleSigint) process.on('SIGINT', onSigint);
+  const losses: [number, number][] = [];
+  const c = data.pp.crop;
+  try {
+    for (; epoch < cfg.epochs && !stop; epoch++, k = 0) {
+      progress.start(spe, `epoch ${epoch + 1}/${cfg.epochs}`);
+      progress.update(k, {});
+      let tImg = 0, tSec = 0;
+      while (k < spe) {
+        if (stop || (opts.maxSteps !== undefined && step >= opts.maxSteps)) { stop = true; break; }
+        const ts = Date.now();
+        const b = await loader.get(epoch, k);
+        const lr = lrAt(sched, step);
+        const loss = await model.trainStep(b.x, [b.n, 3, c, c], b.labels, { lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay, dropoutSeed: dropoutSeed(cfg.seed, step) });
+        if (!Number.isFinite(loss)) {
+          await checkpoint('diverged').catch(() => undefined);
+          throw new Error(`loss is ${loss} at step ${step} (epoch ${epoch + 1}): training diverged; lower --lr (now ${lr})`);
+        }
+        const dt = (Date.now() - ts) / 1000;
+        tImg += b.n; tSec += dt;
+        epochLossSum += loss * b.n; epochCount += b.n;
+        losses.push([step, loss]);
+        history.steps.push([step, Math.round(loss * 1e5) / 1e5]);
+        step++; k++;
+        log({ type: 'step', epoch, step, loss, lr, ips: b.n / dt });
+        progress.update(k, { ips: (tImg / Math.max(1e-9, tSec)).toFixed(1), loss: loss.toFixed(4), lr: lr.toPrecision(3) });
+        if (Date.now() - lastCkpt > cfg.checkpointMinutes * 60000) await checkpoint('timer');
+      }
+      progress.stop();
+      if (stop) break;
+      // epoch finished: validate, schedule, checkpoint, curves
+      const trainLoss = epochLossSum / Math.max(1, epochCount);
+      let v: { top1: number; top5: number } | undefined;
+      if (valLoader) v = await evaluate(model, valLoader, { batch: cfg.batch });
+      const lr = lrAt(sched, step - 1);
+      const { dropped } = epochEnd(sched, epoch, v ? 1 - v.top1 : trainLoss);
+      const rec: EpochRecord = { epoch, step, trainLoss, valTop1: v?.top1, valTop5: v?.top5, lr, seconds: seconds(), imagesPerSec: tImg / Math.max(1e-9, tSec) };
+      history.epochs.push(rec);
+      log({ type: 'epoch', ...rec, lrDropped: dropped, nextLr: lrAt(sched, step) });
+      progress.log(`epoch ${epoch + 1}/${cfg.epochs}: train loss ${trainLoss.toFixed(4)}` +
+        (v ? `, val top-1 ${(100 * v.top1).toFixed(2)}% top-5 ${(100 * v.top5).toFixed(2)}%` : '') +
+        `, ${rec.imagesPerSec!.toFixed(1)} img/s${dropped ? `, lr -> ${lrAt(sched, step).toPrecision(3)}` : ''}`);
+      epochLossSum = 0; epochCount = 0;
+      epoch++; k = 0; // the checkpoint records the next position
+      await checkpoint('epoch');
+      await writeArtifacts();
+      epoch--; // the for-loop increments
+    }
+    if (stop) {
+      await checkpoint('interrupt');
+      writeFileSync(path.join(dir, 'curves.svg'), curvesSvg(history, `AlexNet (${cfg.variant})`));
+      log({ type: 'interrupt', epoch, step });
+      progress.log(`stopped at step ${step}; checkpoint saved. Continue with: alexnet train --resume ${dir}`);
+      return { runDir: dir, interrupted: true, step, losses, history, classNames: data.classNames, model, data };
+    }
+    const weights = await writeArtifacts();
+    log({ type: 'done', step, weights: path.basename(weights), seconds: seconds() });
+    return { runDir: dir, weights, interrupted: false, step, losses, history, classNames: data.classNames, model, data };
+  } finally {
+    if (opts.handleSigint) process.off('SIGINT', onSigint);
+    loader.close();
+    valLoader?.close();
+  }
+}
+
+function stripUndef<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
