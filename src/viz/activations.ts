@@ -6,7 +6,7 @@ export interface ChannelMap {
   /** Mean activation over the map (the ranking key). */
   mean: number;
   max: number;
-  /** H*W uint8, 0 = 0 (or the channel's min if negative), 255 = the channel's max. */
+  /** H*W uint8, the channel stretched from its min (0) to its max (255); a constant map is all 0. */
   data: Uint8Array;
 }
 export interface LayerMaps { name: string; shape: [number, number, number]; channels: ChannelMap[] }
@@ -36,7 +36,7 @@ export function rankChannels(a: NamedArray, top: number): ChannelMap[] {
   }
   stats.sort((p, q) => q.mean - p.mean || q.max - p.max || p.channel - q.channel);
   return stats.slice(0, Math.max(0, top)).map(({ channel, mean, max, min }) => {
-    const lo = Math.min(0, min), scale = max > lo ? 255 / (max - lo) : 0;
+    const lo = min, scale = max > lo ? 255 / (max - lo) : 0;
     const data = new Uint8Array(n);
     for (let i = 0; i < n; i++) data[i] = Math.round((a.data[channel * n + i] - lo) * scale);
     return { channel, mean, max, data };

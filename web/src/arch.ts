@@ -5,18 +5,22 @@ import { h, fmtCount, fmtShape } from './ui.ts';
 const KIND_CLASS: [RegExp, string][] = [[/conv/i, 'k-conv'], [/relu/i, 'k-relu'], [/lrn|norm/i, 'k-lrn'], [/pool/i, 'k-pool'], [/drop/i, 'k-drop'], [/linear|fc|dense/i, 'k-fc'], [/soft/i, 'k-soft']];
 const kindClass = (k: string) => KIND_CLASS.find(([re]) => re.test(k))?.[1] ?? 'k-other';
 
-const BLOCK_MAX_H = 120; // px for the largest spatial size / fc width
+const BLOCK_MAX_H = 120; // px for the largest feature map side / the widest fc layer
 
+/** Feature maps: height = side, width = channels, both relative to the largest conv output; fc: height = width. */
 function blockSize(l: SummaryLayer, arch: Architecture): { w: number; h: number } {
-  const maxSpatial = Math.max(...arch.layers.filter((x) => x.outputShape.length === 3).map((x) => x.outputShape[1]), arch.inputShape[1]);
-  const maxC = Math.max(...arch.layers.filter((x) => x.outputShape.length === 3).map((x) => x.outputShape[0]));
+  const maps = arch.layers.filter((x) => x.outputShape.length === 3);
+  const maxSide = Math.max(1, ...maps.map((x) => x.outputShape[1]));
+  const maxC = Math.max(1, ...maps.map((x) => x.outputShape[0]));
   const maxF = Math.max(1, ...arch.layers.filter((x) => x.outputShape.length === 1).map((x) => x.outputShape[0]));
   if (l.outputShape.length === 3) {
-    const [c, hh] = l.outputShape;
-    return { w: Math.max(4, Math.round((c / maxC) * 56)), h: Math.max(4, Math.round((hh / maxSpatial) * BLOCK_MAX_H)) };
+    const [c, side] = l.outputShape;
+    return { w: Math.max(3, Math.round((c / maxC) * 48)), h: Math.max(3, Math.round((side / maxSide) * BLOCK_MAX_H)) };
   }
-  return { w: 8, h: Math.max(3, Math.round((l.outputShape[0] / maxF) * BLOCK_MAX_H)) };
+  return { w: 8, h: Math.max(2, Math.round((l.outputShape[0] / maxF) * BLOCK_MAX_H)) };
 }
+
+const shapeLines = (s: number[]) => (s.length === 3 ? [`${s[1]}×${s[2]}`, `×${s[0]}`] : [String(s[0])]);
 
 export async function renderArchitecture(body: HTMLElement): Promise<Architecture> {
   const arch = await api<Architecture>('/v1/architecture');
@@ -48,10 +52,10 @@ export async function renderArchitecture(body: HTMLElement): Promise<Architectur
   };
 
   // input image block first
-  const inSize = blockSize({ name: 'input', kind: 'input', outputShape: arch.inputShape, params: 0, macs: 0, tensors: [] }, arch);
-  strip.append(h('div', { class: 'arch-item input', role: 'listitem' },
-    h('div', { class: 'arch-block k-input', style: { width: `${Math.max(inSize.w, 6)}px`, height: `${inSize.h}px` } }),
-    h('div', { class: 'arch-name' }, 'input'), h('div', { class: 'arch-shape' }, fmtShape(arch.inputShape))));
+  // the input image is 4x conv1's side: drawn at the cap and marked as not to scale
+  strip.append(h('div', { class: 'arch-item input', role: 'listitem', title: 'The input image (not to scale)' },
+    h('div', { class: 'arch-block k-input', style: { width: '10px', height: `${BLOCK_MAX_H + 16}px` } }),
+    h('div', { class: 'arch-name' }, 'input'), h('div', { class: 'arch-shape' }, ...shapeLines(arch.inputShape).map((t) => h('span', {}, t)))));
 
   arch.layers.forEach((l, i) => {
     const { w, h: hh } = blockSize(l, arch);
@@ -63,7 +67,7 @@ export async function renderArchitecture(body: HTMLElement): Promise<Architectur
     },
     h('div', { class: `arch-block ${kindClass(l.kind)}`, style: { width: `${w}px`, height: `${hh}px` } }),
     h('div', { class: 'arch-name' }, l.name),
-    compact ? null : h('div', { class: 'arch-shape' }, fmtShape(l.outputShape)));
+    compact ? null : h('div', { class: 'arch-shape' }, ...shapeLines(l.outputShape).map((t) => h('span', {}, t))));
     buttons.push(b);
     strip.append(h('div', { role: 'listitem' }, b));
   });
@@ -83,7 +87,16 @@ export async function renderArchitecture(body: HTMLElement): Promise<Architectur
     })),
     h('tfoot', {}, h('tr', {}, h('th', { scope: 'row' }, 'Total'), h('td', {}), h('td', {}, h('div', { class: 'num' }, arch.totals.params.toLocaleString('en'))), h('td', {}, h('div', { class: 'num' }, arch.totals.macs.toLocaleString('en'))))));
 
-  body.replaceChildren(h('div', { class: 'arch-scroll' }, strip), h('div', { class: 'arch-grid' }, h('div', { class: 'table-scroll' }, table), details));
+  // ReLU / LRN / dropout rows (no parameters, same shape as their input) are hidden until asked for
+  const toggle = h('input', { type: 'checkbox', id: 'arch-all' }) as HTMLInputElement;
+  const sync = () => table.classList.toggle('show-all', toggle.checked);
+  toggle.addEventListener('change', sync);
+  arch.layers.forEach((l, i) => { if (l.params === 0 && !/pool/i.test(l.kind)) rows[i].classList.add('minor'); });
+  body.replaceChildren(h('div', { class: 'arch-scroll' }, strip),
+    h('div', { class: 'arch-grid' },
+      h('div', { class: 'table-scroll' }, table, h('label', { class: 'toggle small muted' }, toggle, ' Show the ReLU, LRN and dropout rows too')),
+      details));
+  sync();
   select(Math.max(0, arch.layers.findIndex((l) => /conv/i.test(l.kind))));
   return arch;
 }

@@ -13,7 +13,9 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
-const fmt = (v: number, pct?: boolean) => (pct ? `${(v * 100).toFixed(0)}%` : Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(0) : String(+v.toPrecision(3)));
+const fmt = (v: number, pct?: boolean) => (pct ? `${(v * 100).toFixed(0)}%`
+  : Math.abs(v) >= 1e6 ? `${+(v / 1e6).toPrecision(3)}M` : Math.abs(v) >= 1e3 ? `${+(v / 1e3).toPrecision(3)}k`
+    : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(0).replace('e-', 'e−') : String(+v.toPrecision(3)));
 
 export function drawChart(canvas: HTMLCanvasElement, series: Series[], o: ChartOpts): void {
   const W = Math.max(240, canvas.parentElement?.clientWidth ?? 480), H = 220;
@@ -24,7 +26,7 @@ export function drawChart(canvas: HTMLCanvasElement, series: Series[], o: ChartO
   ctx.font = '600 13px system-ui, sans-serif'; ctx.fillStyle = fg; ctx.textBaseline = 'top';
   ctx.fillText(o.title, 8, 6);
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
-  const L = 52, R = 12, T = 30, B = 34;
+  const L = 52, R = 12, T = 44, B = 34;
   if (!pts.length) { ctx.font = '13px system-ui'; ctx.fillStyle = muted; ctx.fillText('no data yet', L, T + 60); return; }
   const ty = (y: number) => (o.logY ? Math.log10(y) : y);
   let x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0]));
@@ -43,9 +45,9 @@ export function drawChart(canvas: HTMLCanvasElement, series: Series[], o: ChartO
   for (const v of niceTicks(x0, x1, 5)) ctx.fillText(fmt(v), sx(v), H - B + 5);
   ctx.fillText(o.xLabel, L + (W - L - R) / 2, H - 15);
   ctx.strokeStyle = muted; ctx.beginPath(); ctx.moveTo(L, T); ctx.lineTo(L, H - B); ctx.lineTo(W - R, H - B); ctx.stroke();
-  let lx = W - R;
-  ctx.textAlign = 'right'; ctx.textBaseline = 'top'; ctx.font = '12px system-ui, sans-serif';
-  for (const s of [...series].reverse()) {
+  let lx = L;
+  ctx.textAlign = 'left'; ctx.textBaseline = 'top'; ctx.font = '12px system-ui, sans-serif';
+  for (const s of series) {
     const valid = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
     ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dashed ? [5, 4] : []);
     ctx.beginPath();
@@ -55,7 +57,7 @@ export function drawChart(canvas: HTMLCanvasElement, series: Series[], o: ChartO
     ctx.setLineDash([]);
     const last = valid.at(-1);
     const text = `${s.label}${last ? ` ${fmt(last[1], o.percent && !o.logY)}` : ''}`;
-    ctx.fillStyle = s.color; ctx.fillText(text, lx, 8);
-    lx -= ctx.measureText(text).width + 14;
+    ctx.fillStyle = s.color; ctx.fillRect(lx, 29, 10, 3); ctx.fillText(text, lx + 14, 24);
+    lx += ctx.measureText(text).width + 28;
   }
 }

@@ -37,12 +37,11 @@ async function classify(bytes: Blob, label: string): Promise<void> {
 function render(result: HTMLElement, a: Activations, label: string): void {
   const crop = h('canvas', { class: 'crop', role: 'img', 'aria-label': `The ${a.size}×${a.size} crop the network sees` });
   pixelsToCanvas(crop, fromBase64(a.crop), a.size, a.size);
-  const top = a.predictions[0]?.probability ?? 1;
   const preds = h('ol', { class: 'preds', id: 'top5', 'aria-label': 'Top-5 predictions' },
     ...a.predictions.map((p) => h('li', {},
       h('div', { class: 'pred-row' }, h('span', { class: 'pred-name' }, p.className), h('span', { class: 'pred-p' }, `${(100 * p.probability).toFixed(1)}%`)),
       h('div', { class: 'bar b-pred', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': (100 * p.probability).toFixed(1), 'aria-label': p.className },
-        h('span', { style: { width: `${Math.max(0.5, (100 * p.probability) / Math.max(top, 1e-9))}%` } })))));
+        h('span', { style: { width: `${Math.max(0.5, 100 * p.probability)}%` } })))));
   const layers = a.layers.map((l) => {
     const [C, H, W] = l.shape;
     const maps = l.channels.map((c) => {
@@ -52,14 +51,14 @@ function render(result: HTMLElement, a: Activations, label: string): void {
     });
     return h('div', { class: 'layer-maps', 'data-layer': l.name },
       h('h4', {}, l.name, h('span', { class: 'muted' }, ` ${fmtShape(l.shape)} · strongest ${l.channels.length} of ${C} channels (mean activation)`)),
-      h('div', { class: 'amap-grid', style: { '--side': `${Math.min(96, Math.max(44, W * 1.3))}px` } }, ...maps));
+      h('div', { class: 'amap-grid', style: { '--side': `${W >= 40 ? 60 : 52}px` } }, ...maps));
   });
   result.replaceChildren(
     h('div', { class: 'try-top' },
       h('figure', { class: 'crop-fig' }, crop, h('figcaption', {}, `${label} · ${a.size}×${a.size} input`)),
       h('div', { class: 'preds-box' }, h('h3', {}, 'Top-5 predictions'), preds)),
     h('h3', {}, 'Activation maps'),
-    h('p', { class: 'hint' }, 'Every conv layer after its ReLU; brighter = stronger. Each map is scaled to its own maximum.'),
+    h('p', { class: 'hint' }, 'Every conv layer after its ReLU, strongest channels (highest mean activation) first; brighter = stronger. Each map is stretched to its own range.'),
     ...layers);
 }
 
