@@ -1,8 +1,68 @@
-// alexnet convert: placeholder until its issue lands (replaced by the owner of this command).
+// alexnet convert IN OUT: safetensors <-> ONNX, .pth -> either (and back), input detected by content.
+import { readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
 import type { Command } from 'commander';
+import type { Variant } from '../model/types.ts';
+import { exportOnnx } from '../io/onnx.ts';
+import { writePth } from '../io/pth.ts';
+import { loadWeights, saveWeights, writeAtomic, type MetaOverrides, type WeightsFormat } from '../io/weights.ts';
+
+const EXT: Record<string, WeightsFormat> = { '.safetensors': 'safetensors', '.st': 'safetensors', '.onnx': 'onnx', '.pth': 'pth', '.pt': 'pth' };
+
+/** One class name per line; "n01440764 tench, Tinca tinca" (synset lines) keeps the words after the id. */
+export async function readLabels(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8');
+  return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).map((l) => l.replace(/^n\d{8}\s+/, ''));
+}
+
+export interface ConvertOptions { format?: string; variant?: string; classes?: string; labels?: string; size?: string; softmax?: boolean }
+
+export async function convert(input: string, output: string, o: ConvertOptions): Promise<string> {
+  const fmt = (o.format ?? EXT[extname(output).toLowerCase()]) as WeightsFormat | undefined;
+  if (!fmt || !['safetensors', 'onnx', 'pth'].includes(fmt)) {
+    throw new Error(`cannot tell the output format of ${output}; use an extension (.safetensors, .onnx, .pth) or --format safetensors|onnx|pth`);
+  }
+  const over: MetaOverrides = {};
+  if (o.variant !== undefined) {
+    if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got ${o.variant}`);
+    over.variant = o.variant as Variant;
+  }
+  if (o.classes !== undefined) {
+    const c = Number(o.classes);
+    if (!Number.isInteger(c) || c < 1) throw new Error(`--classes must be a positive integer, got ${o.classes}`);
+    over.classes = c;
+  }
+  if (o.labels) over.classNames = await readLabels(o.labels);
+  const { sd, meta, format, warnings } = await loadWeights(input, over);
+  for (const w of warnings) console.error(`alexnet: warning: ${w}`);
+  if (fmt === 'safetensors') await saveWeights(output, sd, meta);
+  else if (fmt === 'onnx') {
+    const size = o.size !== undefined ? Number(o.size) : undefined;
+    if (size !== undefined && !(Number.isInteger(size) && size > 0)) throw new Error(`--size must be a positive integer, got ${o.size}`);
+    await writeAtomic(output, exportOnnx(sd, meta, { size, softmax: o.softmax }));
+  } else {
+    // .pth carries tensors only: metadata (class names, preprocessing) is lost, say so.
+    console.error('alexnet: note: .pth holds only the state_dict; class names and preprocessing are not kept');
+    await writeAtomic(output, writePth(sd));
+  }
+  const mb = ((await stat(output)).size / 1e6).toFixed(1);
+  const width = meta.widthScale ? `, widthScale ${meta.widthScale}` : '';
+  return `${input} (${format}) -> ${output} (${fmt}, ${mb} MB): ${meta.variant} AlexNet${width}, ${meta.classes} classes, input ${meta.preprocessing.crop}x${meta.preprocessing.crop}`;
+}
 
 export function register(program: Command): void {
-  program.command('convert').description('(not yet implemented)').action(() => {
-    throw new Error('alexnet convert is not implemented yet');
-  });
+  program
+    .command('convert')
+    .description('convert weights between safetensors, PyTorch .pth and ONNX (input format detected by content)')
+    .argument('<in>', 'weights: .safetensors, torchvision .pth state_dict, or .onnx')
+    .argument('<out>', 'output file; format from its extension or --format')
+    .option('--format <fmt>', 'output format: safetensors | onnx | pth')
+    .option('--variant <v>', 'paper | torchvision (checked against the tensor shapes)')
+    .option('--classes <n>', 'class count (checked against classifier.6)')
+    .option('--labels <file>', 'class names, one per line (synset lines "n01440764 tench" allowed)')
+    .option('--size <px>', 'ONNX input side (default: the crop size in the metadata)')
+    .option('--no-softmax', 'ONNX: only the logits output, no probabilities')
+    .action(async (input: string, output: string, o: ConvertOptions) => {
+      console.log(await convert(input, output, o));
+    });
 }

@@ -87,7 +87,7 @@ export function importOnnx(bytes: Uint8Array, what = 'onnx'): { sd: StateDict; m
     const want = { size: PAPER_LRN.size, alpha: PAPER_LRN.alpha * PAPER_LRN.size, beta: PAPER_LRN.beta, k: PAPER_LRN.k };
     const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
     if (size !== want.size || !close(alpha, want.alpha) || !close(beta, want.beta) || !close(k, want.k)) {
-      warnings.push(`${l.name || 'LRN'}: size ${size}, alpha ${alpha} (ONNX, divided by size), beta ${beta}, bias ${k} differ from the paper's LRN (size 5, alpha 1e-4 undivided = ${want.alpha} in ONNX terms, beta 0.75, k 2); the paper variant always uses the paper's LRN`);
+      warnings.push(`${l.name || 'LRN'}: size ${size}, alpha ${Number(alpha.toPrecision(6))} (ONNX, divided by size), beta ${beta}, bias ${k} differ from the paper's LRN (size 5, alpha 1e-4 undivided = ${want.alpha} in ONNX terms, beta 0.75, k 2); the paper variant always uses the paper's LRN`);
     }
   }
   if (!grouped && lrns.length) warnings.push('graph has LRN but conv2 is not grouped; imported as torchvision, which has no LRN');
