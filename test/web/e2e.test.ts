@@ -25,9 +25,12 @@ before(async () => {
   const runDir = path.join(dir, 'run');
   mkdirSync(runDir);
   logFile = path.join(runDir, 'log.jsonl');
-  const lines = [];
-  for (let s = 1; s <= 30; s++) lines.push({ type: 'train', epoch: Math.ceil(s / 10), step: s * 10, loss: 2.3 - s * 0.03, lr: s > 20 ? 0.001 : 0.01 });
-  for (let e = 1; e <= 3; e++) lines.push({ type: 'val', epoch: e, step: e * 100, top1: 0.2 * e, top5: 0.3 + 0.2 * e });
+  // records as src/train/trainer.ts writes them
+  const lines: object[] = [{ type: 'start', config: { variant: 'paper', epochs: 5 }, images: 300 }];
+  for (let s = 1; s <= 30; s++) {
+    lines.push({ type: 'step', epoch: Math.floor((s - 1) / 10), step: s, loss: 2.3 - s * 0.03, lr: s > 20 ? 0.001 : 0.01 });
+    if (s % 10 === 0) lines.push({ type: 'epoch', epoch: s / 10 - 1, step: s, trainLoss: 2.3 - s * 0.03, valTop1: 0.02 * s, valTop5: 0.3 + 0.02 * s, lr: 0.01 });
+  }
   writeFileSync(logFile, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   ({ app, url } = await startExplorer(file, runDir));
   const { chromium } = await import('playwright-core');
@@ -96,10 +99,10 @@ test('explorer page: architecture, filters, upload, top-5, activation maps, erro
 
   // training curves: drawn, and live when the log grows
   await page.waitForSelector('#training .body[data-state=ready]');
-  assert.match(await page.locator('.run-info').innerText(), /33 log entries/);
+  assert.match(await page.locator('.run-info').innerText(), /34 log entries · paper variant · 300 training images · step 30 · 3 of 5 epochs done · val top-1 60\.0%, top-5 90\.0%/);
   for (const v of await canvasVariance(page, '#training canvas')) assert.ok(v > 1, 'a training chart is blank');
-  appendFileSync(logFile, JSON.stringify({ type: 'train', epoch: 4, step: 310, loss: 1.2, lr: 0.001 }) + '\n');
-  await page.waitForFunction(() => /34 log entries/.test(document.querySelector('.run-info')?.textContent ?? ''), undefined, { timeout: 15_000 });
+  appendFileSync(logFile, JSON.stringify({ type: 'step', epoch: 3, step: 31, loss: 1.2, lr: 0.001 }) + '\n');
+  await page.waitForFunction(() => /35 log entries.*step 31/.test(document.querySelector('.run-info')?.textContent ?? ''), undefined, { timeout: 15_000 });
 
   // a sample button works from the keyboard
   await page.locator('button.sample[data-sample="cat.jpg"]').focus();

@@ -1,7 +1,7 @@
 // A small line chart on a canvas: linear or log y axis, several series, a legend.
 import { hidpiCanvas } from './ui.ts';
 
-export interface Series { label: string; color: string; points: [number, number][]; dashed?: boolean }
+export interface Series { label: string; color: string; points: [number, number][]; dashed?: boolean; legend?: boolean }
 export interface ChartOpts { title: string; xLabel: string; logY?: boolean; yMin?: number; yMax?: number; percent?: boolean }
 
 function niceTicks(lo: number, hi: number, n = 5): number[] {
@@ -49,12 +49,13 @@ export function drawChart(canvas: HTMLCanvasElement, series: Series[], o: ChartO
   ctx.textAlign = 'left'; ctx.textBaseline = 'top'; ctx.font = '12px system-ui, sans-serif';
   for (const s of series) {
     const valid = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
-    ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dashed ? [5, 4] : []);
+    ctx.strokeStyle = s.color; ctx.lineWidth = s.legend === false ? 1 : 2; ctx.setLineDash(s.dashed ? [5, 4] : []);
     ctx.beginPath();
     valid.forEach(([x, y], i) => (i ? ctx.lineTo(sx(x), sy(y)) : ctx.moveTo(sx(x), sy(y))));
     ctx.stroke();
-    if (valid.length <= 40) { ctx.fillStyle = s.color; for (const [x, y] of valid) { ctx.beginPath(); ctx.arc(sx(x), sy(y), 2.5, 0, 7); ctx.fill(); } }
+    if (valid.length <= 40 && s.legend !== false) { ctx.fillStyle = s.color; for (const [x, y] of valid) { ctx.beginPath(); ctx.arc(sx(x), sy(y), 2.5, 0, 7); ctx.fill(); } }
     ctx.setLineDash([]);
+    if (s.legend === false) continue;
     const last = valid.at(-1);
     const text = `${s.label}${last ? ` ${fmt(last[1], o.percent && !o.logY)}` : ''}`;
     ctx.fillStyle = s.color; ctx.fillRect(lx, 29, 10, 3); ctx.fillText(text, lx + 14, 24);

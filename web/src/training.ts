@@ -57,14 +57,36 @@ export async function renderTraining(body: HTMLElement): Promise<void> {
 
   const draw = () => {
     const { x, groups } = toSeries(entries);
-    const mk = (m: Map<string, [number, number][]>): Series[] => [...m].map(([label, points], i) => ({ label, points, color: COLORS[i % COLORS.length], dashed: /val|test/.test(label) }));
+    const mk = (m: Map<string, [number, number][]>): Series[] => [...m].flatMap(([label, points], i): Series[] => {
+      const color = COLORS[i % COLORS.length], dashed = /val|test/.test(label);
+      if (points.length < 60) return [{ label, points, color, dashed }];
+      // noisy per-step series: faint raw line plus an exponential moving average on top
+      let ema = points[0][1];
+      const beta = Math.min(0.98, 1 - 10 / points.length);
+      const smooth = points.map(([x, y]): [number, number] => [x, (ema = beta * ema + (1 - beta) * y)]);
+      return [{ label: `${label} (raw)`, points, color: `${color}44`, legend: false }, { label: `${label} (smoothed)`, points: smooth, color, dashed }];
+    });
     const acc = mk(groups.acc);
     const accMax = Math.max(0, ...acc.flatMap((s) => s.points.map((p) => p[1])));
     drawChart(canvases.loss, mk(groups.loss), { title: 'Loss', xLabel: x });
     drawChart(canvases.lr, mk(groups.lr), { title: 'Learning rate', xLabel: x, logY: true });
     drawChart(canvases.acc, acc, { title: 'Top-1 / top-5 accuracy', xLabel: x, ...(accMax <= 1 ? { yMin: 0, yMax: 1, percent: true } : { yMin: 0, yMax: 100 }) });
-    const last = [...entries].reverse().find((e) => num(e.epoch) !== undefined);
-    info.replaceChildren(h('strong', {}, `Run ${log.run}`), ` · ${entries.length} log entries` + (last ? ` · epoch ${last.epoch}` : '') + (log.exists ? '' : ' · waiting for log.jsonl'), h('span', { class: 'live' }, 'live'));
+    // the trainer's records: {type:'start', config}, {type:'step', step, loss, lr}, {type:'epoch', valTop1, valTop5}, {type:'done'}
+    const start = [...entries].reverse().find((e) => e.type === 'start');
+    const cfg = (start?.config ?? {}) as Record<string, unknown>;
+    const epochs = entries.filter((e) => e.type === 'epoch');
+    const lastEpoch = epochs.at(-1);
+    const lastStep = [...entries].reverse().find((e) => num(e.step) !== undefined);
+    const done = entries.some((e) => e.type === 'done');
+    const parts = [`${entries.length} log entries`];
+    if (typeof cfg.variant === 'string') parts.push(`${cfg.variant} variant`);
+    if (num(start?.images)) parts.push(`${(start!.images as number).toLocaleString('en')} training images`);
+    if (lastStep) parts.push(`step ${lastStep.step}`);
+    if (epochs.length) parts.push(`${epochs.length}${num(cfg.epochs) ? ` of ${cfg.epochs}` : ''} epochs done`);
+    else if (lastStep && num(lastStep.epoch) !== undefined) parts.push(`epoch ${lastStep.epoch}`);
+    if (lastEpoch && num(lastEpoch.valTop1) !== undefined) parts.push(`val top-1 ${(100 * (lastEpoch.valTop1 as number)).toFixed(1)}%, top-5 ${(100 * (lastEpoch.valTop5 as number)).toFixed(1)}%`);
+    if (!log.exists) parts.push('waiting for log.jsonl');
+    info.replaceChildren(h('strong', {}, `Run ${log.run}`), ` · ${parts.join(' · ')}`, done ? h('span', { class: 'live done' }, 'finished') : h('span', { class: 'live' }, 'live'));
   };
   draw();
   let timer = 0;
