@@ -1,0 +1,112 @@
+// conv2d forward/backward on oneDNN.  x (N,C,H,W), w (K,C/groups,R,S), b (K) -> y (N,K,P,Q).
+// Layouts are left to oneDNN (format any): activations come out blocked (nChw8c on AVX2) and stay that way;
+// weights stay plain in the arena and are reordered into a per-conv cache, refreshed only when the arena changes.
+#include "engine.h"
+
+namespace an {
+
+using namespace dnnl;
+
+namespace {
+
+struct Shape {
+  dims x, w, wd, b, y, strides, padL, padR;
+  std::string key;
+};
+
+Shape shapeOf(const Tens &x, const Tens &w, const Args &a) {
+  const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), G = int64_t(a.a[2]);
+  Shape s;
+  s.x = x.d;
+  s.w = w.d;
+  const int64_t N = x.d[0], H = x.d[2], W = x.d[3], K = w.d[0], Cg = w.d[1], R = w.d[2], S = w.d[3];
+  const int64_t P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
+  s.wd = G > 1 ? dims{G, K / G, Cg, R, S} : dims{K, Cg, R, S};
+  s.b = {K};
+  s.y = {N, K, P, Q};
+  s.strides = {stride, stride};
+  s.padL = {pad, pad};
+  s.padR = {pad, pad};  // floor mode: oneDNN's (H + padL + padR - R) / stride + 1 == P by integer division
+  s.key = dimsKey(s.x) + "|" + dimsKey(s.w) + "|" + std::to_string(stride) + "," + std::to_string(pad) + "," + std::to_string(G);
+  return s;
+}
+
+memory::desc any(const dims &d) { return memory::desc(d, dt::f32, tag::any); }
+
+convolution_forward::primitive_desc fwdPd(Engine &e, const Shape &s) {
+  return e.cached<convolution_forward::primitive_desc>("convfwd.pd|" + s.key, [&] {
+    convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, any(s.x), any(s.wd),
+                                memory::desc(s.b, dt::f32, tag::x), any(s.y), s.strides, s.padL, s.padR);
+    return convolution_forward::primitive_desc(d, e.eng);
+  });
+}
+
+// w as the grouped 5-D tensor oneDNN expects (same bytes as the plain 4-D one)
+Tens grouped(const Tens &w, const Shape &s) {
+  Tens g = w;
+  g.md = plainMd(s.wd);
+  return g;
+}
+
+}  // namespace
+
+// in: x, w, b; out: y; attrs: stride, pad, groups
+void conv2d(Engine &e, const Args &a) {
+  Tens &x = e.get(a.in[0]);
+  Tens &w = e.plain(a.in[1]);
+  Tens &b = e.plain(a.in[2]);
+  Shape s = shapeOf(x, w, a);
+  auto pd = fwdPd(e, s);
+  auto &prim = e.cached<convolution_forward>("convfwd|" + s.key, [&] { return convolution_forward(pd); });
+  memory src = e.as(x, pd.src_desc(), "conv.src");
+  memory wm = e.weights(grouped(w, s), pd.weights_desc());
+  memory bm = e.mem(b);
+  Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
+  prim.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, e.mem(y)}});
+}
+
+// in: x, w, dy, dw, db; out: dx (when needDx); attrs: stride, pad, groups, needDx.  dw += , db += , dx =
+void conv2dBackward(Engine &e, const Args &a) {
+  Tens &x = e.get(a.in[0]);
+  Tens &w = e.plain(a.in[1]);
+  Tens &dy = e.get(a.in[2]);
+  Tens &dw = e.plain(a.in[3]);
+  Tens &db = e.plain(a.in[4]);
+  const bool needDx = a.a[3] != 0;
+  Shape s = shapeOf(x, w, a);
+  auto fpd = fwdPd(e, s);
+
+  auto bwpd = e.cached<convolution_backward_weights::primitive_desc>("convbw.pd|" + s.key, [&] {
+    convolution_backward_weights::desc d(algorithm::convolution_direct, any(s.x), any(s.wd),
+                                         memory::desc(s.b, dt::f32, tag::x), any(s.y), s.strides, s.padL, s.padR);
+    return convolution_backward_weights::primitive_desc(d, e.eng, fpd);
+  });
+  auto &bw = e.cached<convolution_backward_weights>("convbw|" + s.key, [&] { return convolution_backward_weights(bwpd); });
+  memory src = e.as(x, bwpd.src_desc(), "convbw.src");
+  memory ddst = e.as(dy, bwpd.diff_dst_desc(), "convbw.ddst");
+  memory dwTmp(bwpd.diff_weights_desc(), e.eng, e.scratch("convbw.dw", bwpd.diff_weights_desc().get_size()));
+  memory dbTmp(bwpd.diff_bias_desc(), e.eng, e.scratch("convbw.db", bwpd.diff_bias_desc().get_size()));
+  bw.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwTmp}, {DNNL_ARG_DIFF_BIAS, dbTmp}});
+  // parameter gradients accumulate: reorder with a sum post-op straight into the plain arena
+  e.reorder(dwTmp, memory(plainMd(s.wd), e.eng, dw.ptr()), 1.f);
+  {
+    float *d = db.f();
+    const float *t = static_cast<const float *>(dbTmp.get_data_handle());
+    for (int64_t k = 0; k < s.b[0]; ++k) d[k] += t[k];
+  }
+  e.touch(dw);
+  e.touch(db);
+
+  if (!needDx) return;
+  auto bdpd = e.cached<convolution_backward_data::primitive_desc>("convbd.pd|" + s.key, [&] {
+    convolution_backward_data::desc d(algorithm::convolution_direct, any(s.x), any(s.wd), any(s.y), s.strides, s.padL, s.padR);
+    return convolution_backward_data::primitive_desc(d, e.eng, fpd);
+  });
+  auto &bd = e.cached<convolution_backward_data>("convbd|" + s.key, [&] { return convolution_backward_data(bdpd); });
+  memory ddst2 = bdpd.diff_dst_desc() == ddst.get_desc() ? ddst : e.as(dy, bdpd.diff_dst_desc(), "convbd.ddst");
+  memory wm = e.weights(grouped(w, s), bdpd.weights_desc());
+  Tens &dx = e.put(a.out[0], bdpd.diff_src_desc(), s.x);
+  bd.execute(e.strm, {{DNNL_ARG_DIFF_DST, ddst2}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, e.mem(dx)}});
+}
+
+}  // namespace an

@@ -1,0 +1,234 @@
+// Engine: worker thread + FIFO, tensor table, buffer pool, scratch, reorders and the weight cache.
+#include "engine.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+namespace an {
+
+[[noreturn]] void fail(const std::string &msg) { throw std::runtime_error(msg); }
+
+Storage::~Storage() { eng->release(p, bytes); }
+
+// row-major strides for any rank
+memory::desc plainMd(const dims &d, dt type) {
+  memory::dims s(d.size());
+  int64_t acc = 1;
+  for (int i = int(d.size()) - 1; i >= 0; --i) { s[i] = acc; acc *= d[i]; }
+  return memory::desc(d, type, s);
+}
+
+bool isPlain(const memory::desc &md) {
+  const auto &c = md.data;
+  if (c.format_kind != dnnl_blocked || c.format_desc.blocking.inner_nblks != 0) return false;
+  int64_t acc = 1;
+  for (int i = c.ndims - 1; i >= 0; --i) {
+    if (c.padded_dims[i] != c.dims[i]) return false;
+    if (c.dims[i] != 1 && c.format_desc.blocking.strides[i] != acc) return false;
+    acc *= c.dims[i];
+  }
+  return true;
+}
+
+std::string dimsKey(const dims &d) {
+  std::string s;
+  for (size_t i = 0; i < d.size(); ++i) { if (i) s += 'x'; s += std::to_string(d[i]); }
+  return s;
+}
+
+std::string mdKey(const memory::desc &md) {
+  const auto &c = md.data;
+  std::ostringstream o;
+  o << int(c.data_type) << ':' << int(c.format_kind) << ':';
+  for (int i = 0; i < c.ndims; ++i) o << c.dims[i] << ',';
+  if (c.format_kind == dnnl_blocked) {
+    const auto &b = c.format_desc.blocking;
+    o << 's';
+    for (int i = 0; i < c.ndims; ++i) o << b.strides[i] << ',';
+    o << 'b';
+    for (int i = 0; i < b.inner_nblks; ++i) o << b.inner_idxs[i] << '/' << b.inner_blks[i] << ',';
+  }
+  return o.str();
+}
+
+Engine::Engine(int threads) : eng(dnnl::engine::kind::cpu, 0), threads_(threads) {
+  const char *p = std::getenv("ALEXNET_PROFILE");
+  profile_ = p && std::strcmp(p, "1") == 0;
+  worker_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void Engine::enqueue(std::string what, std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) throw std::runtime_error("native backend was disposed");
+    q_.emplace_back(std::move(what), std::move(fn));
+  }
+  cv_.notify_one();
+}
+
+void Engine::setThreads(int n) {
+  threads_ = n;
+  enqueue("threads", [n] { omp_set_num_threads(n); setGemmThreads(n); });
+}
+
+void Engine::loop() {
+  omp_set_num_threads(threads_.load());
+  setGemmThreads(threads_.load());
+  strm = dnnl::stream(eng);
+  for (;;) {
+    std::pair<std::string, std::function<void()>> job;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [this] { return stopping_ || !q_.empty(); });
+      if (q_.empty()) break;  // stopping and drained
+      job = std::move(q_.front());
+      q_.pop_front();
+    }
+    try {
+      job.second();
+    } catch (const std::exception &e) {
+      if (err.empty()) err = job.first + ": " + e.what();
+    }
+  }
+  tensors_.clear();
+  wcache_.clear();
+  cache_.clear();
+  for (auto &kv : scratch_) std::free(kv.second.p);
+  scratch_.clear();
+  for (auto &kv : pool_) std::free(kv.second);
+  pool_.clear();
+}
+
+void Engine::addProfile(const std::string &key, double secs) {
+  std::lock_guard<std::mutex> l(profMu_);
+  auto &e = prof_[key];
+  e.first += secs;
+  e.second += 1;
+}
+
+std::map<std::string, std::pair<double, int64_t>> Engine::takeProfile() {
+  std::lock_guard<std::mutex> l(profMu_);
+  auto r = std::move(prof_);
+  prof_.clear();
+  return r;
+}
+
+Tens &Engine::get(int64_t id) {
+  auto it = tensors_.find(id);
+  if (it == tensors_.end()) fail("tensor #" + std::to_string(id) + " does not exist (freed?)");
+  return it->second;
+}
+
+std::shared_ptr<Storage> Engine::newStorage(size_t bytes) {
+  bytes = (bytes + 63) & ~size_t(63);
+  if (bytes == 0) bytes = 64;
+  void *p = nullptr;
+  auto it = pool_.find(bytes);
+  if (it != pool_.end()) {
+    p = it->second;
+    pooled_ -= bytes;
+    pool_.erase(it);
+  } else {
+    p = std::aligned_alloc(64, bytes);
+    if (!p) fail("out of memory allocating " + std::to_string(bytes) + " bytes");
+  }
+  auto s = std::shared_ptr<Storage>(new Storage{this, p, bytes, ++versionCounter_});
+  return s;
+}
+
+void Engine::release(void *p, size_t bytes) {
+  // keep up to 1 GiB of freed buffers for reuse; beyond that give memory back
+  if (!stopping_ && pooled_ + bytes <= (size_t(1) << 30)) {
+    pool_.emplace(bytes, p);
+    pooled_ += bytes;
+  } else {
+    std::free(p);
+  }
+}
+
+Tens &Engine::put(int64_t id, const memory::desc &md, const dims &logical, bool i32) {
+  Tens t;
+  t.st = newStorage(md.get_size());
+  t.md = md;
+  t.d = logical;
+  t.i32 = i32;
+  auto &slot = tensors_[id];
+  slot = std::move(t);
+  return slot;
+}
+
+void *Engine::scratch(const std::string &slot, size_t bytes) {
+  auto &s = scratch_[slot];
+  if (s.bytes < bytes) {
+    std::free(s.p);
+    s.bytes = (bytes + 63) & ~size_t(63);
+    s.p = std::aligned_alloc(64, s.bytes);
+    if (!s.p) fail("out of memory (scratch " + slot + ")");
+  }
+  return s.p;
+}
+
+void Engine::reorder(const memory &src, const memory &dst, float sumBeta) {
+  std::string key = "reorder|" + mdKey(src.get_desc()) + "|" + mdKey(dst.get_desc()) + "|" + std::to_string(sumBeta);
+  auto &r = cached<dnnl::reorder>(key, [&] {
+    dnnl::primitive_attr attr;
+    if (sumBeta != 0.f) {
+      dnnl::post_ops po;
+      po.append_sum(sumBeta);
+      attr.set_post_ops(po);
+    }
+    return dnnl::reorder(dnnl::reorder::primitive_desc(eng, src.get_desc(), eng, dst.get_desc(), attr));
+  });
+  r.execute(strm, {{DNNL_ARG_FROM, const_cast<memory &>(src)}, {DNNL_ARG_TO, const_cast<memory &>(dst)}});
+}
+
+memory Engine::as(const Tens &t, const memory::desc &want, const std::string &slot) {
+  if (t.md == want) return mem(t);
+  memory dst(want, eng, scratch(slot, want.get_size()));
+  reorder(mem(t), dst);
+  return dst;
+}
+
+memory Engine::weights(const Tens &w, const memory::desc &want) {
+  if (w.md == want) return mem(w);
+  std::string key = std::to_string(reinterpret_cast<uintptr_t>(w.st->p)) + "+" + std::to_string(w.off) + "|" + mdKey(want);
+  auto &c = wcache_[key];
+  if (!c.st || c.version != w.st->version) {
+    if (!c.st) c.st = newStorage(want.get_size());
+    memory dst(want, eng, c.st->p);
+    reorder(memory(w.md, eng, w.ptr()), dst);
+    c.version = w.st->version;
+  }
+  return memory(want, eng, c.st->p);
+}
+
+Tens &Engine::plain(int64_t id) {
+  Tens &t = get(id);
+  if (isPlain(t.md)) return t;
+  auto md = plainMd(t.d, t.md.data_type());
+  auto st = newStorage(md.get_size());
+  memory dst(md, eng, st->p);
+  reorder(mem(t), dst);
+  t.st = st;
+  t.off = 0;
+  t.md = md;
+  return t;
+}
+
+}  // namespace an
