@@ -1,6 +1,7 @@
 // x (N,C,H,W) -> y (N,C,H,W), scale (N,C,H,W).
 // scale_c = k + a' * sum_{j in win(c)} x_j^2, y_c = x_c * scale_c^-beta,
 // a' = alpha ('paper') or alpha/size ('pytorch'); win(c) = [c-lo, c+hi] clipped, lo = floor((size-1)/2), hi = ceil((size-1)/2).
+// (For even sizes PyTorch's window is [c - size/2, c + size/2 - 1]; backend.ts fixes this one. Odd sizes agree.)
 // backward: dx_c = dy_c scale_c^-beta - 2 a' beta x_c * sum_{j : c in win(j)} dy_j y_j / scale_j.
 import { ShapeError, type LrnAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
 import { arg, positiveInt, sameShape, type RefCtx } from './tensor.ts';

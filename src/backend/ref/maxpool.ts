@@ -52,7 +52,11 @@ export function maxPoolBackward(ctx: RefCtx, inp: OpInputs<'maxPoolBackward'>, a
   const dx = ctx.alloc(x.shape), AM = argmax.i, DY = dy.f, DX = dx.f;
   for (let nc = 0; nc < N * C; nc++) {
     const xo = nc * H * W, yo = nc * P * Q;
-    for (let i = 0; i < P * Q; i++) DX[xo + AM[yo + i]] += DY[yo + i];
+    for (let i = 0; i < P * Q; i++) {
+      const am = AM[yo + i];
+      if (!(am >= 0 && am < H * W)) throw new ShapeError(op, `argmax ${am} at ${yo + i} outside the ${H}x${W} plane (not a ref maxPool cache?)`);
+      DX[xo + am] += DY[yo + i];
+    }
   }
   return { dx };
 }

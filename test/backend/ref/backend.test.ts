@@ -87,6 +87,11 @@ test('shape errors name the op and the mismatch', () => {
   shapeErr(b, () => b.run('maxPoolBackward', { x, argmax: b.alloc([1, 4, 2, 2], 'i32'), dy: b.alloc([1, 4, 3, 3]) }, { kernel: 3, stride: 2, pad: 0 }),
     /^maxPoolBackward: dy \[1,4,3,3\] does not match pool output \[1,4,2,2\]/);
   shapeErr(b, () => b.run('maxPoolBackward', { x, argmax: b.alloc([1, 4, 2, 2]), dy: b.alloc([1, 4, 2, 2]) }, { kernel: 3, stride: 2, pad: 0 }), /^maxPoolBackward: argmax must be i32/);
+  shapeErr(b, () => b.run('maxPoolBackward', { x, argmax: b.upload(Int32Array.from([0, 1, 2, 25]), [1, 1, 2, 2]), dy: b.alloc([1, 1, 2, 2]) }, { kernel: 3, stride: 2, pad: 0 }),
+    /^maxPoolBackward: dy \[1,1,2,2\] does not match/);
+  const x1 = b.alloc([1, 1, 5, 5]);
+  shapeErr(b, () => b.run('maxPoolBackward', { x: x1, argmax: b.upload(Int32Array.from([0, 1, 2, 25]), [1, 1, 2, 2]), dy: b.alloc([1, 1, 2, 2]) }, { kernel: 3, stride: 2, pad: 0 }),
+    /^maxPoolBackward: argmax 25 at 3 outside the 5x5 plane/);
   shapeErr(b, () => b.run('lrnBackward', { x, y: x, scale: b.alloc([1, 4, 5, 4]), dy: x }, { size: 5, alpha: 1e-4, beta: 0.75, k: 2, convention: 'paper' }), /^lrnBackward: scale \[1,4,5,4\] does not match x/);
   shapeErr(b, () => b.run('lrn', { x }, { size: 5, alpha: 1e-4, beta: 0.75, k: 2, convention: 'caffe' as never }), /^lrn: unknown convention 'caffe'/);
   shapeErr(b, () => b.run('adaptiveAvgPoolBackward', { x, dy: b.alloc([1, 4, 2, 2]) }, { outH: 3, outW: 3 }), /^adaptiveAvgPoolBackward: dy \[1,4,2,2\] does not match pool output \[1,4,3,3\]/);
