@@ -57,18 +57,22 @@ export async function renderTraining(body: HTMLElement): Promise<void> {
 
   const draw = () => {
     const { x, groups } = toSeries(entries);
-    const mk = (m: Map<string, [number, number][]>): Series[] => [...m].flatMap(([label, points], i): Series[] => {
+    const mk = (m: Map<string, [number, number][]>, smooth = false): Series[] => [...m].flatMap(([label, points], i): Series[] => {
       const color = COLORS[i % COLORS.length], dashed = /val|test/.test(label);
-      if (points.length < 60) return [{ label, points, color, dashed }];
-      // noisy per-step series: faint raw line plus an exponential moving average on top
-      let ema = points[0][1];
-      const beta = Math.min(0.98, 1 - 10 / points.length);
-      const smooth = points.map(([x, y]): [number, number] => [x, (ema = beta * ema + (1 - beta) * y)]);
-      return [{ label: `${label} (raw)`, points, color: `${color}44`, legend: false }, { label: `${label} (smoothed)`, points: smooth, color, dashed }];
+      if (!smooth || points.length < 60) return [{ label, points, color, dashed }];
+      // noisy per-step loss: faint raw line plus a centred moving average (no lag) on top
+      const r = Math.max(2, Math.round(points.length / 60));
+      const avg = points.map(([x], j): [number, number] => {
+        const lo = Math.max(0, j - r), hi = Math.min(points.length - 1, j + r);
+        let sum = 0;
+        for (let q = lo; q <= hi; q++) sum += points[q][1];
+        return [x, sum / (hi - lo + 1)];
+      });
+      return [{ label: `${label} (raw)`, points, color: `${color}40`, legend: false }, { label, points: avg, color, dashed }];
     });
     const acc = mk(groups.acc);
     const accMax = Math.max(0, ...acc.flatMap((s) => s.points.map((p) => p[1])));
-    drawChart(canvases.loss, mk(groups.loss), { title: 'Loss', xLabel: x });
+    drawChart(canvases.loss, mk(groups.loss, true), { title: 'Loss', xLabel: x });
     drawChart(canvases.lr, mk(groups.lr), { title: 'Learning rate', xLabel: x, logY: true });
     drawChart(canvases.acc, acc, { title: 'Top-1 / top-5 accuracy', xLabel: x, ...(accMax <= 1 ? { yMin: 0, yMax: 1, percent: true } : { yMin: 0, yMax: 100 }) });
     // the trainer's records: {type:'start', config}, {type:'step', step, loss, lr}, {type:'epoch', valTop1, valTop5}, {type:'done'}
