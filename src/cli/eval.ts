@@ -1,8 +1,66 @@
-// alexnet eval: placeholder until its issue lands (replaced by the owner of this command).
+// alexnet eval: top-1 / top-5 on an image folder, centre crop or the paper's 10 crops.
 import type { Command } from 'commander';
+import { badFilesWarning, loadOrBuildCache } from '../data/cache.ts';
+import { scanImageFolder } from '../data/folder.ts';
+import { BatchLoader } from '../data/loader.ts';
+import { evaluate } from '../train/evaluate.ts';
+import { disposeModel, labelMapping, modelFromWeights } from '../train/infer.ts';
+import { makeProgress } from '../train/progress.ts';
+import { DEFAULT_CACHE_DIR } from '../train/setup.ts';
+import { int, oneOf } from '../train/cli-opts.ts';
+
+interface Opts { weights?: string; data?: string; tenCrop?: boolean; json?: boolean; batch: number; backend: 'auto' | 'native' | 'ref'; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function register(program: Command): void {
-  program.command('eval').description('(not yet implemented)').action(() => {
-    throw new Error('alexnet eval is not implemented yet');
-  });
+  program
+    .command('eval')
+    .description('top-1/top-5 accuracy of weights on an image folder (centre crop, or --ten-crop as in the paper)')
+    .option('--weights <file>', 'weights (safetensors, .pth or ONNX)')
+    .option('--data <dir>', 'images, one folder per class (the training class order)')
+    .option('--ten-crop', 'average the softmax over 4 corners + centre and their mirrors')
+    .option('--json', 'one line: {"top1","top5","images","protocol"}')
+    .option('--batch <n>', 'batch size', int('--batch'), 64)
+    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .option('--threads <n>', 'kernel threads', int('--threads'))
+    .option('--labels <file>', 'synset list to map wnid folders onto 1000-class ImageNet weights')
+    .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
+    .option('--cache-dir <dir>', `preprocessing cache (default ${DEFAULT_CACHE_DIR})`)
+    .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const))
+    .action(async (o: Opts) => {
+      if (!o.weights) throw new Error('--weights FILE is required');
+      if (!o.data) throw new Error('--data DIR is required');
+      const ds = scanImageFolder(o.data, { limitPerClass: o.limitPerClass });
+      const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
+      try {
+        const map = labelMapping(ds, meta, o.labels);
+        const pp = meta.preprocessing;
+        const progress = makeProgress(o.progress ?? (o.json ? 'quiet' : 'auto'));
+        let started = false;
+        const cache = await loadOrBuildCache(ds, pp.resize, {
+          dir: o.cacheDir ?? DEFAULT_CACHE_DIR, name: 'eval',
+          onProgress: (d, n) => { if (!started) { progress.start(n, `caching (${pp.resize}px)`); started = true; } progress.update(d, {}); },
+        });
+        if (started) progress.stop();
+        const w = badFilesWarning(o.data, cache.bad);
+        if (w) console.error(w);
+        if (cache.n === 0) throw new Error(`${o.data}: no readable images`);
+        const data = { ...cache, labels: Int32Array.from(cache.labels, (l) => map[l]) };
+        const loader = new BatchLoader(data, pp, { batch: o.batch, seed: 0, worker: false });
+        const t0 = Date.now();
+        progress.start(cache.n * (o.tenCrop ? 10 : 1), o.tenCrop ? 'eval (10 crops)' : 'eval (centre crop)');
+        const r = await evaluate(model, loader, {
+          tenCrop: o.tenCrop, batch: o.batch,
+          onProgress: (d) => progress.update(d, { ips: (d / Math.max(1e-3, (Date.now() - t0) / 1000)).toFixed(1) }),
+        });
+        progress.stop();
+        loader.close();
+        if (o.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, images: r.images, protocol: r.protocol }));
+        else {
+          console.log(`${r.images} images, ${r.protocol === 'ten-crop' ? '10-crop' : 'centre crop'} (${pp.crop}px): top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%` +
+            `  (error ${(100 * (1 - r.top1)).toFixed(2)}% / ${(100 * (1 - r.top5)).toFixed(2)}%)${cache.bad.length ? `, ${cache.bad.length} unreadable skipped` : ''}`);
+        }
+      } finally {
+        disposeModel(model);
+      }
+    });
 }

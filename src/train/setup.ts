@@ -50,6 +50,9 @@ export interface TrainConfig {
   workers?: number;
 }
 
+/** Shared by every command; entries are keyed by a hash of the sources, so runs reuse them. */
+export const DEFAULT_CACHE_DIR = process.env.ALEXNET_CACHE_DIR ?? '.cache/alexnet';
+
 export const DEFAULTS: Omit<TrainConfig, 'data' | 'variant' | 'out'> = {
   epochs: 90, batch: 128, lr: 0.01, momentum: 0.9, weightDecay: 5e-4, schedule: 'plateau', patience: 2, stepEpochs: 30,
   seed: 0, backend: 'auto', checkpointMinutes: 10, keepCheckpoints: 3, lighting: 0.1, mean: 'channel',
@@ -73,7 +76,7 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
   const trainDs = scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
   const valDs = cfg.val ? scanImageFolder(cfg.val, { labels: cfg.labels, limitPerClass: cfg.valLimitPerClass, classes: trainDs.classes }) : undefined;
   const pp = defaultPreprocessing(cfg.variant, crop);
-  const cacheDir = cfg.cacheDir ?? path.join(cfg.out, '.cache');
+  const cacheDir = cfg.cacheDir ?? DEFAULT_CACHE_DIR;
   const build = async (ds: typeof trainDs, name: string) => {
     let started = false;
     const t0 = Date.now();

@@ -28,6 +28,8 @@ export interface TrainResult {
   runDir: string;
   weights?: string;
   interrupted: boolean;
+  /** Why a run stopped early: Ctrl-C or --max-steps. */
+  stoppedBy?: 'signal' | 'max-steps';
   step: number;
   /** Loss of every step run in THIS call, by global step. */
   losses: [number, number][];
@@ -121,10 +123,10 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     return f;
   };
 
-  let stop = false;
+  let stop = false, bySignal = false;
   const onSigint = () => {
     if (stop) process.exit(130);
-    stop = true;
+    stop = true; bySignal = true;
     progress.log('interrupt: finishing this step, then saving a checkpoint (Ctrl-C again to quit at once)');
   };
   if (opts.handleSigint) process.on('SIGINT', onSigint);
@@ -180,7 +182,7 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       writeFileSync(path.join(dir, 'curves.svg'), curvesSvg(history, `AlexNet (${cfg.variant})`));
       log({ type: 'interrupt', epoch, step });
       progress.log(`stopped at step ${step}; checkpoint saved. Continue with: alexnet train --resume ${dir}`);
-      return { runDir: dir, interrupted: true, step, losses, history, classNames: data.classNames, model, data };
+      return { runDir: dir, interrupted: true, stoppedBy: bySignal ? 'signal' : 'max-steps', step, losses, history, classNames: data.classNames, model, data };
     }
     const weights = await writeArtifacts();
     log({ type: 'done', step, weights: path.basename(weights), seconds: seconds() });

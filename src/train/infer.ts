@@ -1,0 +1,53 @@
+// Shared by eval, predict and the demo: a model from a weights file, dataset label mapping, top-k.
+import { createBackend, type BackendName } from '../backend/index.ts';
+import { createModel } from '../model/index.ts';
+import type { Model, WeightsMeta } from '../model/types.ts';
+import { readSynsets, type ImageFolder } from '../data/folder.ts';
+
+export async function modelFromWeights(file: string, backend: BackendName = 'auto', threads?: number): Promise<{ model: Model; meta: WeightsMeta }> {
+  const { loadWeights } = await import('../io/weights.ts');
+  const { sd, meta } = await loadWeights(file);
+  const be = await createBackend(backend, { threads });
+  const model = await createModel({ variant: meta.variant, classes: meta.classes, backend: be, widthScale: meta.widthScale, hidden: meta.hidden });
+  await model.loadStateDict(sd);
+  return { model, meta };
+}
+
+/** Maps a folder's class index to the model's output index: identity when the counts match (a model
+ *  trained on this folder layout), else through a synset list (e.g. 1000-class ImageNet weights on
+ *  Imagenette's wnid folders). */
+export function labelMapping(ds: ImageFolder, meta: WeightsMeta, labels?: string): Int32Array {
+  if (meta.classes === ds.classes.length) return Int32Array.from(ds.classes, (_, i) => i);
+  if (labels) {
+    const wnids = [...readSynsets(labels).keys()];
+    if (wnids.length === meta.classes) {
+      return Int32Array.from(ds.classes, (c) => {
+        const i = wnids.indexOf(c);
+        if (i < 0) throw new Error(`class folder "${c}" is not in ${labels}`);
+        return i;
+      });
+    }
+  }
+  throw new Error(`the weights have ${meta.classes} classes but ${ds.root} has ${ds.classes.length} class folders` +
+    (meta.classes === 1000 ? ' (for ImageNet weights on wnid folders pass --labels imagenet_synsets.txt)' : ''));
+}
+
+export function softmax(logits: Float32Array, off: number, K: number): Float32Array {
+  let m = -Infinity;
+  for (let k = 0; k < K; k++) m = Math.max(m, logits[off + k]);
+  const p = new Float32Array(K);
+  let s = 0;
+  for (let k = 0; k < K; k++) s += p[k] = Math.exp(logits[off + k] - m);
+  for (let k = 0; k < K; k++) p[k] /= s;
+  return p;
+}
+
+export function topK(p: Float32Array, k: number): { index: number; probability: number }[] {
+  return Array.from(p, (probability, index) => ({ index, probability })).sort((a, b) => b.probability - a.probability).slice(0, k);
+}
+
+export function disposeModel(m: Model): void {
+  const be = m.backend;
+  m.dispose();
+  try { be.dispose(); } catch { /* the model already released it */ }
+}
