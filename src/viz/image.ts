@@ -12,13 +12,12 @@ export interface PreparedImage {
   size: number;
 }
 
-/** Decoded-pixel ceiling against decompression bombs (10000 x 10000). */
-export const MAX_PIXELS = 100_000_000;
+/** Decoded-pixel ceiling against decompression bombs (the HTTP service's default, 40 megapixels). */
+export const MAX_PIXELS = 40_000_000;
 
 /** Raised for input that is not a readable image: the message is meant for people. */
 export class BadImageError extends Error {
-  readonly statusCode = 400;
-  constructor(message: string) { super(message); this.name = 'BadImageError'; }
+  constructor(message: string, readonly statusCode = 400) { super(message); this.name = 'BadImageError'; }
 }
 
 export async function prepareImage(src: Buffer | string, prep: Preprocessing, name?: string): Promise<PreparedImage> {
@@ -29,7 +28,7 @@ export async function prepareImage(src: Buffer | string, prep: Preprocessing, na
     img = await loadResized(src, resize, { limitInputPixels: MAX_PIXELS, name: name ?? (typeof src === 'string' ? src : 'the upload') });
   } catch (err) {
     const msg = (err as Error).message || String(err);
-    if (/pixel limit/i.test(msg)) throw new BadImageError(`the image is too large (more than ${MAX_PIXELS / 1e6} million pixels)`);
+    if (/pixel limit/i.test(msg)) throw new BadImageError(`the image is too large (more than ${MAX_PIXELS / 1e6} million pixels)`, 413);
     const why = /unsupported image format/i.test(msg) ? 'it is not in a known image format'
       : /premature|truncat|corrupt|VipsJpeg|bad|invalid/i.test(msg) ? 'it looks damaged or truncated' : msg.replace(/^cannot decode image [^:]*: /, '');
     throw new BadImageError(`this file could not be read as an image (JPEG, PNG, WebP, GIF, TIFF or AVIF): ${why}`);

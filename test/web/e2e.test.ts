@@ -16,7 +16,7 @@ const OUT = path.join(ROOT, 'test-output');
 const dog = path.join(SAMPLES, 'dog.jpg');
 const skip = !existsSync(CHROMIUM) ? `SKIP: ${CHROMIUM} missing (apt-get install chromium)` : !existsSync(dog) ? `SKIP: ${dog} missing (../shared/data not present)` : undefined;
 
-let browser: Browser | undefined, app: FastifyInstance | undefined, url = '', logFile = '';
+let browser: Browser | undefined, app: FastifyInstance | undefined, url = '', logFile = '', via = '';
 
 before(async () => {
   if (skip) return;
@@ -32,7 +32,7 @@ before(async () => {
     if (s % 10 === 0) lines.push({ type: 'epoch', epoch: s / 10 - 1, step: s, trainLoss: 2.3 - s * 0.03, valTop1: 0.02 * s, valTop5: 0.3 + 0.02 * s, lr: 0.01 });
   }
   writeFileSync(logFile, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  ({ app, url } = await startExplorer(file, runDir));
+  ({ app, url, via } = await startExplorer(file, runDir));
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -54,7 +54,8 @@ const canvasVariance = (page: Page, selector: string) => page.$$eval(selector, (
   return s2 / n - m * m;
 }));
 
-test('explorer page: architecture, filters, upload, top-5, activation maps, errors, training, narrow screen', { skip, timeout: 120_000 }, async () => {
+test('explorer page: architecture, filters, upload, top-5, activation maps, errors, training, narrow screen', { skip, timeout: 120_000 }, async (t) => {
+  t.diagnostic(`explorer served by ${via} at ${url}`);
   const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
