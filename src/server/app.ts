@@ -107,8 +107,14 @@ export async function buildServer(opts: BuildServerOptions): Promise<AlexNetServ
 
   if (opts.web !== false) await mountWeb(app, api, meta, opts.runDir);
 
+  let closing = false;
+  app.addHook('onSend', async (_req, reply) => { if (closing) reply.header('connection', 'close'); });
   app.decorate('shutdown', async () => {
-    await app.close(); // stops accepting, waits for in-flight requests
+    closing = true;
+    const done = app.close(); // stops accepting, waits for in-flight requests
+    // keep-alive sockets that finish their request after close() began would otherwise idle until keepAliveTimeout
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    try { await done; } finally { clearInterval(sweep); }
     await batcher.drain();
   });
   return app;
