@@ -54,8 +54,8 @@ export async function renderArchitecture(body: HTMLElement): Promise<Architectur
   // input image block first
   // the input image is 4x conv1's side: drawn at the cap and marked as not to scale
   strip.append(h('div', { class: 'arch-item input', role: 'listitem', title: 'The input image (not to scale)' },
-    h('div', { class: 'arch-block k-input', style: { width: '10px', height: `${BLOCK_MAX_H + 16}px` } }),
-    h('div', { class: 'arch-name' }, 'input'), h('div', { class: 'arch-shape' }, ...shapeLines(arch.inputShape).map((t) => h('span', {}, t)))));
+    h('div', { class: 'arch-blockwrap' }, h('div', { class: 'arch-block k-input', style: { width: '10px', height: `${BLOCK_MAX_H + 16}px` } })),
+    h('div', { class: 'arch-label' }, h('div', { class: 'arch-name' }, 'input'), h('div', { class: 'arch-shape' }, ...shapeLines(arch.inputShape).map((t) => h('span', {}, t))))));
 
   arch.layers.forEach((l, i) => {
     const { w, h: hh } = blockSize(l, arch);
@@ -65,9 +65,9 @@ export async function renderArchitecture(body: HTMLElement): Promise<Architectur
       'aria-label': `${l.name}, ${l.kind}, output ${fmtShape(l.outputShape)}, ${l.params.toLocaleString('en')} parameters, ${l.macs.toLocaleString('en')} multiply-adds`,
       onclick: () => select(i),
     },
-    h('div', { class: `arch-block ${kindClass(l.kind)}`, style: { width: `${w}px`, height: `${hh}px` } }),
-    h('div', { class: 'arch-name' }, l.name),
-    compact ? null : h('div', { class: 'arch-shape' }, ...shapeLines(l.outputShape).map((t) => h('span', {}, t))));
+    h('div', { class: 'arch-blockwrap' }, h('div', { class: `arch-block ${kindClass(l.kind)}`, style: { width: `${w}px`, height: `${hh}px` } })),
+    h('div', { class: 'arch-label' }, h('div', { class: 'arch-name' }, l.name),
+      compact ? null : h('div', { class: 'arch-shape' }, ...shapeLines(l.outputShape).map((t) => h('span', {}, t)))));
     buttons.push(b);
     strip.append(h('div', { role: 'listitem' }, b));
   });
@@ -92,7 +92,11 @@ export async function renderArchitecture(body: HTMLElement): Promise<Architectur
   const sync = () => table.classList.toggle('show-all', toggle.checked);
   toggle.addEventListener('change', sync);
   arch.layers.forEach((l, i) => { if (l.params === 0 && !/pool/i.test(l.kind)) rows[i].classList.add('minor'); });
-  body.replaceChildren(h('div', { class: 'arch-scroll' }, strip),
+  const legend = h('div', { class: 'arch-legend small muted', 'aria-hidden': 'true' },
+    ...[['k-conv', 'convolution'], ['k-relu', 'ReLU'], ['k-lrn', 'local response norm'], ['k-pool', 'max pool'], ['k-drop', 'dropout / flatten'], ['k-fc', 'fully connected']]
+      .filter(([c]) => c !== 'k-lrn' || arch.layers.some((l) => kindClass(l.kind) === 'k-lrn'))
+      .map(([c, t]) => h('span', {}, h('span', { class: `dot ${c}` }), t)));
+  body.replaceChildren(h('div', { class: 'arch-scroll' }, strip), legend,
     h('div', { class: 'arch-grid' },
       h('div', { class: 'table-scroll' }, table, h('label', { class: 'toggle small muted' }, toggle, ' Show the ReLU, LRN and dropout rows too')),
       details));
