@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import sharp from 'sharp';
-import { load, type AlexNetClassifier } from '../../src/api.ts';
+import { load, type AlexNetClassifier, type Prediction } from '../../src/api.ts';
 import { buildServer, type AlexNetServer } from '../../src/server/app.ts';
-import { image, post, smallWeights } from './helpers.ts';
+import { blob, image, post, smallWeights } from './helpers.ts';
 
 let api: AlexNetClassifier, app: AlexNetServer, base: string, dir: string;
 test.before(async () => {
@@ -35,7 +35,7 @@ test('POST /v1/classify: raw body and multipart give the API\'s predictions; ?to
   assert.equal(raw.status, 200);
   assert.deepEqual(raw.json.predictions, want);
   const fd = new FormData();
-  fd.append('file', new Blob([img], { type: 'image/png' }), 'x.png');
+  fd.append('file', blob(img), 'x.png');
   const r = await fetch(`${base}/v1/classify?top=3`, { method: 'POST', body: fd });
   assert.equal(r.status, 200);
   assert.deepEqual((await r.json()).predictions, want);
@@ -59,7 +59,7 @@ test('errors: bad image 400, empty 400, bad top 400, body too large 413, pixel b
   assert.equal(big.status, 413);
   assert.match(String(big.json.error), /too large/);
   const fd = new FormData();
-  fd.append('file', new Blob([Buffer.alloc(400_000, 7)]), 'big.png');
+  fd.append('file', blob(Buffer.alloc(400_000, 7)), 'big.png');
   const bigMp = await fetch(`${base}/v1/classify`, { method: 'POST', body: fd });
   assert.equal(bigMp.status, 413);
   // 3000x3000 of one colour: a few KB of PNG, 9 megapixels decoded
@@ -76,7 +76,7 @@ test('errors: bad image 400, empty 400, bad top 400, body too large 413, pixel b
 
 test('concurrent requests are batched: 16 requests in fewer forwards, each gets its own answer', async () => {
   const imgs = await Promise.all(Array.from({ length: 16 }, (_, i) => image(200 + i, 230, 10 + i)));
-  const want = [];
+  const want: Prediction[][] = [];
   for (const img of imgs) want.push(await api.classify(img, 2));
   const before = { ...app.batcher.stats };
   const got = await Promise.all(imgs.map((img) => post(base, '/v1/classify?top=2', img)));

@@ -18,6 +18,9 @@ export async function smallWeights(): Promise<{ file: string; dir: string }> {
   return { file, dir };
 }
 
+/** Bytes as a Blob part (TS's DOM types do not take a Node Buffer directly). */
+export const blob = (b: Uint8Array, type = 'image/png') => new Blob([new Uint8Array(b)], { type });
+
 export async function image(w: number, h: number, seed = 0, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
   const data = Buffer.alloc(w * h * 3);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7 + seed * 31 + ((i / (3 * w)) | 0)) & 255;
@@ -25,7 +28,7 @@ export async function image(w: number, h: number, seed = 0, format: 'png' | 'jpe
   return format === 'png' ? s.png().toBuffer() : s.jpeg().toBuffer();
 }
 
-export async function post(base: string, path: string, body: BodyInit, headers: Record<string, string> = { 'content-type': 'image/png' }) {
-  const r = await fetch(base + path, { method: 'POST', body, headers });
+export async function post(base: string, path: string, body: Uint8Array, headers: Record<string, string> = { 'content-type': 'image/png' }) {
+  const r = await fetch(base + path, { method: 'POST', body: body as unknown as BodyInit, headers });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
