@@ -92,6 +92,16 @@ test('explorer page: architecture, filters, upload, top-5, activation maps, erro
   mkdirSync(OUT, { recursive: true });
   await page.screenshot({ path: path.join(OUT, 'web-e2e.png'), fullPage: true });
 
+  // a map opens enlarged over the crop; Escape closes it
+  await page.locator('.layer-maps[data-layer=conv2] button.amap-cell').first().click();
+  await page.waitForSelector('dialog#zoom[open]');
+  const zoomed = await canvasVariance(page, 'dialog#zoom canvas');
+  assert.equal(zoomed.length, 3);
+  for (const v of zoomed) assert.ok(v > 1, 'a zoomed canvas is blank');
+  await page.screenshot({ path: path.join(OUT, 'web-e2e-zoom.png') });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('dialog#zoom', { state: 'detached' });
+
   // an invalid file: the server's reason shows in the banner, and the previous result stays
   await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('this is not an image') });
   await page.waitForSelector('#banner .banner');

@@ -45,9 +45,10 @@ function render(result: HTMLElement, a: Activations, label: string): void {
   const layers = a.layers.map((l) => {
     const [C, H, W] = l.shape;
     const maps = l.channels.map((c) => {
-      const canvas = h('canvas', { class: 'amap', role: 'img', 'aria-label': `${l.name} channel ${c.channel}, mean ${c.mean.toFixed(3)}` });
+      const canvas = h('canvas', { class: 'amap', 'aria-hidden': 'true' });
       pixelsToCanvas(canvas, mapToRgba(fromBase64(c.data), lut), W, H);
-      return h('figure', { class: 'amap-cell' }, canvas, h('figcaption', {}, `#${c.channel}`));
+      return h('button', { type: 'button', class: 'amap-cell', 'aria-label': `${l.name} channel ${c.channel}, mean activation ${c.mean.toFixed(3)}: show larger`, onclick: () => zoom(crop, canvas, `${l.name} · channel ${c.channel}`, `mean ${c.mean.toFixed(3)}, max ${c.max.toFixed(3)}`) },
+        canvas, h('span', { class: 'amap-cap' }, `#${c.channel}`));
     });
     return h('div', { class: 'layer-maps', 'data-layer': l.name },
       h('h4', {}, l.name, h('span', { class: 'muted' }, ` ${fmtShape(l.shape)} · strongest ${l.channels.length} of ${C} channels (mean activation)`)),
@@ -60,6 +61,35 @@ function render(result: HTMLElement, a: Activations, label: string): void {
     h('h3', {}, 'Activation maps'),
     h('p', { class: 'hint' }, 'Every conv layer after its ReLU, strongest channels (highest mean activation) first; brighter = stronger. Each map is stretched to its own range.'),
     ...layers);
+}
+
+/** A dialog with one activation map enlarged, next to the crop and blended over it (Esc closes it). */
+function zoom(crop: HTMLCanvasElement, map: HTMLCanvasElement, title: string, sub: string): void {
+  document.getElementById('zoom')?.remove();
+  const side = Math.min(300, Math.floor((window.innerWidth - 80) / 3));
+  const draw = (alpha: number, withCrop: boolean) => {
+    const c = h('canvas', { class: 'zoom-canvas', width: side, height: side }) as HTMLCanvasElement;
+    const ctx = c.getContext('2d')!;
+    if (withCrop) ctx.drawImage(crop, 0, 0, side, side);
+    ctx.globalAlpha = alpha;
+    ctx.imageSmoothingEnabled = withCrop; // the map alone shows its real pixels; blended it is smoothed
+    if (alpha > 0) ctx.drawImage(map, 0, 0, side, side);
+    return c;
+  };
+  const close = h('button', { type: 'button', class: 'zoom-close' }, 'Close');
+  const dlg = h('dialog', { id: 'zoom', class: 'zoom', 'aria-label': title },
+    h('h3', {}, title, h('span', { class: 'muted' }, ` ${sub}`)),
+    h('div', { class: 'zoom-row' },
+      h('figure', {}, draw(0, true), h('figcaption', {}, 'input crop')),
+      h('figure', {}, draw(1, false), h('figcaption', {}, 'activation')),
+      h('figure', {}, draw(0.6, true), h('figcaption', {}, 'overlay'))),
+    close);
+  close.addEventListener('click', () => dlg.close());
+  dlg.addEventListener('close', () => dlg.remove());
+  dlg.addEventListener('click', (e) => { if (e.target === dlg) dlg.close(); });
+  document.body.append(dlg);
+  (dlg as HTMLDialogElement).showModal();
+  close.focus();
 }
 
 export async function setupTry(): Promise<void> {
