@@ -10,8 +10,11 @@ export async function renderFilters(body: HTMLElement): Promise<void> {
     const rows = Math.ceil(g.length / cols);
     const W = cols * (f.size + gap) + gap, H = rows * (f.size + gap) + gap;
     const rgba = new Uint8ClampedArray(W * H * 4).fill(255);
+    let chroma = 0;
     g.forEach((k, j) => {
       const t = fromBase64(f.tiles[k]);
+      // colourfulness: mean of (max - min) over RGB per pixel; grey (colour-agnostic) kernels score near 0
+      for (let p = 0; p < t.length; p += 3) chroma += (Math.max(t[p], t[p + 1], t[p + 2]) - Math.min(t[p], t[p + 1], t[p + 2])) / 255;
       const x0 = gap + (j % cols) * (f.size + gap), y0 = gap + Math.floor(j / cols) * (f.size + gap);
       for (let y = 0; y < f.size; y++)
         for (let x = 0; x < f.size; x++) {
@@ -23,7 +26,8 @@ export async function renderFilters(body: HTMLElement): Promise<void> {
     pixelsToCanvas(canvas, rgba, W, H);
     canvas.style.setProperty('--w', String(W));
     const title = f.groups.length > 1 ? `GPU ${gi + 1}: filters ${g[0] + 1}–${g[g.length - 1] + 1}` : `${f.count} filters`;
-    return h('figure', { class: 'filter-group' }, canvas, h('figcaption', {}, title));
+    const colour = chroma / (g.length * f.size * f.size);
+    return h('figure', { class: 'filter-group' }, canvas, h('figcaption', {}, title, h('span', { class: 'chroma' }, `colourfulness ${(100 * colour).toFixed(0)}%`)));
   });
   body.replaceChildren(h('div', { class: 'filter-groups' }, ...groups),
     h('p', { class: 'muted small' }, `${f.count} kernels of ${f.size}×${f.size}×3, ${f.groups.length > 1 ? 'split as the paper split them across two GPUs' : 'in one group'}. `, h('a', { href: '/v1/filters?format=png&scale=6', download: 'conv1-filters.png' }, 'Download as PNG')));
