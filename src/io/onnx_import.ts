@@ -127,9 +127,10 @@ function tensorOf(inits: Map<string, PbField[]>, name: string, what: string, rol
   const dtype = t.find((x) => x.no === 2)?.int ?? 0;
   if (t.some((x) => x.no === 14 && x.int === 1)) throw new WeightsFormatError(`${what}: initializer "${name}" uses external data files, which are not supported`);
   const raw = t.find((x) => x.no === 9)?.bytes;
-  const out = new Float32Array(n);
   const size = dtype === 1 ? 4 : dtype === 11 ? 8 : dtype === 10 ? 2 : 0;
   if (!size) throw new WeightsFormatError(`${what}: initializer "${name}" has data_type ${dtype}; weights must be FLOAT (1), DOUBLE (11) or FLOAT16 (10)`);
+  if (shape.some((d) => !(d >= 0)) || n * size > bytesLen(t)) throw new WeightsFormatError(`${what}: initializer "${name}" shape [${shape}] needs ${n * size} bytes but the tensor carries ${bytesLen(t)}`);
+  const out = new Float32Array(n);
   if (raw) {
     if (raw.length !== n * size) throw new WeightsFormatError(`${what}: initializer "${name}" raw_data has ${raw.length} bytes, shape [${shape}] needs ${n * size}`);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -144,6 +145,13 @@ function tensorOf(inits: Map<string, PbField[]>, name: string, what: string, rol
     out.set(vals);
   } else throw new WeightsFormatError(`${what}: initializer "${name}" (data_type ${dtype}) has no raw_data`);
   return { shape, data: out };
+}
+
+/** Bytes of tensor data present (raw_data, or float_data: 4 per value), checked before allocating. */
+function bytesLen(t: PbField[]): number {
+  let n = 0;
+  for (const f of t) if (f.no === 9 && f.bytes) n += f.bytes.length; else if (f.no === 4) n += f.wt === 5 ? 4 : f.bytes?.length ?? 0;
+  return n;
 }
 
 function half(h: number): number {

@@ -94,6 +94,7 @@ function materialise(bytes: Uint8Array, dir: Map<string, ZipEntry>, prefix: stri
   const n = t.size.reduce((a, d) => a * d, 1);
   let last = t.offset;
   for (let i = 0; i < t.size.length; i++) if (t.size[i] > 0) last += (t.size[i] - 1) * t.stride[i];
+  if (n > t.storage.numel) throw new WeightsFormatError(`${what}: ${name}: size [${t.size}] has ${n} elements but its storage only ${t.storage.numel} (expanded views are not weights)`);
   if (n > 0 && last >= t.storage.numel) throw new WeightsFormatError(`${what}: ${name}: size [${t.size}] stride [${t.stride}] offset ${t.offset} reaches element ${last} of a ${t.storage.numel}-element storage`);
   const out = new Float32Array(n);
   const contiguous = t.size.every((_, d) => t.size[d] <= 1 || t.stride[d] === t.size.slice(d + 1).reduce((a, x) => a * x, 1));

@@ -48,6 +48,7 @@ export function readZipEntry(b: Uint8Array, e: ZipEntry, what: string): Uint8Arr
     return raw;
   }
   if (e.method === 8) {
+    if (e.size > 1 << 30) throw new WeightsFormatError(`${what}: zip entry ${e.name} claims ${e.size} bytes uncompressed (over the 1 GB limit)`);
     try {
       const out = inflateRawSync(raw, { maxOutputLength: e.size });
       if (out.length !== e.size) throw new Error(`inflated to ${out.length} bytes, expected ${e.size}`);
