@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { load, loadWeights, saveWeights, createModel, exportOnnx, resetClassifier } from '../src/index.ts';
 import { prepareInput } from '../src/data/preprocess.ts';
 import { fileURLToPath } from 'node:url';
+import { TOL, assertClose } from './tolerances.ts';
 
 process.env.ALEXNET_QUIET = '1';
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-api-'));
@@ -47,13 +48,13 @@ test('classify/infer agree across path, Buffer and raw pixels and follow the met
     // probabilities: softmax of an independent forward on the metadata's preprocessing
     const probs = await m.infer(raw);
     assert.equal(probs.length, 10);
-    assert.ok(Math.abs(probs.reduce((s, p) => s + p, 0) - 1) < 1e-5);
+    assertClose([probs.reduce((s, p) => s + p, 0)], [1], TOL.apiSoftmax, 'sum of probabilities');
     const ref = await createModel({ variant: 'torchvision', classes: 10, widthScale: meta.widthScale, hidden: meta.hidden, backend: 'ref' });
     await ref.loadStateDict(sd);
     const x = await prepareInput(raw, meta.preprocessing);
     const logits = await ref.forward(x, [1, 3, 224, 224]);
     const z = Math.max(...logits), e = Array.from(logits, (l) => Math.exp(l - z)), s = e.reduce((p, q) => p + q);
-    e.forEach((v, i) => assert.ok(Math.abs(v / s - probs[i]) < 1e-6, `prob ${i}`));
+    assertClose(probs, e.map((v) => v / s), TOL.apiSoftmax, 'probabilities');
     assert.equal(a[0].index, e.indexOf(Math.max(...e)));
 
     const emb = await m.infer(raw, { embedding: true });

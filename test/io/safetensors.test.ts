@@ -56,7 +56,7 @@ test('f16/bf16/f64 tensors are read into f32', () => {
   assert.deepEqual(Array.from(decodeSafetensors(mk('F64', f64)).tensors.x.data), Array.from(new Float32Array(vals)));
   assert.deepEqual(Array.from(decodeSafetensors(mk('F16', f16)).tensors.x.data), Array.from(new Float32Array(vals)));
   const b = decodeSafetensors(mk('BF16', bf16)).tensors.x.data;
-  assert.equal(b[0], 1); assert.equal(b[1], -2.5); assert.ok(Math.abs(b[2] - 0.0996) < 1e-3);
+  assert.equal(b[0], 1); assert.equal(b[1], -2.5); assert.equal(b[2], 0.099609375); // bf16 0x3dcc exactly
 });
 
 test('malformed safetensors give clear errors', async () => {

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { load, type AlexNetClassifier, type Prediction } from '../../src/api.ts';
 import { buildServer, type AlexNetServer } from '../../src/server/app.ts';
 import { blob, image, post, smallWeights } from './helpers.ts';
+import { TOL, assertClose } from '../tolerances.ts';
 
 let api: AlexNetClassifier, app: AlexNetServer, base: string, dir: string;
 test.before(async () => {
@@ -26,6 +27,10 @@ test('GET /healthz and /v1/model', async () => {
   assert.equal(m.inputSize, 224);
   assert.equal(m.classNames[1], 'springer');
   assert.equal(m.hidden, 32);
+  // the explorer's routes (src/server/web.ts) are mounted by buildServer and reach the model
+  const arch = await fetch(`${base}/v1/architecture`);
+  assert.equal(arch.status, 200);
+  assert.equal((await arch.json()).variant, 'torchvision');
 });
 
 test('POST /v1/classify: raw body and multipart give the API\'s predictions; ?top=K; /v1/embed', async () => {
@@ -88,7 +93,7 @@ test('concurrent requests are batched: 16 requests in fewer forwards, each gets 
     assert.equal(g.status, 200);
     const p = g.json.predictions as { index: number; probability: number }[];
     assert.deepEqual(p.map((x) => x.index), want[i].map((x) => x.index), `request ${i}`);
-    p.forEach((x, j) => assert.ok(Math.abs(x.probability - want[i][j].probability) < 1e-5));
+    assertClose(p.map((x) => x.probability), want[i].map((x) => x.probability), TOL.batchedVsSingle, `request ${i} probabilities`);
   });
 });
 
