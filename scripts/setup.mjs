@@ -50,8 +50,9 @@ const lockOk = existsSync(path.join(root, 'package-lock.json'));
 const needNpm = !existsSync(path.join(root, 'node_modules', '.package-lock.json')) ||
   !existsSync(path.join(root, 'node_modules', 'tsx'));
 if (needNpm) {
-  log(`installing npm packages (${lockOk ? 'npm ci' : 'npm install'}) ...`);
-  const r = run('npm', [lockOk ? 'ci' : 'install', '--no-audit', '--no-fund']);
+  // npm install (not npm ci): it follows the lock file but tolerates npm's optional-dependency lock quirks.
+  log(`installing npm packages (npm install${lockOk ? ', from package-lock.json' : ''}) ...`);
+  const r = run('npm', ['install', '--no-audit', '--no-fund']);
   if (r.status !== 0) { console.error('[setup] npm install failed'); process.exit(r.status ?? 1); }
 } else log('npm packages present');
 
