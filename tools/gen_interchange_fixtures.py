@@ -148,7 +148,12 @@ def main():
     a = ap.parse_args()
     if a.full:
         os.makedirs(a.full, exist_ok=True)
-        write_model(a.full, "full_torchvision", "torchvision", 1.0, 4096, 1000, 7, 224, 2)
+        sd = write_model(a.full, "full_torchvision", "torchvision", 1.0, 4096, 1000, 7, 224, 2)
+        # the same weights through torch.onnx.export (a third-party ONNX for the importer)
+        import torchvision
+        net = torchvision.models.alexnet()
+        net.load_state_dict(sd)
+        torch.onnx.export(net.eval(), torch.zeros(1, 3, 224, 224), os.path.join(a.full, "full_torchvision.onnx"), opset_version=13)
         return
     out = a.out
     os.makedirs(out, exist_ok=True)

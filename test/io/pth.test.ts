@@ -96,4 +96,9 @@ test('full-size torchvision .pth written by PyTorch gives its logits', { timeout
   assert.equal(r.meta.variant, 'torchvision');
   assert.equal(r.meta.widthScale, undefined);
   assertClose(r.logits, ref.f32('logits'), TOL.fullModelLogits, 'full torchvision logits');
+  // torch.onnx.export of the same weights imports to the identical state_dict
+  const a = await loadWeights(join(dir, 'full_torchvision.pth')), b = await loadWeights(join(dir, 'full_torchvision.onnx'));
+  assert.equal(b.format, 'onnx');
+  assert.deepEqual(b.warnings, []);
+  for (const k of Object.keys(a.sd)) assert.ok(b.sd[k] && a.sd[k].data.every((v, i) => v === b.sd[k].data[i]), `${k} differs after torch.onnx.export`);
 });
