@@ -102,3 +102,13 @@ test('full-size torchvision .pth written by PyTorch gives its logits', { timeout
   assert.deepEqual(b.warnings, []);
   for (const k of Object.keys(a.sd)) assert.ok(b.sd[k] && a.sd[k].data.every((v, i) => v === b.sd[k].data[i]), `${k} differs after torch.onnx.export`);
 });
+
+test('committed fixtures are what tools/gen_interchange_fixtures.py writes (byte for byte)', { timeout: 120_000 }, async (t) => {
+  if (!havePythonTorch()) { t.skip('SKIP: python3-torch missing'); return; }
+  const out = join(dir, 'regen');
+  const gen = spawnSync(pythonPath(), [fileURLToPath(new URL('../../tools/gen_interchange_fixtures.py', import.meta.url)), '--out', out], { encoding: 'utf8' });
+  assert.equal(gen.status, 0, gen.stderr);
+  for (const f of ['tv_small.pth', 'tv_small.logits.bin', 'paper_small.pth', 'paper_small.logits.bin', 'zoo_like_paper.onnx', 'zoo_like_caffe.onnx']) {
+    assert.ok(readFileSync(join(out, f)).equals(readFileSync(fx(f))), `${f} differs from a fresh generation`);
+  }
+});
