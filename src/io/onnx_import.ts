@@ -6,14 +6,15 @@ import type { StateDict, WeightsMeta } from '../model/types.ts';
 import { PAPER_LRN } from '../model/spec.ts';
 import { decodeMessage, repeatedInts, str, type PbField } from './protobuf.ts';
 import { WeightsFormatError } from './safetensors.ts';
-import { metaFromStrings } from './weights.ts';
+import { completeMeta, metaFromStrings, type MetaOverrides } from './weights.ts';
 
 interface Node { op: string; name: string; inputs: string[]; outputs: string[]; attrs: Map<string, PbField[]> }
 const CONV_NAMES = ['features.0', 'features.3', 'features.6', 'features.8', 'features.10'];
 const FC_NAMES = ['classifier.1', 'classifier.4', 'classifier.6'];
 const PASS_OPS = new Set(['Relu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Dropout', 'Softmax', 'Reshape', 'Flatten', 'Identity', 'Constant', 'Shape', 'Gather', 'Unsqueeze', 'Concat', 'LogSoftmax']);
 
-export function importOnnx(bytes: Uint8Array, what = 'onnx'): { sd: StateDict; meta: Partial<WeightsMeta>; warnings: string[] } {
+/** sd, metadata (from metadata_props when ours, else inferred from the shapes plus `over`) and caveats. */
+export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides = {}): { sd: StateDict; meta: WeightsMeta; warnings: string[] } {
   const model = decodeMessage(bytes, what);
   const graphField = model.find((f) => f.no === 7 && f.wt === 2);
   if (!graphField) throw new WeightsFormatError(`${what}: not an ONNX model (no graph)`);
@@ -105,7 +106,7 @@ export function importOnnx(bytes: Uint8Array, what = 'onnx'): { sd: StateDict; m
     if (f.beta !== 1) b = { shape: b.shape, data: b.data.map((x) => x * f.beta) };
     sd[`${name}.bias`] = { shape: [out], data: b.data };
   });
-  return { sd, meta: metaFromStrings(props, what) ?? {}, warnings };
+  return { sd, meta: completeMeta(sd, metaFromStrings(props, what), over, what), warnings };
 }
 
 function transpose(t: { shape: number[]; data: Float32Array }) {

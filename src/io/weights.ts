@@ -4,6 +4,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Preprocessing, StateDict, Variant, WeightsMeta } from '../model/types.ts';
 import { normaliseArch, paramSpecs } from '../model/spec.ts';
+import { defaultPreprocessing } from '../data/preprocess.ts';
 import { WeightsFormatError, decodeSafetensors, encodeSafetensors, isSafetensors } from './safetensors.ts';
 
 export { WeightsFormatError } from './safetensors.ts';
@@ -22,21 +23,12 @@ export const PARAM_NAMES = [
 
 const CONV1_BASE: Record<Variant, number> = { paper: 96, torchvision: 64 };
 
-/** Used when src/data's defaults are unavailable: torchvision's published normalisation; the paper's
- *  plain mean subtraction in 0..255 units (std 1/255) at 227. */
-export function fallbackPreprocessing(variant: Variant): Preprocessing {
-  const mean: [number, number, number] = [0.485, 0.456, 0.406];
-  if (variant === 'paper') return { resize: 256, crop: 227, mean, std: [1 / 255, 1 / 255, 1 / 255] };
-  return { resize: 256, crop: 224, mean, std: [0.229, 0.224, 0.225] };
+/** The data pipeline's defaults (src/data/preprocess.ts): one source of truth for mean/std/sizes. */
+export function defaultPreprocessingFor(variant: Variant): Preprocessing {
+  return defaultPreprocessing(variant);
 }
-
-export async function defaultPreprocessingFor(variant: Variant): Promise<Preprocessing> {
-  try {
-    const mod = (await import('../data/preprocess.ts')) as { defaultPreprocessing?: (v: Variant) => Preprocessing };
-    if (typeof mod.defaultPreprocessing === 'function') return mod.defaultPreprocessing(variant);
-  } catch { /* data module not present: fall back */ }
-  return fallbackPreprocessing(variant);
-}
+/** @deprecated alias of defaultPreprocessingFor (kept for callers written before src/data landed). */
+export const fallbackPreprocessing = defaultPreprocessingFor;
 
 export function detectFormat(b: Uint8Array): WeightsFormat | undefined {
   if (b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04) return 'pth'; // zip "PK\3\4"
@@ -138,7 +130,7 @@ export function checkStateDict(sd: StateDict, what = 'weights'): { variant: Vari
 }
 
 /** Completes metadata from the tensors (variant, classes, width) plus optional overrides. */
-export async function completeMeta(sd: StateDict, partial: Partial<WeightsMeta> | undefined, over: MetaOverrides, what: string): Promise<WeightsMeta> {
+export function completeMeta(sd: StateDict, partial: Partial<WeightsMeta> | undefined, over: MetaOverrides, what: string): WeightsMeta {
   const facts = checkStateDict(sd, what);
   const variant = over.variant ?? partial?.variant ?? facts.variant;
   if (variant !== facts.variant) throw new WeightsFormatError(`${what}: variant ${variant} requested but the tensor shapes are a ${facts.variant} AlexNet`);
@@ -146,7 +138,7 @@ export async function completeMeta(sd: StateDict, partial: Partial<WeightsMeta> 
   const classes = facts.classes;
   const classNames = over.classNames ?? partial?.classNames ?? Array.from({ length: classes }, (_, i) => `class_${i}`);
   if (classNames.length !== classes) throw new WeightsFormatError(`${what}: ${classNames.length} class names for ${classes} classes`);
-  const meta: WeightsMeta = { variant, classes, classNames, preprocessing: over.preprocessing ?? partial?.preprocessing ?? await defaultPreprocessingFor(variant) };
+  const meta: WeightsMeta = { variant, classes, classNames, preprocessing: over.preprocessing ?? partial?.preprocessing ?? defaultPreprocessingFor(variant) };
   if (facts.widthScale !== 1) meta.widthScale = partial?.widthScale ?? facts.widthScale;
   if (facts.hidden !== 4096) meta.hidden = facts.hidden;
   // The model derives every width from widthScale: make sure these tensors are what it will build.
@@ -200,17 +192,17 @@ export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaO
   if (fmt === 'safetensors') {
     const { tensors, metadata } = decodeSafetensors(bytes, what);
     const sd = stripPrefix(tensors);
-    return { sd, meta: await completeMeta(sd, metaFromStrings(metadata, what), over, what), format: fmt, warnings: [] };
+    return { sd, meta: completeMeta(sd, metaFromStrings(metadata, what), over, what), format: fmt, warnings: [] };
   }
   if (fmt === 'pth') {
     const { readPth } = await import('./pth.ts');
     const sd = stripPrefix(readPth(bytes, what));
-    return { sd, meta: await completeMeta(sd, undefined, over, what), format: fmt, warnings: [] };
+    return { sd, meta: completeMeta(sd, undefined, over, what), format: fmt, warnings: [] };
   }
   if (fmt === 'onnx') {
     const { importOnnx } = await import('./onnx.ts');
-    const r = importOnnx(bytes, what);
-    return { sd: r.sd, meta: await completeMeta(r.sd, r.meta, over, what), format: fmt, warnings: r.warnings };
+    const r = importOnnx(bytes, what, over);
+    return { sd: r.sd, meta: r.meta, format: fmt, warnings: r.warnings };
   }
   const head = Array.from(bytes.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
   throw new WeightsFormatError(`${what}: unrecognised weights format (first bytes ${head || '(empty file)'}); expected safetensors, a PyTorch .pth or ONNX`);
