@@ -5,7 +5,7 @@ import { buildServer, DEFAULT_LIMITS } from '../server/app.ts';
 
 interface ServeOptions {
   weights: string; port: string; host: string; run?: string; threads?: string; backend: string;
-  bodyLimit: string; maxPixels: string; timeout: string; batch: string; batchWait: string; log?: boolean;
+  bodyLimit: string; maxPixels: string; timeout: string; batch: string; batchWait: string; maxQueue: string; log?: boolean;
 }
 
 const posInt = (v: string, flag: string) => {
@@ -29,6 +29,7 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'per-request timeout', String(DEFAULT_LIMITS.timeoutMs))
     .option('--batch <n>', 'max images per batched forward', String(DEFAULT_LIMITS.maxBatch))
     .option('--batch-wait <ms>', 'max wait for a batch to fill', String(DEFAULT_LIMITS.batchWaitMs))
+    .option('--max-queue <n>', 'queued images beyond which requests get 503', String(DEFAULT_LIMITS.maxQueue))
     .option('--log', 'request logging (pino JSON lines)')
     .action(async (o: ServeOptions) => {
       if (!['auto', 'ref', 'native'].includes(o.backend)) throw new Error(`--backend must be auto, ref or native, got ${o.backend}`);
@@ -37,7 +38,7 @@ export function register(program: Command): void {
         api, runDir: o.run, logger: !!o.log,
         limits: {
           bodyLimit: posInt(o.bodyLimit, '--body-limit'), maxPixels: posInt(o.maxPixels, '--max-pixels'), timeoutMs: posInt(o.timeout, '--timeout'),
-          maxBatch: Math.max(1, posInt(o.batch, '--batch')), batchWaitMs: posInt(o.batchWait, '--batch-wait'),
+          maxBatch: Math.max(1, posInt(o.batch, '--batch')), batchWaitMs: posInt(o.batchWait, '--batch-wait'), maxQueue: posInt(o.maxQueue, '--max-queue'),
         },
       });
       const address = await app.listen({ port: posInt(o.port, '--port'), host: o.host });

@@ -3,7 +3,7 @@
 //   POST /v1/embed             same input -> {embedding: number[], dim}
 //   GET  /v1/model             variant, classes, class names, input size, preprocessing
 //   GET  /healthz              status, uptime, batching counters
-// Errors are JSON {error}: bad image 400, body or pixel count over the limit 413, timeout 503, unknown route 404.
+// Errors are JSON {error}: bad image 400, body or pixel count over the limit 413, timeout or full queue 503, unknown route 404.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -23,8 +23,10 @@ export interface ServerLimits {
   /** Dynamic batching: at most maxBatch images per forward, waiting at most batchWaitMs for company. */
   maxBatch: number;
   batchWaitMs: number;
+  /** Images waiting for a forward beyond which new requests get 503 (bounded memory under overload). */
+  maxQueue: number;
 }
-export const DEFAULT_LIMITS: ServerLimits = { bodyLimit: 10 * 1024 * 1024, maxPixels: 40_000_000, timeoutMs: 30_000, maxBatch: 16, batchWaitMs: 5 };
+export const DEFAULT_LIMITS: ServerLimits = { bodyLimit: 10 * 1024 * 1024, maxPixels: 40_000_000, timeoutMs: 30_000, maxBatch: 16, batchWaitMs: 5, maxQueue: 256 };
 
 export interface BuildServerOptions {
   api: AlexNetClassifier;
@@ -81,6 +83,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<AlexNetServ
           const x = await prepareInput(bytes, meta.preprocessing, { limitInputPixels: limits.maxPixels, name: 'request body' }).catch((e: Error) => {
             throw new HttpError(/pixel limit/.test(e.message) ? 413 : 400, e.message);
           });
+          if (batcher.pending >= limits.maxQueue) throw new HttpError(503, `server busy: ${batcher.pending} images already queued (limit ${limits.maxQueue}); retry later`);
           return batcher.submit(x, embedding, ac.signal);
         })();
         const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => { ac.abort(); rej(new HttpError(503, `request timed out after ${limits.timeoutMs} ms`)); }, limits.timeoutMs); });

@@ -109,6 +109,25 @@ test('per-request timeout gives 503 JSON and the server keeps serving', async ()
   } finally { await s.shutdown(); }
 });
 
+test('a full queue answers 503 busy instead of growing without bound', async () => {
+  const slow: AlexNetClassifier = { ...api, inferBatch: async (xs, o) => { await new Promise((r) => setTimeout(r, 1000)); return api.inferBatch(xs, o); } };
+  const s = await buildServer({ api: slow, web: false, limits: { maxQueue: 1, maxBatch: 1, batchWaitMs: 1 } });
+  const b = await s.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const img = await image(64, 64);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const r1 = post(b, '/v1/classify', img); // runs (slowly)
+    await sleep(300);
+    const r2 = post(b, '/v1/classify', img); // waits in the queue
+    await sleep(300);
+    const r3 = await post(b, '/v1/classify', img); // queue full
+    assert.equal(r3.status, 503);
+    assert.match(String(r3.json.error), /server busy: 1 images already queued \(limit 1\)/);
+    assert.equal((await r1).status, 200);
+    assert.equal((await r2).status, 200);
+  } finally { await s.shutdown(); }
+});
+
 test('no leak: 200 requests (good and bad) keep RSS growth bounded', { timeout: 300_000 }, async () => {
   const img = await image(240, 240, 5, 'jpeg');
   const bad = Buffer.from('nope');
