@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .option('--momentum <x>', `SGD momentum (default ${DEFAULTS.momentum})`, num('--momentum'))
     .option('--weight-decay <x>', `weight decay (default ${DEFAULTS.weightDecay})`, num('--weight-decay'))
     .option('--schedule <s>', 'plateau (paper: lr/10 when val error stalls) | step | cosine', oneOf('--schedule', ['plateau', 'step', 'cosine'] as const))
+    .option('--warmup-steps <n>', 'linear lr warm-up over the first N steps (default 0)', int('--warmup-steps', 0))
     .option('--patience <n>', `plateau: epochs without improvement before lr/10 (default ${DEFAULTS.patience})`, int('--patience'))
     .option('--step-epochs <n>', `step: epochs between lr/10 drops (default ${DEFAULTS.stepEpochs})`, int('--step-epochs'))
     .option('--out <dir>', 'run folder (checkpoints, log.jsonl, curves.svg, weights.safetensors)')
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--lighting <sigma>', `PCA lighting noise (paper 0.1; 0 = off)`, num('--lighting'))
     .option('--mean <how>', 'channel | pixel (the paper\'s mean image)', oneOf('--mean', ['channel', 'pixel'] as const))
     .option('--stats <file>', 'mean + PCA from `alexnet data stats` instead of ImageNet\'s')
+    .option('--init-scheme <s>', 'model (the variant\'s own init) | he | lsuv (He + unit-variance layer scaling on a data batch; starts much faster)', oneOf('--init-scheme', ['model', 'he', 'lsuv'] as const))
     .option('--workers <n>', 'decode worker threads', int('--workers'))
     .option('--width-scale <x>', 'reduced-width model (tests, demos)', num('--width-scale'))
     .option('--hidden <n>', 'fc6/fc7 width (default 4096)', int('--hidden'))
@@ -55,7 +57,7 @@ export function register(program: Command): void {
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...DEFAULTS, data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',
-          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'mean', 'stats', 'workers', 'widthScale', 'hidden'] as const) {
+          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps'] as const) {
           const v = pick(k);
           if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
         }

@@ -38,13 +38,17 @@ export interface ScanOptions {
   classes?: string[];
 }
 
+function isDir(p: string): boolean {
+  try { return statSync(p).isDirectory(); } catch { return false; }
+}
+
 /** Lists an ImageFolder. Throws a clear error for a missing directory, no class folders or an empty class. */
 export function scanImageFolder(root: string, opts: ScanOptions = {}): ImageFolder {
   const abs = path.resolve(root);
   if (!existsSync(abs)) throw new Error(`data directory not found: ${root}`);
   if (!statSync(abs).isDirectory()) throw new Error(`not a directory: ${root}`);
   const classes = readdirSync(abs, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isSymbolicLink() && isDir(path.join(abs, e.name)))))
     .map((e) => e.name)
     .sort();
   if (classes.length === 0) throw new Error(`${root}: no class folders (expected ${root}/<class>/*.jpg)`);

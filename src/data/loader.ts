@@ -107,6 +107,12 @@ export class BatchLoader {
     return b;
   }
 
+  /** A batch of the given images seen through one test view. */
+  viewBatch(indices: Int32Array, view: number | 'center'): Promise<Batch> {
+    const P = viewParams(this.data.side, this.pp.crop, view);
+    return this.assemble(indices, Array.from(indices, () => P));
+  }
+
   /** Evaluation batches in dataset order for one view ('center' or 0..9 of the ten crops). */
   async *evalBatches(view: number | 'center', batch = this.opts.batch): AsyncGenerator<Batch & { start: number }> {
     const P = viewParams(this.data.side, this.pp.crop, view);

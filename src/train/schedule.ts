@@ -20,19 +20,27 @@ export interface ScheduleState {
   totalSteps: number;
   minLr: number;
   drops: number;
+  /** Linear warm-up from lr/warmupSteps to lr over the first warmupSteps steps (0 = none). */
+  warmupSteps?: number;
 }
 
-export function newSchedule(kind: ScheduleKind, baseLr: number, opts: { gamma?: number; patience?: number; stepEpochs?: number; totalSteps?: number; minLr?: number } = {}): ScheduleState {
+export function newSchedule(kind: ScheduleKind, baseLr: number, opts: { gamma?: number; patience?: number; stepEpochs?: number; totalSteps?: number; minLr?: number; warmupSteps?: number } = {}): ScheduleState {
   if (!(baseLr > 0)) throw new Error(`lr must be positive, got ${baseLr}`);
   if (!['plateau', 'step', 'cosine'].includes(kind)) throw new Error(`unknown schedule '${kind}' (plateau, step or cosine)`);
   return {
     kind, baseLr, lr: baseLr, gamma: opts.gamma ?? 0.1, patience: opts.patience ?? 2, stepEpochs: opts.stepEpochs ?? 30,
-    best: Infinity, bad: 0, totalSteps: opts.totalSteps ?? 1, minLr: opts.minLr ?? 0, drops: 0,
+    best: Infinity, bad: 0, totalSteps: opts.totalSteps ?? 1, minLr: opts.minLr ?? 0, drops: 0, warmupSteps: opts.warmupSteps ?? 0,
   };
 }
 
 /** lr for a global step (0-based). */
 export function lrAt(s: ScheduleState, step: number): number {
+  const w = s.warmupSteps ?? 0;
+  const warm = w > 0 && step < w ? (step + 1) / w : 1;
+  return warm * lrNoWarmup(s, step);
+}
+
+function lrNoWarmup(s: ScheduleState, step: number): number {
   if (s.kind !== 'cosine') return s.lr;
   const t = Math.min(1, step / Math.max(1, s.totalSteps));
   return s.minLr + (s.baseLr - s.minLr) * 0.5 * (1 + Math.cos(Math.PI * t));

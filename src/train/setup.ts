@@ -11,6 +11,7 @@ import { defaultPreprocessing } from '../data/preprocess.ts';
 import { meanImage, readStats } from '../data/stats.ts';
 import type { ScheduleKind } from './schedule.ts';
 import type { Progress } from './progress.ts';
+import { reinitialise, type InitScheme } from './reinit.ts';
 
 export interface TrainConfig {
   data: string;
@@ -48,6 +49,10 @@ export interface TrainConfig {
   widthScale?: number;
   hidden?: number;
   workers?: number;
+  /** Linear lr warm-up over this many steps (0 = none, the paper's). */
+  warmupSteps?: number;
+  /** 'model': the variant's own init (paper N(0,0.01) / PyTorch default); 'he': Kaiming normal (faster start). */
+  initScheme?: InitScheme;
 }
 
 /** Shared by every command; entries are keyed by a hash of the sources, so runs reuse them. */
@@ -113,7 +118,7 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
 }
 
 /** Creates the model (native backend when available) and applies --init / --reset-classifier. */
-export async function prepareModel(cfg: TrainConfig, classes: number, progress: Progress): Promise<Model> {
+export async function prepareModel(cfg: TrainConfig, classes: number, progress: Progress, initBatch?: () => Promise<{ x: Float32Array; shape: [number, number, number, number] }>): Promise<Model> {
   const backend = await createBackend(cfg.backend, { threads: cfg.threads });
   let widthScale = cfg.widthScale, hidden = cfg.hidden;
   let initSd;
@@ -133,5 +138,9 @@ export async function prepareModel(cfg: TrainConfig, classes: number, progress: 
   cfg.hidden = hidden;
   const model = await createModel({ variant: cfg.variant, classes, backend, seed: cfg.seed, widthScale, hidden });
   if (initSd) await model.loadStateDict(initSd);
+  else if ((cfg.initScheme ?? 'model') !== 'model') {
+    await reinitialise(model, cfg.initScheme!, cfg.seed, cfg.initScheme === 'lsuv' ? await initBatch?.() : undefined);
+    progress.log(`initialisation: ${cfg.initScheme}`);
+  }
   return model;
 }

@@ -77,13 +77,20 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
   if (ck && JSON.stringify(ck.state.classes) !== JSON.stringify(data.classes)) {
     throw new Error(`--resume: the data's classes (${data.classes.length}) differ from the checkpoint's (${ck.state.classes.length})`);
   }
-  const model = await prepareModel(ck ? { ...cfg, init: undefined } : cfg, data.classes.length, progress);
   const loader = new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, meanImage: data.meanImg, worker: true });
+  // lsuv measures activations on a fixed batch of (unaugmented) training images
+  const initBatch = async () => {
+    const n = Math.min(data.train.n, Math.max(cfg.batch, 64));
+    const idx = Int32Array.from({ length: n }, (_, i) => Math.floor((i * data.train.n) / n)); // spread over all classes
+    const b = await loader.viewBatch(idx, 'center');
+    return { x: b.x, shape: [b.n, 3, data.pp.crop, data.pp.crop] as [number, number, number, number] };
+  };
+  const model = await prepareModel(ck ? { ...cfg, init: undefined, initScheme: 'model' } : cfg, data.classes.length, progress, initBatch);
   const valLoader = data.val ? new BatchLoader(data.val, data.pp, { batch: cfg.batch, seed: cfg.seed, meanImage: data.meanImg, worker: false }) : undefined;
   const spe = loader.stepsPerEpoch;
 
   let epoch = 0, k = 0, step = 0, epochLossSum = 0, epochCount = 0, secondsBefore = 0;
-  let sched = newSchedule(cfg.schedule, cfg.lr, { patience: cfg.patience, stepEpochs: cfg.stepEpochs, totalSteps: cfg.epochs * spe });
+  let sched = newSchedule(cfg.schedule, cfg.lr, { patience: cfg.patience, stepEpochs: cfg.stepEpochs, totalSteps: cfg.epochs * spe, warmupSteps: cfg.warmupSteps });
   let history: History = { steps: [], epochs: [] };
   if (ck) {
     const s = ck.state;
