@@ -73,6 +73,7 @@ export function register(program: Command): void {
         console.log(`done: ${r.step} steps` + (last?.valTop1 !== undefined ? `, val top-1 ${(100 * last.valTop1).toFixed(2)}% top-5 ${(100 * last.valTop5!).toFixed(2)}%` : '') +
           `\nweights: ${r.weights}\ncurves:  ${path.join(r.runDir, 'curves.svg')}\nlog:     ${path.join(r.runDir, 'log.jsonl')}`);
       }
+      if (r.interrupted) console.error(`stopped at step ${r.step}; checkpoint saved. Continue with: alexnet train --resume ${r.runDir}`);
       disposeModel(r.model);
       if (r.stoppedBy === 'signal') process.exitCode = 130;
     });

@@ -188,7 +188,6 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       await checkpoint('interrupt');
       writeFileSync(path.join(dir, 'curves.svg'), curvesSvg(history, `AlexNet (${cfg.variant})`));
       log({ type: 'interrupt', epoch, step });
-      progress.log(`stopped at step ${step}; checkpoint saved. Continue with: alexnet train --resume ${dir}`);
       return { runDir: dir, interrupted: true, stoppedBy: bySignal ? 'signal' : 'max-steps', step, losses, history, classNames: data.classNames, model, data };
     }
     const weights = await writeArtifacts();
