@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { createModel } from '../../src/model/index.ts';
+import { saveWeights } from '../../src/io/weights.ts';
+import { defaultPreprocessing } from '../../src/data/preprocess.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED = path.resolve(ROOT, '../shared/data');
@@ -39,3 +42,11 @@ export async function makeFolder(root: string, classes: string[], perClass: numb
   }
   return root;
 }
+
+/** Random small model with a classifier bias that makes its answers depend on the image. */
+export async function makeWeights(file: string, classNames: string[]): Promise<void> {
+  const m = await createModel({ variant: 'torchvision', classes: classNames.length, backend: 'ref', widthScale: 0.125, hidden: 16, seed: 7 });
+  await saveWeights(file, await m.stateDict(), { variant: 'torchvision', classes: classNames.length, classNames, preprocessing: defaultPreprocessing('torchvision', 64), widthScale: 0.125, hidden: 16 });
+  m.dispose();
+}
+
