@@ -1,0 +1,25 @@
+// `alexnet demo` without real data: it must say so, build a synthetic folder, train, and write the report.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { ROOT, tmpDir } from '../data/helpers.ts';
+
+test('demo falls back to a synthetic folder, names it, and writes an HTML report', async () => {
+  const d = tmpDir('demo');
+  const out = path.join(d, 'run');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/alexnet.mjs'), 'demo', '--backend', 'ref', '--epochs', '2', '--limit-per-class', '12', '--out', out, '--progress', 'quiet'],
+    { encoding: 'utf8', cwd: ROOT, env: { ...process.env, ALEXNET_QUIET: '1', ALEXNET_SHARED_DATA: path.join(d, 'no-shared-data'), ALEXNET_CACHE_DIR: path.join(d, 'cache') } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /not found: training on a SYNTHETIC folder instead, .*synthetic-data/);
+  assert.match(r.stdout, /validation \(60 images\): top-1 [\d.]+% centre/);
+  const report = path.join(out, 'report.html');
+  assert.match(r.stdout, new RegExp(`report: ${report.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  const html = readFileSync(report, 'utf8');
+  for (const s of ['<h2>Training curves</h2>', '<svg', 'conv1.png', 'confusion matrix', 'SYNTHETIC']) assert.ok(html.includes(s), s);
+  const meta = await sharp(path.join(out, 'conv1.png')).metadata();
+  assert.ok(meta.width! > 100 && meta.height! > 100);
+  assert.ok(existsSync(path.join(out, 'weights.safetensors')));
+});
