@@ -106,3 +106,16 @@ test('resizeShorter / loadResized: shorter side to S, centre square', async () =
   const l = await loadResized(f, 10);
   assert.deepEqual([l.width, l.height], [10, 10]);
 });
+
+test('toInput: a per-pixel mean image replaces the channel mean (registered by name or passed in)', async () => {
+  const { registerMeanImage } = await import('../../src/data/preprocess.ts');
+  const img = ramp(8, 8);
+  const mean = Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => (i % 7) / 10);
+  const p2 = { ...pp, resize: 8, meanImage: 'test-mean-image' };
+  registerMeanImage('test-mean-image', mean);
+  const x = toInput(img, p2, { crop: { x: 2, y: 1 }, flip: true });
+  assert.deepEqual(x, toInput(img, pp, { crop: { x: 2, y: 1 }, flip: true, meanImage: mean }));
+  // flipped output column 0 reads source column x0 + crop - 1, with that pixel's own mean
+  const si = ((1 + 0) * 8 + 2 + 3) * 3 + 1;
+  assert.ok(Math.abs(x[16] - (img.data[si] / 255 - mean[si]) / pp.std[1]) < 1e-6);
+});
