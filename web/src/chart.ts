@@ -2,7 +2,7 @@
 import { hidpiCanvas } from './ui.ts';
 
 export interface Series { label: string; color: string; points: [number, number][]; dashed?: boolean; legend?: boolean }
-export interface ChartOpts { title: string; xLabel: string; logY?: boolean; yMin?: number; yMax?: number; percent?: boolean }
+export interface ChartOpts { title: string; xLabel: string; logY?: boolean; yMin?: number; yMax?: number; percent?: boolean; xMin?: number; xMax?: number }
 
 function niceTicks(lo: number, hi: number, n = 5): number[] {
   if (!(hi > lo)) return [lo];
@@ -15,7 +15,7 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
 
 const fmt = (v: number, pct?: boolean) => (pct ? `${(v * 100).toFixed(0)}%`
   : Math.abs(v) >= 1e6 ? `${+(v / 1e6).toPrecision(3)}M` : Math.abs(v) >= 1e3 ? `${+(v / 1e3).toPrecision(3)}k`
-    : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(0).replace('e-', 'e−') : String(+v.toPrecision(3)));
+    : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(1).replace(/\.0e/, 'e').replace('e-', 'e−') : String(+v.toPrecision(3)));
 
 export function drawChart(canvas: HTMLCanvasElement, series: Series[], o: ChartOpts): void {
   const W = Math.max(240, canvas.parentElement?.clientWidth ?? 480), H = 220;
@@ -29,8 +29,11 @@ export function drawChart(canvas: HTMLCanvasElement, series: Series[], o: ChartO
   const L = 52, R = 12, T = 44, B = 34;
   if (!pts.length) { ctx.font = '13px system-ui'; ctx.fillStyle = muted; ctx.fillText('no data yet', L, T + 60); return; }
   const ty = (y: number) => (o.logY ? Math.log10(y) : y);
-  let x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0]));
-  let y0 = o.yMin ?? Math.min(...pts.map((p) => ty(p[1]))), y1 = o.yMax ?? Math.max(...pts.map((p) => ty(p[1])));
+  let lo = [Infinity, Infinity], hi = [-Infinity, -Infinity]; // loops, not spreads: logs can hold 100k+ points
+  for (const [x, y] of pts) { lo = [Math.min(lo[0], x), Math.min(lo[1], ty(y))]; hi = [Math.max(hi[0], x), Math.max(hi[1], ty(y))]; }
+  let x0 = o.xMin ?? lo[0], x1 = o.xMax ?? hi[0];
+  let y0 = o.yMin ?? lo[1], y1 = o.yMax ?? hi[1];
+  if (o.logY && y1 > y0) { y0 = Math.floor(y0 + 1e-9); y1 = Math.ceil(y1 - 1e-9); } // whole decades, so ticks exist at both ends
   if (x1 === x0) { x0 -= 1; x1 += 1; }
   if (y1 === y0) { y0 -= o.logY ? 0.5 : Math.abs(y0) * 0.1 || 1; y1 += o.logY ? 0.5 : Math.abs(y1) * 0.1 || 1; }
   const sx = (x: number) => L + ((x - x0) / (x1 - x0)) * (W - L - R), sy = (y: number) => H - B - ((ty(y) - y0) / (y1 - y0)) * (H - T - B);

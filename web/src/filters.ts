@@ -4,6 +4,8 @@ import { h, pixelsToCanvas } from './ui.ts';
 
 export async function renderFilters(body: HTMLElement): Promise<void> {
   const f = await api<Filters>('/v1/filters');
+  const hint = body.parentElement?.querySelector('.hint');
+  if (hint && f.groups.length === 1) hint.textContent = `The conv1 kernels as RGB images, each stretched to its own range. This is the ${f.variant} variant, trained as one group; in the paper's two-GPU model one half tends to learn colour-agnostic edges and the other colour blobs.`;
   const cols = f.groups.length > 1 ? 6 : Math.ceil(Math.sqrt(f.count));
   const gap = 1;
   const groups = f.groups.map((g, gi) => {

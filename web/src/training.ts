@@ -72,9 +72,12 @@ export async function renderTraining(body: HTMLElement): Promise<void> {
     });
     const acc = mk(groups.acc);
     const accMax = Math.max(0, ...acc.flatMap((s) => s.points.map((p) => p[1])));
-    drawChart(canvases.loss, mk(groups.loss, true), { title: 'Loss', xLabel: x });
-    drawChart(canvases.lr, mk(groups.lr), { title: 'Learning rate', xLabel: x, logY: true });
-    drawChart(canvases.acc, acc, { title: 'Top-1 / top-5 accuracy', xLabel: x, ...(accMax <= 1 ? { yMin: 0, yMax: 1, percent: true } : { yMin: 0, yMax: 100 }) });
+    // one x range for all three charts, so a few validation points line up with the loss curve
+    const xs = [...groups.loss.values(), ...groups.lr.values(), ...groups.acc.values()].flat().map((p) => p[0]);
+    const xr = xs.length ? { xMin: xs.reduce((m, v) => Math.min(m, v), 0), xMax: xs.reduce((m, v) => Math.max(m, v), -Infinity) } : {};
+    drawChart(canvases.loss, mk(groups.loss, true), { title: 'Loss', xLabel: x, ...xr });
+    drawChart(canvases.lr, mk(groups.lr), { title: 'Learning rate', xLabel: x, logY: true, ...xr });
+    drawChart(canvases.acc, acc, { title: 'Top-1 / top-5 accuracy', xLabel: x, ...xr, ...(accMax <= 1 ? { yMin: 0, yMax: 1, percent: true } : { yMin: 0, yMax: 100 }) });
     // the trainer's records: {type:'start', config}, {type:'step', step, loss, lr}, {type:'epoch', valTop1, valTop5}, {type:'done'}
     const start = [...entries].reverse().find((e) => e.type === 'start');
     const cfg = (start?.config ?? {}) as Record<string, unknown>;
