@@ -175,7 +175,11 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (it == opTable().end()) throw Napi::Error::New(info.Env(), "native: unknown op " + name);
     an::Args a{ints(info[1]), ints(info[2]), doubles(info[3])};
     an::OpFn fn = it->second;
-    eng(info.Env()).enqueue(name, [e = eng_.get(), fn, a, name] {
+    // Small elementwise/pool/reorder ops run on one thread: a 2-thread OpenMP barrier costs more than the work
+    // (and a whole scheduler slice when the machine is busy). Convolutions and GEMMs keep every thread.
+    const bool heavy = name.rfind("conv2d", 0) == 0 || name.rfind("linear", 0) == 0 || name == "sgd";
+    eng(info.Env()).enqueue(name, [e = eng_.get(), fn, a, name, heavy] {
+      an::SerialScope serial(!heavy && !a.in.empty() && e->get(a.in[0]).numel() < (int64_t(1) << 20));
       if (!e->profiling()) { fn(*e, a); return; }
       std::string key = name + " " + (a.in.empty() ? std::string() : an::dimsKey(e->get(a.in[0]).d));
       auto t0 = std::chrono::steady_clock::now();

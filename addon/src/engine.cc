@@ -22,6 +22,13 @@ memory::desc plainMd(const dims &d, dt type) {
   return memory::desc(d, type, s);
 }
 
+SerialScope::SerialScope(bool on) {
+  if (on) { saved = omp_get_max_threads(); omp_set_num_threads(1); }
+}
+SerialScope::~SerialScope() {
+  if (saved) omp_set_num_threads(saved);
+}
+
 bool isPlain(const memory::desc &md) {
   const auto &c = md.data;
   if (c.format_kind != dnnl_blocked || c.format_desc.blocking.inner_nblks != 0) return false;
@@ -126,6 +133,8 @@ std::map<std::string, std::pair<double, int64_t>> Engine::takeProfile() {
   std::lock_guard<std::mutex> l(profMu_);
   auto r = std::move(prof_);
   prof_.clear();
+  r["mem.peakLiveMiB"] = {double(peakLive_) / 1048576.0, 1};
+  r["mem.peakLivePlusPoolMiB"] = {double(peakTotal_) / 1048576.0, 1};
   return r;
 }
 
@@ -148,13 +157,17 @@ std::shared_ptr<Storage> Engine::newStorage(size_t bytes) {
     p = std::aligned_alloc(64, bytes);
     if (!p) fail("out of memory allocating " + std::to_string(bytes) + " bytes");
   }
+  live_ += bytes;
+  if (live_ > peakLive_) peakLive_ = live_;
+  if (live_ + pooled_ > peakTotal_) peakTotal_ = live_ + pooled_;
   auto s = std::shared_ptr<Storage>(new Storage{this, p, bytes, ++versionCounter_});
   return s;
 }
 
 void Engine::release(void *p, size_t bytes) {
+  live_ -= bytes;
   // keep up to 1 GiB of freed buffers for reuse; beyond that give memory back
-  if (!stopping_ && pooled_ + bytes <= (size_t(1) << 30)) {
+  if (!stopping_ && pooled_ + bytes <= poolCap_) {
     pool_.emplace(bytes, p);
     pooled_ += bytes;
   } else {

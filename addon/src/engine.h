@@ -116,8 +116,19 @@ class Engine {
   std::unordered_map<std::string, WCache> wcache_;
   std::multimap<size_t, void *> pool_;
   size_t pooled_ = 0;
+  size_t poolCap_ = size_t(512) << 20;
+ public:
+  size_t live_ = 0, peakLive_ = 0, peakTotal_ = 0;  // bytes in tensors / tensors + pool (profiling)
+ private:
   std::atomic<uint64_t> versionCounter_{1};
   friend struct Storage;
+};
+
+// Runs the enclosed oneDNN/OpenMP work on the calling thread only (restores the thread count after).
+struct SerialScope {
+  int saved = 0;
+  explicit SerialScope(bool on);
+  ~SerialScope();
 };
 
 // helpers shared by the op files

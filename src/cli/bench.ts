@@ -1,8 +1,78 @@
-// alexnet bench: placeholder until its issue lands (replaced by the owner of this command).
+// alexnet bench: images/s for eval forward (batch 1, 64) and one training step (batch 128), peak RSS,
+// and with --peers PyTorch (tools/bench_torch.py) and onnxruntime-node (our exported ONNX) side by side.
+// Each measurement runs in its own child process so every peak RSS belongs to one framework only.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
+export interface BenchFigures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
+interface PeerResult extends Partial<BenchFigures> { skip?: string }
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): PeerResult {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
+  if (r.error) return { skip: `${cmd}: ${r.error.message}` };
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) return { skip: `${cmd} ${args[args.length - 1] ?? ''} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
+  return JSON.parse(line) as PeerResult;
+}
+
+const fmt = (v: number | undefined) => (v ? v.toFixed(1) : '-');
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+
 export function register(program: Command): void {
-  program.command('bench').description('(not yet implemented)').action(() => {
-    throw new Error('alexnet bench is not implemented yet');
-  });
+  program.command('bench')
+    .description('images/s for forward (batch 1, 64) and a training step (batch 128), peak memory; --peers runs PyTorch and onnxruntime side by side')
+    .option('--variant <v>', 'paper | torchvision', 'torchvision')
+    .option('--backend <b>', 'native | ref', 'native')
+    .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)')
+    .option('--steps <n>', 'measured iterations per figure (after one warm-up)', '3')
+    .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
+    .option('--json', 'print one JSON line instead of a table')
+    .action((o: { variant: string; backend: string; threads?: string; steps: string; peers?: boolean; json?: boolean }) => {
+      if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got '${o.variant}'`);
+      if (o.backend !== 'native' && o.backend !== 'ref') throw new Error(`--backend must be native or ref, got '${o.backend}'`);
+      const threads = Number(o.threads ?? process.env.ALEXNET_THREADS ?? (globalThis.navigator?.hardwareConcurrency ?? 2));
+      if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got '${o.threads}'`);
+      const steps = Number(o.steps);
+      if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, got '${o.steps}'`);
+      const common = ['--variant', o.variant, '--threads', String(threads), '--steps', String(steps)];
+      const log = (s: string) => { if (!o.json) console.error(s); };
+
+      log(`[bench] ours (${o.backend}, ${o.variant}, ${threads} threads) ...`);
+      const ours = runJson(process.execPath, ['--import', 'tsx', 'bench/measure.ts', '--backend', o.backend, ...common], { ALEXNET_THREADS: String(threads), OMP_NUM_THREADS: String(threads) });
+      if (ours.skip) throw new Error(ours.skip);
+      const peers: Record<string, PeerResult> = {};
+      if (o.peers) {
+        const py = process.env.ALEXNET_PYTHON ?? '/usr/bin/python3';
+        log('[bench] pytorch ...');
+        peers.pytorch = existsSync(py) || process.env.ALEXNET_PYTHON
+          ? runJson(py, ['tools/bench_torch.py', ...common], { OMP_NUM_THREADS: String(threads) })
+          : { skip: `SKIP: python3-torch missing (${py})` };
+        if (peers.pytorch.skip?.includes("No module named 'torch'")) peers.pytorch = { skip: 'SKIP: python3-torch missing' };
+        log('[bench] onnxruntime ...');
+        peers.onnxruntime = runJson(process.execPath, ['--import', 'tsx', 'bench/onnx_peer.ts', ...common]);
+      }
+      const result = { variant: o.variant, backend: o.backend, threads, forward: ours.forward, train: ours.train, peakRssMiB: ours.peakRssMiB, peers };
+      if (o.json) { console.log(JSON.stringify(result)); return; }
+
+      const rows: [string, (f: PeerResult) => number | undefined][] = [
+        ['forward batch 1 (img/s)', (f) => f.forward?.batch1],
+        ['forward batch 64 (img/s)', (f) => f.forward?.batch64],
+        ['train step batch 128 (img/s)', (f) => f.train?.batch128],
+        ['peak RSS (MiB)', (f) => f.peakRssMiB],
+      ];
+      const names = Object.keys(peers);
+      const head = ['', `ours (${o.backend})`, ...names.flatMap((n) => [n, `ours/${n}`])];
+      const body = rows.map(([label, get]) => [label, fmt(get(ours)), ...names.flatMap((n) => [fmt(get(peers[n])), ratio(get(ours), get(peers[n]))])]);
+      const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+      const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+      console.log(`AlexNet ${o.variant}, ${threads} threads, ${steps} measured steps after warm-up`);
+      console.log(line(head));
+      for (const r of body) console.log(line(r));
+      for (const n of names) if (peers[n].skip) console.log(`${n}: ${peers[n].skip}`);
+      if (peers.onnxruntime && !peers.onnxruntime.skip) console.log('(onnxruntime: inference only; its RSS includes building the weights in-process)');
+    });
 }
