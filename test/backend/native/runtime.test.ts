@@ -1,0 +1,111 @@
+// Native backend mechanics: work runs off the JS thread, FIFO order, errors surface on the next read with the
+// op name, freeing/views, the thread setter, and the loader's message when the addon is missing.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { createNativeBackend, defaultThreads } from '../../../src/backend/native/index.ts';
+import { BUILD_HINT } from '../../../src/backend/native/addon.ts';
+import { rand, SKIP } from './helpers.ts';
+
+describe('native backend runtime', { skip: SKIP }, () => {
+  test('the event loop keeps ticking while a big conv runs on the worker', async () => {
+    const be = createNativeBackend({ threads: 2 });
+    const x = be.upload(rand(8 * 64 * 27 * 27, 1), [8, 64, 27, 27]);
+    const w = be.upload(rand(192 * 64 * 25, 2, 0.05), [192, 64, 5, 5]);
+    const b = be.alloc([192]);
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 1);
+    const t0 = performance.now();
+    let y = be.run('conv2d', { x, w, b }, { stride: 1, pad: 2, groups: 1 }).y;
+    for (let i = 0; i < 5; i++) {
+      const y2 = be.run('conv2d', { x, w, b }, { stride: 1, pad: 2, groups: 1 }).y;
+      be.free(y);
+      y = y2;
+    }
+    const enqueueMs = performance.now() - t0;
+    const out = await be.read(y);
+    const totalMs = performance.now() - t0;
+    clearInterval(timer);
+    assert.equal(out.length, 8 * 192 * 27 * 27);
+    assert.ok(enqueueMs < totalMs / 4, `run() returned in ${enqueueMs.toFixed(1)} ms of ${totalMs.toFixed(1)} ms: it should only enqueue`);
+    assert.ok(ticks >= 3, `setInterval ticked only ${ticks} times during ${totalMs.toFixed(0)} ms of native work`);
+    be.dispose();
+  });
+
+  test('ops run in order; read after in-place updates sees them', async () => {
+    const be = createNativeBackend({ threads: 1 });
+    const t = be.upload(Float32Array.from([1, 2, 3]), [3]);
+    const p1 = be.read(t);
+    be.run('fill', { x: t }, { value: 7 });
+    const p2 = be.read(t);
+    assert.deepEqual([...await p1], [1, 2, 3]);
+    assert.deepEqual([...await p2], [7, 7, 7]);
+    assert.deepEqual([...be.readSync(t)], [7, 7, 7]);
+    be.dispose();
+  });
+
+  test('an error on the worker surfaces in the next read/sync with the op name, then clears', async () => {
+    const be = createNativeBackend({ threads: 1 });
+    const logits = be.upload(rand(6, 3), [2, 3]);
+    const labels = be.upload(Int32Array.from([0, 5]), [2]); // 5 is out of range: only the worker sees the data
+    be.run('softmaxCrossEntropy', { logits, labels }, {});
+    await assert.rejects(be.sync(), /softmaxCrossEntropy: label 5/);
+    await be.sync();
+    be.run('softmaxCrossEntropy', { logits, labels }, {});
+    assert.throws(() => be.readSync(logits), /softmaxCrossEntropy/);
+    assert.equal((await be.read(logits)).length, 6);
+    be.dispose();
+  });
+
+  test('shape errors are synchronous ShapeErrors', () => {
+    const be = createNativeBackend({ threads: 1 });
+    const x = be.alloc([1, 3, 8, 8]), w = be.alloc([4, 2, 3, 3]), b = be.alloc([4]);
+    assert.throws(() => be.run('conv2d', { x, w, b }, { stride: 1, pad: 0, groups: 1 }), /conv2d: w \[4,2,3,3\] expects 2 input channels/);
+    assert.throws(() => be.run('linear', { x, w: be.alloc([2, 5]), b: be.alloc([2]) }, {}), /linear: x must have rank 2/);
+    be.dispose();
+  });
+
+  test('free: twice is an error, freed tensors cannot be read, views keep their base alive', async () => {
+    const be = createNativeBackend({ threads: 1 });
+    const base = be.upload(Float32Array.from([0, 1, 2, 3, 4, 5]), [6]);
+    const v = be.view(base, 2, [2, 2]);
+    be.free(base);
+    assert.throws(() => be.free(base), /was freed/);
+    await assert.rejects(be.read(base), /was freed/);
+    assert.deepEqual([...await be.read(v)], [2, 3, 4, 5]);
+    be.free(v);
+    be.dispose();
+    assert.throws(() => be.alloc([1]), /disposed/);
+  });
+
+  test('thread count: option, setter, env default; results do not depend on it', async () => {
+    const be = createNativeBackend({ threads: 1 });
+    assert.equal(be.threads, 1);
+    const x = be.upload(rand(2 * 16 * 13 * 13, 5), [2, 16, 13, 13]);
+    const w = be.upload(rand(32 * 16 * 9, 6, 0.1), [32, 16, 3, 3]);
+    const b = be.upload(rand(32, 7), [32]);
+    const a = { stride: 1, pad: 1, groups: 1 };
+    const one = await be.read(be.run('conv2d', { x, w, b }, a).y);
+    be.threads = 2;
+    assert.equal(be.threads, 2);
+    const two = await be.read(be.run('conv2d', { x, w, b }, a).y);
+    for (let i = 0; i < one.length; i++) assert.ok(Math.abs(one[i] - two[i]) <= 1e-5 * (1 + Math.abs(one[i])), `element ${i}`);
+    assert.throws(() => { be.threads = 0; }, /positive integer/);
+    be.dispose();
+    const saved = process.env.ALEXNET_THREADS;
+    process.env.ALEXNET_THREADS = '3';
+    try { assert.equal(defaultThreads(), 3); assert.equal(defaultThreads({ threads: 5 }), 5); } finally {
+      if (saved === undefined) delete process.env.ALEXNET_THREADS; else process.env.ALEXNET_THREADS = saved;
+    }
+  });
+});
+
+test('without the addon, loading names the fix and auto falls back to ref', () => {
+  const code = `import('./src/backend/native/index.ts').then(m => { try { m.createNativeBackend(); console.log('LOADED'); } catch (e) { console.log('ERR ' + e.message); } })
+    .then(() => import('./src/backend/index.ts')).then(async (r) => { const b = await r.createBackend('auto'); console.log('AUTO ' + b.name); });`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { encoding: 'utf8', env: { ...process.env, ALEXNET_NO_NATIVE: '1', ALEXNET_QUIET: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ERR native addon not built: run `npm run build:addon` \(needs apt-get install libdnnl-dev libopenblas-dev\)/);
+  assert.ok(r.stdout.includes(BUILD_HINT));
+  assert.match(r.stdout, /AUTO ref/);
+});
