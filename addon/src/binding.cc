@@ -165,7 +165,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   Napi::Value Free(const Napi::CallbackInfo &info) {
     int64_t id = info[0].As<Napi::Number>().Int64Value();
-    eng(info.Env()).enqueue("free", [e = eng_.get(), id] { e->drop(id); });
+    eng(info.Env()).enqueue("free", [e = eng_.get(), id] { e->drop(id); }, id);
     return info.Env().Undefined();
   }
 

@@ -19,6 +19,12 @@ void relu(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   auto pd = reluPd(e, x.md);
   auto &prim = e.cached<eltwise_forward>("relu|" + mdKey(x.md), [&] { return eltwise_forward(pd); });
+  if (x.st.use_count() == 1 && x.md == pd.dst_desc() && e.nextFrees(a.in[0])) {  // x dies next, unshared: in place
+    Tens y = x;
+    prim.execute(e.strm, {{DNNL_ARG_SRC, e.mem(x)}, {DNNL_ARG_DST, e.mem(x)}});
+    e.alias(a.out[0], y);
+    return;
+  }
   Tens &y = e.put(a.out[0], pd.dst_desc(), x.d);
   prim.execute(e.strm, {{DNNL_ARG_SRC, e.mem(x)}, {DNNL_ARG_DST, e.mem(y)}});
 }
@@ -34,6 +40,12 @@ void reluBackward(Engine &e, const Args &a) {
     return eltwise_backward::primitive_desc(d, e.eng, fpd);
   });
   auto &prim = e.cached<eltwise_backward>("relubwd|" + key, [&] { return eltwise_backward(pd); });
+  if (dy.st.use_count() == 1 && dy.md == pd.diff_dst_desc() && dy.md == pd.diff_src_desc() && e.nextFrees(a.in[1])) {  // dy dies next, unshared
+    Tens dx = dy;
+    prim.execute(e.strm, {{DNNL_ARG_DST, e.mem(y)}, {DNNL_ARG_DIFF_DST, e.mem(dy)}, {DNNL_ARG_DIFF_SRC, e.mem(dy)}});
+    e.alias(a.out[0], dx);
+    return;
+  }
   memory ddst = e.as(dy, pd.diff_dst_desc(), "relubwd.ddst");
   Tens &dx = e.put(a.out[0], pd.diff_src_desc(), y.d);
   prim.execute(e.strm, {{DNNL_ARG_DST, e.mem(y)}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, e.mem(dx)}});

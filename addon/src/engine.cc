@@ -80,11 +80,11 @@ void Engine::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
-void Engine::enqueue(std::string what, std::function<void()> fn) {
+void Engine::enqueue(std::string what, std::function<void()> fn, int64_t freesId) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stopping_) throw std::runtime_error("native backend was disposed");
-    q_.emplace_back(std::move(what), std::move(fn));
+    q_.push_back(Job{std::move(what), std::move(fn), freesId});
   }
   cv_.notify_one();
 }
@@ -99,7 +99,7 @@ void Engine::loop() {
   setGemmThreads(threads_.load());
   strm = dnnl::stream(eng);
   for (;;) {
-    std::pair<std::string, std::function<void()>> job;
+    Job job;
     {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [this] { return stopping_ || !q_.empty(); });
@@ -108,9 +108,9 @@ void Engine::loop() {
       q_.pop_front();
     }
     try {
-      job.second();
+      job.fn();
     } catch (const std::exception &e) {
-      if (err.empty()) err = job.first + ": " + e.what();
+      if (err.empty()) err = job.what + ": " + e.what();
     }
   }
   tensors_.clear();
@@ -120,6 +120,11 @@ void Engine::loop() {
   scratch_.clear();
   for (auto &kv : pool_) std::free(kv.second);
   pool_.clear();
+}
+
+bool Engine::nextFrees(int64_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  return !q_.empty() && q_.front().freesId == id;
 }
 
 void Engine::addProfile(const std::string &key, double secs) {
@@ -148,12 +153,23 @@ std::shared_ptr<Storage> Engine::newStorage(size_t bytes) {
   bytes = (bytes + 63) & ~size_t(63);
   if (bytes == 0) bytes = 64;
   void *p = nullptr;
-  auto it = pool_.find(bytes);
-  if (it != pool_.end()) {
+  // best fit among pooled buffers up to 1/8 larger; on a miss, give pooled memory back to the OS first so the
+  // pool never pushes the resident set above the peak of live tensors
+  auto it = pool_.lower_bound(bytes);
+  if (it != pool_.end() && it->first <= bytes + bytes / 8) {
     p = it->second;
+    bytes = it->first;
     pooled_ -= bytes;
     pool_.erase(it);
   } else {
+    size_t need = bytes;
+    while (need > 0 && !pool_.empty()) {
+      auto big = std::prev(pool_.end());
+      need = big->first >= need ? 0 : need - big->first;
+      pooled_ -= big->first;
+      std::free(big->second);
+      pool_.erase(big);
+    }
     p = std::aligned_alloc(64, bytes);
     if (!p) fail("out of memory allocating " + std::to_string(bytes) + " bytes");
   }

@@ -59,7 +59,7 @@ class Engine {
   ~Engine();
 
   // ---- called from the JS thread ----
-  void enqueue(std::string what, std::function<void()> fn);
+  void enqueue(std::string what, std::function<void()> fn, int64_t freesId = -1);
   void setThreads(int n);
   int threads() const { return threads_.load(); }
   void stop();
@@ -74,6 +74,9 @@ class Engine {
   Tens &get(int64_t id);
   Tens &put(int64_t id, const memory::desc &md, const dims &logical, bool i32 = false);
   void drop(int64_t id) { tensors_.erase(id); }
+  // True when the next queued job frees tensor `id` (nothing can read it in between): ops may then write their
+  // output over it in place (ReLU forward/backward), saving a buffer and its page faults.
+  bool nextFrees(int64_t id);
   void alias(int64_t id, const Tens &t) { tensors_[id] = t; }
   std::shared_ptr<Storage> newStorage(size_t bytes);
   void release(void *p, size_t bytes);
@@ -101,7 +104,8 @@ class Engine {
   std::thread worker_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<std::string, std::function<void()>>> q_;
+  struct Job { std::string what; std::function<void()> fn; int64_t freesId; };
+  std::deque<Job> q_;
   bool stopping_ = false;
   std::atomic<int> threads_;
   bool profile_ = false;

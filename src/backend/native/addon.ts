@@ -36,6 +36,10 @@ export function loadAddon(): NativeAddon {
   if (cached) return cached;
   if (process.env.ALEXNET_NO_NATIVE === '1') throw new Error(`${BUILD_HINT} [disabled by ALEXNET_NO_NATIVE=1]`);
   if (!existsSync(ADDON_PATH)) throw new Error(BUILD_HINT);
+  // libgomp reads its wait policy once, when the addon pulls it in. Its default spins idle threads for a while
+  // after every parallel region; with the JS thread, the worker and other processes sharing few cores that
+  // spinning steals the cores the next op needs (batch-1 forward ran 2.7x slower here). Passive unless set.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     cached = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
   } catch (err) {
