@@ -112,8 +112,10 @@ void Engine::loop() {
     } catch (const std::exception &e) {
       if (err.empty()) err = job.what + ": " + e.what();
     }
+    temps_.clear();
   }
   tensors_.clear();
+  temps_.clear();
   wcache_.clear();
   cache_.clear();
   for (auto &kv : scratch_) std::free(kv.second.p);
@@ -203,6 +205,11 @@ Tens &Engine::put(int64_t id, const memory::desc &md, const dims &logical, bool 
 }
 
 void *Engine::scratch(const std::string &slot, size_t bytes) {
+  // big activations-sized scratch (layout reorders) must not stay resident between ops: borrow from the pool
+  if (bytes > (size_t(8) << 20)) {
+    temps_.push_back(newStorage(bytes));
+    return temps_.back()->p;
+  }
   auto &s = scratch_[slot];
   if (s.bytes < bytes) {
     std::free(s.p);

@@ -116,6 +116,7 @@ class Engine {
   std::unordered_map<std::string, std::any> cache_;
   struct Scratch { void *p = nullptr; size_t bytes = 0; };
   std::unordered_map<std::string, Scratch> scratch_;
+  std::vector<std::shared_ptr<Storage>> temps_;  // big scratch, back to the pool after the current op
   struct WCache { uint64_t version; std::shared_ptr<Storage> st; };
   std::unordered_map<std::string, WCache> wcache_;
   std::multimap<size_t, void *> pool_;
