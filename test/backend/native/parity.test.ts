@@ -121,6 +121,17 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     await t.check(one.y, 'batch-1 y');
   });
 
+  test('linear + linearBackward on the OpenBLAS path (all GEMM dims >= 32)', async () => {
+    const t = mk();
+    const x = t.rnd([40, 70], 50), w = t.rnd([33, 70], 51), b = t.rnd([33], 52);
+    await t.check(t.run('linear', { x, w, b }, {}).y, 'y');
+    const dw = t.rnd([33, 70], 53), db = t.rnd([33], 54);
+    const { dx } = t.run('linearBackward', { x, w, dy: t.rnd([40, 33], 55), dw, db }, { needDx: true });
+    await t.check(dx!, 'dx');
+    await t.check(dw, 'dw');
+    await t.check(db, 'db');
+  });
+
   test('softmax and softmaxCrossEntropy', async () => {
     const t = mk();
     const x = t.rnd([4, 10], 25, 5);
