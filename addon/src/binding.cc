@@ -178,6 +178,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     // Small elementwise/pool/reorder ops run on one thread: a 2-thread OpenMP barrier costs more than the work
     // (and a whole scheduler slice when the machine is busy). Convolutions and GEMMs keep every thread.
     const bool heavy = name.rfind("conv2d", 0) == 0 || name.rfind("linear", 0) == 0 || name == "sgd";
+    const int64_t reluIn = name == "relu" ? a.in[0] : -1;
     eng(info.Env()).enqueue(name, [e = eng_.get(), fn, a, name, heavy] {
       an::SerialScope serial(!heavy && !a.in.empty() && e->get(a.in[0]).numel() < (int64_t(1) << 20));
       if (!e->profiling()) { fn(*e, a); return; }
@@ -185,7 +186,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       auto t0 = std::chrono::steady_clock::now();
       fn(*e, a);
       e->addProfile(key, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    });
+    }, -1, reluIn);
     return info.Env().Undefined();
   }
 

@@ -69,11 +69,23 @@ void conv2d(Engine &e, const Args &a) {
   Tens &b = e.plain(a.in[2]);
   Shape s = shapeOf(x, w, a);
   auto pd = fwdPd(e, s);
-  auto &prim = e.cached<convolution_forward>("convfwd|" + s.key, [&] { return convolution_forward(pd); });
+  // relu(y) then free(y) queued next: fuse max(., 0) as a post-op (saves a pass over y; the relu job aliases)
+  const bool fuse = e.nextIsReluThenFree(a.out[0]);
+  auto &prim = e.cached<convolution_forward>("convfwd|" + s.key + (fuse ? "|relu" : ""), [&] {
+    if (!fuse) return convolution_forward(pd);
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, pd.src_desc(), pd.weights_desc(),
+                                pd.bias_desc(), pd.dst_desc(), s.strides, s.padL, s.padR);
+    return convolution_forward(convolution_forward::primitive_desc(d, attr, e.eng));
+  });
   memory src = e.as(x, pd.src_desc(), "conv.src");
   memory wm = e.weights(grouped(w, s), pd.weights_desc());
   memory bm = e.mem(b);
   Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
+  y.rectified = fuse;
   prim.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, e.mem(y)}});
 }
 

@@ -80,11 +80,11 @@ void Engine::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
-void Engine::enqueue(std::string what, std::function<void()> fn, int64_t freesId) {
+void Engine::enqueue(std::string what, std::function<void()> fn, int64_t freesId, int64_t reluIn) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stopping_) throw std::runtime_error("native backend was disposed");
-    q_.push_back(Job{std::move(what), std::move(fn), freesId});
+    q_.push_back(Job{std::move(what), std::move(fn), freesId, reluIn});
   }
   cv_.notify_one();
 }
@@ -127,6 +127,13 @@ void Engine::loop() {
 bool Engine::nextFrees(int64_t id) {
   std::lock_guard<std::mutex> l(mu_);
   return !q_.empty() && q_.front().freesId == id;
+}
+
+bool Engine::nextIsReluThenFree(int64_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  size_t i = 0;
+  while (i < q_.size() && q_[i].freesId >= 0 && q_[i].freesId != id) ++i;  // frees of other tensors may come first
+  return i + 1 < q_.size() && q_[i].reluIn == id && q_[i + 1].freesId == id;
 }
 
 void Engine::addProfile(const std::string &key, double secs) {

@@ -46,6 +46,7 @@ struct Tens {
   memory::desc md; // actual layout of the data at ptr()
   bool i32 = false;
   bool priv = false;  // backend-private cache (workspace); read() gives zeros
+  bool rectified = false;  // a fused conv+ReLU already applied max(x, 0) (the relu job just aliases)
   void *ptr() const { return static_cast<char *>(st->p) + off; }
   float *f() const { return static_cast<float *>(ptr()); }
   int64_t numel() const { int64_t n = 1; for (auto v : d) n *= v; return n; }
@@ -59,7 +60,8 @@ class Engine {
   ~Engine();
 
   // ---- called from the JS thread ----
-  void enqueue(std::string what, std::function<void()> fn, int64_t freesId = -1);
+  // freesId: the tensor a `free` job releases; reluIn: the input of a `relu` job (for conv+ReLU fusion)
+  void enqueue(std::string what, std::function<void()> fn, int64_t freesId = -1, int64_t reluIn = -1);
   void setThreads(int n);
   int threads() const { return threads_.load(); }
   void stop();
@@ -77,6 +79,8 @@ class Engine {
   // True when the next queued job frees tensor `id` (nothing can read it in between): ops may then write their
   // output over it in place (ReLU forward/backward), saving a buffer and its page faults.
   bool nextFrees(int64_t id);
+  // True when the next two jobs are relu(id) and free(id): a conv producing `id` may apply the ReLU itself.
+  bool nextIsReluThenFree(int64_t id);
   void alias(int64_t id, const Tens &t) { tensors_[id] = t; }
   std::shared_ptr<Storage> newStorage(size_t bytes);
   void release(void *p, size_t bytes);
@@ -104,7 +108,7 @@ class Engine {
   std::thread worker_;
   std::mutex mu_;
   std::condition_variable cv_;
-  struct Job { std::string what; std::function<void()> fn; int64_t freesId; };
+  struct Job { std::string what; std::function<void()> fn; int64_t freesId; int64_t reluIn; };
   std::deque<Job> q_;
   bool stopping_ = false;
   std::atomic<int> threads_;

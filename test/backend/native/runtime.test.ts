@@ -32,6 +32,32 @@ describe('native backend runtime', { skip: SKIP }, () => {
     be.dispose();
   });
 
+  test('conv -> relu -> free(conv output) (fused ReLU post-op, in-place paths) matches ref', async () => {
+    const { createRefBackend } = await import('../../../src/backend/ref/index.ts');
+    const { assertClose, TOL } = await import('../../tolerances.ts');
+    const be = createNativeBackend({ threads: 2 }), ref = createRefBackend();
+    const xs = [2, 8, 15, 15], ws = [16, 8, 3, 3];
+    const xd = rand(2 * 8 * 225, 60), wd = rand(16 * 72, 61, 0.2), bd = rand(16, 62);
+    const outs: Float32Array[] = [];
+    for (const b of [be, ref]) {
+      const x = b.upload(xd, xs), w = b.upload(wd, ws), bias = b.upload(bd, [16]);
+      let y = x;
+      for (let i = 0; i < 3; i++) { // conv chain with the model's free pattern: free(prev), relu, free(conv out)
+        const c = b.run('conv2d', { x: y, w: i === 0 ? w : b.upload(rand(16 * 16 * 9, 63 + i, 0.2), [16, 16, 3, 3]), b: bias }, { stride: 1, pad: 1, groups: 1 }).y;
+        if (y !== x) b.free(y);
+        y = b.run('relu', { x: c }, {}).y;
+        b.free(c);
+      }
+      const dy = b.upload(rand(2 * 16 * 225, 70), [2, 16, 15, 15]);
+      const dx = b.run('reluBackward', { y, dy }, {}).dx;
+      b.free(dy);
+      outs.push((await b.read(y)) as Float32Array, (await b.read(dx)) as Float32Array);
+    }
+    assertClose(outs[0], outs[2], TOL.nativeVsRef, 'fused conv+relu output');
+    assertClose(outs[1], outs[3], TOL.nativeVsRef, 'in-place relu backward');
+    be.dispose();
+  });
+
   test('ops run in order; read after in-place updates sees them', async () => {
     const be = createNativeBackend({ threads: 1 });
     const t = be.upload(Float32Array.from([1, 2, 3]), [3]);
