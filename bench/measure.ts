@@ -35,7 +35,10 @@ const S = model.inputSize;
 const only = values.only?.split(',');
 const want = (k: string) => !only || only.includes(k);
 
+const isRef = be.name === 'ref'; // pure TypeScript: skip warm-up, it has no primitives to create
+
 async function timeIt(iters: number, warm: number, fn: () => Promise<unknown>): Promise<number> {
+  if (isRef) warm = 0;
   for (let i = 0; i < warm; i++) await fn();
   const t0 = performance.now();
   for (let i = 0; i < iters; i++) await fn();

@@ -3,6 +3,7 @@
 // Each measurement runs in its own child process so every peak RSS belongs to one framework only.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
@@ -34,12 +35,13 @@ export function register(program: Command): void {
     .action((o: { variant: string; backend: string; threads?: string; steps: string; peers?: boolean; json?: boolean }) => {
       if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got '${o.variant}'`);
       if (o.backend !== 'native' && o.backend !== 'ref') throw new Error(`--backend must be native or ref, got '${o.backend}'`);
-      const threads = Number(o.threads ?? process.env.ALEXNET_THREADS ?? (globalThis.navigator?.hardwareConcurrency ?? 2));
+      const threads = Number(o.threads ?? process.env.ALEXNET_THREADS ?? availableParallelism());
       if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got '${o.threads}'`);
       const steps = Number(o.steps);
       if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, got '${o.steps}'`);
       const common = ['--variant', o.variant, '--threads', String(threads), '--steps', String(steps)];
       const log = (s: string) => { if (!o.json) console.error(s); };
+      if (o.backend === 'ref') log('[bench] note: the ref backend is plain TypeScript; a batch-128 training step takes minutes (no warm-up runs for ref)');
 
       log(`[bench] ours (${o.backend}, ${o.variant}, ${threads} threads) ...`);
       const ours = runJson(process.execPath, ['--import', 'tsx', 'bench/measure.ts', '--backend', o.backend, ...common], { ALEXNET_THREADS: String(threads), OMP_NUM_THREADS: String(threads) });
