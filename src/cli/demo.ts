@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'run folder (default runs/demo-<time>)')
     .option('--epochs <n>', 'epochs (default 6)', int('--epochs'))
     .option('--image-size <s>', 'crop side (default 112 native, 64 ref)', int('--image-size'))
-    .option('--limit-per-class <n>', 'training images per class (default 120)', int('--limit-per-class'))
+    .option('--limit-per-class <n>', 'training images per class (default 300)', int('--limit-per-class'))
     .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const))
@@ -58,7 +58,7 @@ async function runDemo(o: Opts): Promise<void> {
     ...DEFAULTS, data: path.join(root, 'train'), val: existsSync(path.join(root, 'val')) ? path.join(root, 'val') : undefined,
     labels: existsSync(labels) && !notes.length ? labels : undefined, variant: 'torchvision', out,
     imageSize: o.imageSize ?? (native ? 112 : 64), epochs: o.epochs ?? 6, batch: 32, lr: 0.01, warmupSteps: 30, schedule: 'cosine',
-    initScheme: 'lsuv', limitPerClass: o.limitPerClass ?? 120, valLimitPerClass: 40, seed: 0, backend: o.backend, threads: o.threads,
+    initScheme: 'lsuv', limitPerClass: o.limitPerClass ?? 300, valLimitPerClass: 40, seed: 0, backend: o.backend, threads: o.threads,
     ...(native ? {} : { widthScale: 0.5, hidden: 256 }),
   };
   if (!native) notes.push('The native backend is not built, so this demo trains a half-width AlexNet (fc6/fc7 256 wide) at 64 px on the ref backend. Build it with npm run build:addon for the real one.');
