@@ -21,7 +21,10 @@ if (missing.length && soft) {
 }
 console.log('[alexnet-ts] building native addon (oneDNN + OpenBLAS) with node-gyp ...');
 const localGyp = path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-const cmd = existsSync(localGyp) ? [process.execPath, [localGyp, 'rebuild', '-C', 'addon']] : ['npx', ['--yes', 'node-gyp', 'rebuild', '-C', 'addon']];
+// Build against the headers of the running Node when they are installed (no header download: offline machines).
+const prefix = path.resolve(process.execPath, '..', '..');
+const nodedir = !process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node.h')) ? [`--nodedir=${prefix}`] : [];
+const cmd = existsSync(localGyp) ? [process.execPath, [localGyp, 'rebuild', '-C', 'addon', ...nodedir]] : ['npx', ['--yes', 'node-gyp', 'rebuild', '-C', 'addon', ...nodedir]];
 const r = spawnSync(cmd[0], cmd[1], { cwd: root, stdio: 'inherit', env: { ...process.env, JOBS: '2' } });
 if (r.status !== 0) {
   const msg = '[alexnet-ts] native addon build failed. Fix: apt-get install libdnnl-dev libopenblas-dev g++ make python3 && npm run build:addon';
