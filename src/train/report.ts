@@ -72,7 +72,7 @@ ${d.notes.map((n) => `<p>${esc(n)}</p>`).join('\n')}
 <h2>Training curves</h2>
 ${d.curvesSvg}
 <h2>conv1 filters</h2>
-<p class="small">Each first-layer filter (11×11×3) scaled to its own range. Trained filters show oriented edges and colour blobs, as in Figure 3 of the paper.</p>
+<p class="small">Each first-layer filter (11×11×3) scaled to its own range. After long training they become the oriented edges and colour blobs of Figure 3 of the paper; after a few minutes most are still close to their random start.</p>
 <img src="${esc(d.conv1Png)}" alt="conv1 filters">
 ${d.confusion ? `<h2>Validation confusion matrix</h2>\n${confusionTable(d.confusion)}` : ''}
 <h2>Predictions on sample photos</h2>
