@@ -1,16 +1,12 @@
 // Adaptive average pool, x (N,C,H,W) -> y (N,C,outH,outW) over PyTorch's bins (addon/src/pool.cc).
 // AlexNet's 6x6 -> 6x6 is an identity copy that keeps the blocked layout.
 import type { AdaptiveAvgPoolAttrs, OpInputs, OpOutputs } from '../backend.ts';
-import { arg, positiveInt, sameShape, type NativeCtx } from './tensor.ts';
-
-function check(op: string, a: AdaptiveAvgPoolAttrs): void {
-  positiveInt(op, 'outH', a.outH);
-  positiveInt(op, 'outW', a.outW);
-}
+import { checkAdaptiveAvgPool } from '../shapes.ts';
+import { arg, sameShape, type NativeCtx } from './tensor.ts';
 
 export function adaptiveAvgPool(ctx: NativeCtx, inp: OpInputs<'adaptiveAvgPool'>, a: AdaptiveAvgPoolAttrs): OpOutputs<'adaptiveAvgPool'> {
   const op = 'adaptiveAvgPool';
-  check(op, a);
+  checkAdaptiveAvgPool(op, a);
   const x = arg(op, 'x', inp.x, 4);
   const y = ctx.out([x.shape[0], x.shape[1], a.outH, a.outW]);
   ctx.enqueue(op, [x], [y], [a.outH, a.outW]);
@@ -19,7 +15,7 @@ export function adaptiveAvgPool(ctx: NativeCtx, inp: OpInputs<'adaptiveAvgPool'>
 
 export function adaptiveAvgPoolBackward(ctx: NativeCtx, inp: OpInputs<'adaptiveAvgPoolBackward'>, a: AdaptiveAvgPoolAttrs): OpOutputs<'adaptiveAvgPoolBackward'> {
   const op = 'adaptiveAvgPoolBackward';
-  check(op, a);
+  checkAdaptiveAvgPool(op, a);
   const x = arg(op, 'x', inp.x, 4), dy = arg(op, 'dy', inp.dy, 4);
   sameShape(op, 'dy', dy.shape, 'y', [x.shape[0], x.shape[1], a.outH, a.outW]);
   const dx = ctx.out(x.shape);

@@ -1,19 +1,12 @@
 // x (N,C,H,W), w (K,C/groups,R,S), b (K) -> y (N,K,P,Q); runs as oneDNN convolution (addon/src/conv.cc).
 // backward: dw += , db += (into the arena), dx = (omitted when !needDx).
-import { ShapeError, outSize, type Conv2dAttrs, type Conv2dBackwardAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
-import { arg, positiveInt, sameShape, shapeStr, type NativeCtx } from './tensor.ts';
+import { type Conv2dAttrs, type Conv2dBackwardAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
+import { convGeometry } from '../shapes.ts';
+import { arg, sameShape, type NativeCtx } from './tensor.ts';
 
 function geometry(op: string, xs: readonly number[], ws: readonly number[], a: Conv2dAttrs): [number, number, number, number] {
-  positiveInt(op, 'stride', a.stride);
-  positiveInt(op, 'pad', a.pad, 0);
-  positiveInt(op, 'groups', a.groups);
-  const [N, C, H, W] = xs, [K, Cw, R, S] = ws, G = a.groups;
-  if (C % G !== 0) throw new ShapeError(op, `input channels ${C} not divisible by groups ${G}`);
-  if (K % G !== 0) throw new ShapeError(op, `output channels ${K} not divisible by groups ${G}`);
-  if (Cw !== C / G) throw new ShapeError(op, `w ${shapeStr(ws)} expects ${Cw * G} input channels with groups ${G}, x ${shapeStr(xs)} has ${C}`);
-  const P = outSize(H, R, a.stride, a.pad), Q = outSize(W, S, a.stride, a.pad);
-  if (P < 1 || Q < 1) throw new ShapeError(op, `kernel ${R}x${S} larger than padded input ${H}x${W} (pad ${a.pad})`);
-  return [N, K, P, Q];
+  const g = convGeometry(op, xs, ws, a);
+  return [g.N, g.K, g.P, g.Q];
 }
 
 export function conv2d(ctx: NativeCtx, inp: OpInputs<'conv2d'>, a: Conv2dAttrs): OpOutputs<'conv2d'> {

@@ -1,11 +1,11 @@
 // Inverted dropout with the counter-based mask of backend.ts dropoutUniform (ported bit for bit to C++):
 // keep[i] = dropoutUniform(seed, i) >= p over the flat NCHW index; mask stores keep / (1 - p).
-import { ShapeError, type DropoutAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
+import { type DropoutAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
+import { checkDropout } from '../shapes.ts';
 import { arg, sameShape, type NativeCtx } from './tensor.ts';
 
 function attrs(op: string, a: DropoutAttrs): number[] {
-  if (!(a.p >= 0 && a.p <= 1)) throw new ShapeError(op, `p must be in [0, 1], got ${a.p}`);
-  if (!Number.isInteger(a.seed)) throw new ShapeError(op, `seed must be an integer, got ${a.seed}`);
+  checkDropout(op, a);
   // (seed + imul(i, c)) >>> 0 == (seed mod 2^32 + i*c) mod 2^32 for integer seeds
   const seed = ((a.seed % 4294967296) + 4294967296) % 4294967296;
   return [a.p, seed];

@@ -1,27 +1,13 @@
 // x (N,C,H,W), w (K,C/groups,R,S), b (K) -> y (N,K,P,Q); P = (H+2pad-R)/stride+1 (floor).
 // Per image and group: col = im2col(x) (C/g*R*S, P*Q); y_g = w_g col (gemm);
 // backward: dw_g += dy_g col^T, db += sum dy, dcol = w_g^T dy_g, dx = col2im(dcol).
-import { ShapeError, outSize, type OpInputs, type OpOutputs, type Conv2dAttrs, type Conv2dBackwardAttrs } from '../backend.ts';
+import { type OpInputs, type OpOutputs, type Conv2dAttrs, type Conv2dBackwardAttrs } from '../backend.ts';
+import { convGeometry, type ConvGeom } from '../shapes.ts';
 import { gemm } from './gemm.ts';
-import { arg, positiveInt, sameShape, shapeStr, type FArr, type RefCtx } from './tensor.ts';
-
-interface Geom { N: number; C: number; H: number; W: number; K: number; R: number; S: number; P: number; Q: number; G: number; Cg: number; Kg: number }
-
-function geometry(op: string, xs: readonly number[], ws: readonly number[], a: Conv2dAttrs): Geom {
-  positiveInt(op, 'stride', a.stride);
-  positiveInt(op, 'pad', a.pad, 0);
-  positiveInt(op, 'groups', a.groups);
-  const [N, C, H, W] = xs, [K, Cw, R, S] = ws, G = a.groups;
-  if (C % G !== 0) throw new ShapeError(op, `input channels ${C} not divisible by groups ${G}`);
-  if (K % G !== 0) throw new ShapeError(op, `output channels ${K} not divisible by groups ${G}`);
-  if (Cw !== C / G) throw new ShapeError(op, `w ${shapeStr(ws)} expects ${Cw * G} input channels with groups ${G}, x ${shapeStr(xs)} has ${C}`);
-  const P = outSize(H, R, a.stride, a.pad), Q = outSize(W, S, a.stride, a.pad);
-  if (P < 1 || Q < 1) throw new ShapeError(op, `kernel ${R}x${S} larger than padded input ${H}x${W} (pad ${a.pad})`);
-  return { N, C, H, W, K, R, S, P, Q, G, Cg: C / G, Kg: K / G };
-}
+import { arg, sameShape, type FArr, type RefCtx } from './tensor.ts';
 
 /** col[(c*R+r)*S+s, p*Q+q] = x[c0+c, p*stride-pad+r, q*stride-pad+s] (0 outside). */
-function im2col(x: FArr, xo: number, g: Geom, c0: number, a: Conv2dAttrs, col: FArr): void {
+function im2col(x: FArr, xo: number, g: ConvGeom, c0: number, a: Conv2dAttrs, col: FArr): void {
   const { H, W, R, S, P, Q, Cg } = g, { stride, pad } = a;
   let o = 0;
   for (let c = 0; c < Cg; c++) {
@@ -43,7 +29,7 @@ function im2col(x: FArr, xo: number, g: Geom, c0: number, a: Conv2dAttrs, col: F
 }
 
 /** The adjoint of im2col: dx[...] += dcol[...]. */
-function col2im(dcol: FArr, g: Geom, c0: number, a: Conv2dAttrs, dx: FArr, xo: number): void {
+function col2im(dcol: FArr, g: ConvGeom, c0: number, a: Conv2dAttrs, dx: FArr, xo: number): void {
   const { H, W, R, S, P, Q, Cg } = g, { stride, pad } = a;
   let o = 0;
   for (let c = 0; c < Cg; c++) {
@@ -67,7 +53,7 @@ function col2im(dcol: FArr, g: Geom, c0: number, a: Conv2dAttrs, dx: FArr, xo: n
 export function conv2d(ctx: RefCtx, inp: OpInputs<'conv2d'>, a: Conv2dAttrs): OpOutputs<'conv2d'> {
   const op = 'conv2d';
   const x = arg(op, 'x', inp.x, 4), w = arg(op, 'w', inp.w, 4), b = arg(op, 'b', inp.b, 1);
-  const g = geometry(op, x.shape, w.shape, a);
+  const g = convGeometry(op, x.shape, w.shape, a);
   sameShape(op, 'b', b.shape, 'w.shape[0]', [g.K]);
   const y = ctx.alloc([g.N, g.K, g.P, g.Q]);
   const PQ = g.P * g.Q, CRS = g.Cg * g.R * g.S;
@@ -90,7 +76,7 @@ export function conv2dBackward(ctx: RefCtx, inp: OpInputs<'conv2dBackward'>, a: 
   const op = 'conv2dBackward';
   const x = arg(op, 'x', inp.x, 4), w = arg(op, 'w', inp.w, 4), dy = arg(op, 'dy', inp.dy, 4);
   const dw = arg(op, 'dw', inp.dw, 4), db = arg(op, 'db', inp.db, 1);
-  const g = geometry(op, x.shape, w.shape, a);
+  const g = convGeometry(op, x.shape, w.shape, a);
   sameShape(op, 'dy', dy.shape, 'conv output', [g.N, g.K, g.P, g.Q]);
   sameShape(op, 'dw', dw.shape, 'w', w.shape);
   sameShape(op, 'db', db.shape, 'w.shape[0]', [g.K]);

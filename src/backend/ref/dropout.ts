@@ -1,12 +1,12 @@
 // x (any shape) -> y (same), mask (same; 1 = kept, 0 = dropped).
 // keep[i] = dropoutUniform(seed, i) >= p over the flat index i; y = x * keep / (1 - p) (inverted dropout).
 // backward: dx = dy * keep / (1 - p).
-import { ShapeError, dropoutUniform, type DropoutAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
+import { dropoutUniform, type DropoutAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
+import { checkDropout } from '../shapes.ts';
 import { arg, sameShape, type RefCtx } from './tensor.ts';
 
 function gain(op: string, a: DropoutAttrs): number {
-  if (!(a.p >= 0 && a.p <= 1)) throw new ShapeError(op, `p must be in [0, 1], got ${a.p}`);
-  if (!Number.isInteger(a.seed)) throw new ShapeError(op, `seed must be an integer, got ${a.seed}`);
+  checkDropout(op, a);
   return a.p === 1 ? 0 : 1 / (1 - a.p); // p = 1 drops everything
 }
 

@@ -1,6 +1,9 @@
 // RefTensor: a plain typed array plus shape. f32 tensors store Float32Array (or Float64Array in the
 // f64 gradcheck mode); i32 tensors store Int32Array. Views share memory through subarray.
-import { ShapeError, sizeOf, type DType, type Tensor } from '../backend.ts';
+import { sizeOf, type DType, type Tensor } from '../backend.ts';
+import { checkArg } from '../shapes.ts';
+
+export { shapeStr, sameShape, positiveInt } from '../shapes.ts';
 
 export type FArr = Float32Array | Float64Array;
 export type Store = FArr | Int32Array;
@@ -39,29 +42,8 @@ export interface RefCtx {
   scratch(n: number, slot?: number): FArr;
 }
 
-export function shapeStr(s: readonly number[]): string {
-  return `[${s.join(',')}]`;
-}
-
 /** Checks that t is a live ref tensor of the given dtype and rank; returns it typed. */
 export function arg(op: string, name: string, t: Tensor | undefined, rank?: number, dtype: DType = 'f32'): RefTensor {
-  if (t === undefined || t === null) throw new ShapeError(op, `missing input ${name}`);
-  if (!(t instanceof RefTensor)) throw new ShapeError(op, `${name} belongs to backend '${t.backendName}', not 'ref'`);
-  if (t.freed) throw new ShapeError(op, `${name} was freed`);
-  if (t.dtype !== dtype) throw new ShapeError(op, `${name} must be ${dtype}, got ${t.dtype}`);
-  if (rank !== undefined && t.shape.length !== rank) {
-    throw new ShapeError(op, `${name} must have rank ${rank}, got shape ${shapeStr(t.shape)}`);
-  }
-  return t;
+  return checkArg(RefTensor, 'ref', op, name, t, rank, dtype);
 }
 
-/** Throws ShapeError unless shape a equals b. */
-export function sameShape(op: string, aName: string, a: readonly number[], bName: string, b: readonly number[]): void {
-  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-    throw new ShapeError(op, `${aName} ${shapeStr(a)} does not match ${bName} ${shapeStr(b)}`);
-  }
-}
-
-export function positiveInt(op: string, name: string, v: number, min = 1): void {
-  if (!Number.isInteger(v) || v < min) throw new ShapeError(op, `${name} must be an integer >= ${min}, got ${v}`);
-}
