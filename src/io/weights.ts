@@ -4,6 +4,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Preprocessing, StateDict, Variant, WeightsMeta } from '../model/types.ts';
 import { normaliseArch, paramSpecs } from '../model/spec.ts';
+import { gaussian, mulberry32 } from '../model/init.ts';
 import { defaultPreprocessing } from '../data/preprocess.ts';
 import { WeightsFormatError, decodeSafetensors, encodeSafetensors, isSafetensors } from './safetensors.ts';
 
@@ -223,23 +224,7 @@ export function resetClassifier(sd: StateDict, classes: number, seed = 0): State
   if (!w || w.shape.length !== 2) throw new Error('resetClassifier: state_dict has no 2-d classifier.6.weight');
   const hidden = w.shape[1];
   const data = new Float32Array(classes * hidden);
-  const rnd = mulberry32(seed >>> 0);
-  for (let i = 0; i < data.length; i += 2) {
-    // Box-Muller: two normals per pair of uniforms
-    const u = 1 - rnd(), v = rnd();
-    const r = 0.01 * Math.sqrt(-2 * Math.log(u));
-    data[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < data.length) data[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
+  const normal = gaussian(mulberry32(seed));
+  for (let i = 0; i < data.length; i++) data[i] = 0.01 * normal();
   return { ...sd, 'classifier.6.weight': { shape: [classes, hidden], data }, 'classifier.6.bias': { shape: [classes], data: new Float32Array(classes) } };
-}
-
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
