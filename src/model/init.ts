@@ -5,17 +5,12 @@ import type { ParamEntry } from './types.ts';
 import type { ArchConfig } from './spec.ts';
 import { paramSpecs } from './spec.ts';
 import { arenaSize } from './arena.ts';
+import { Rng } from '../data/rng.ts';
 
-/** mulberry32: small, fast, seedable; plenty for initialisation. Returns [0, 1). */
+/** mulberry32 (the data pipeline's Rng) as a plain [0, 1) stream; plenty for initialisation. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.uniform();
 }
 
 /** Standard normal samples via Box-Muller on a seeded uniform stream. */

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { Backend, Tensor } from '../../../src/backend/backend.ts';
 import { ADDON_PATH, BUILD_HINT } from '../../../src/backend/native/addon.ts';
+import { mulberry32 } from '../../../src/model/init.ts';
 import { assertClose, TOL } from '../../tolerances.ts';
 
 /** false, or the reason the native tests are skipped (printed by node:test). */
@@ -10,16 +11,8 @@ export const SKIP: string | false = existsSync(ADDON_PATH) ? false : `SKIP: ${BU
 
 /** Deterministic uniform in [-1, 1) (mulberry32). */
 export function rand(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
+  const u = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => (u() * 2 - 1) * scale);
 }
 
 export const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

@@ -2,6 +2,7 @@
 // The scalar checked is L = sum(y * R) for a fixed random R, so dL/dy = R is the dy fed to backward.
 import type { Backend, Tensor } from '../../../src/backend/backend.ts';
 import { createRefBackend, readF64, refData, uploadF64 } from '../../../src/backend/ref/index.ts';
+import { mulberry32 } from '../../../src/model/init.ts';
 import { TOL, assertClose } from '../../tolerances.ts';
 
 export const H = 1e-5;
@@ -12,16 +13,8 @@ export function f64Backend(): Backend {
 
 /** Deterministic uniform numbers in [lo, hi) (mulberry32). */
 export function rand(n: number, seed: number, lo = -1, hi = 1): Float64Array {
-  let s = seed >>> 0;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
+  const u = mulberry32(seed);
+  return Float64Array.from({ length: n }, () => lo + (hi - lo) * u());
 }
 
 /** Values that are pairwise >= 1e-3 apart and >= 1e-3 away from 0 (no kinks within h for relu/maxpool). */
