@@ -181,10 +181,11 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     const int64_t reluIn = name == "relu" ? a.in[0] : -1;
     eng(info.Env()).enqueue(name, [e = eng_.get(), fn, a, name, heavy] {
       an::SerialScope serial(!heavy && !a.in.empty() && e->get(a.in[0]).numel() < (int64_t(1) << 20));
-      if (!e->profiling()) { fn(*e, a); return; }
+      if (!e->profiling()) { fn(*e, a); e->tag.clear(); return; }
       std::string key = name + " " + (a.in.empty() ? std::string() : an::dimsKey(e->get(a.in[0]).d));
       auto t0 = std::chrono::steady_clock::now();
       fn(*e, a);
+      if (!e->tag.empty()) { key += " [" + e->tag + "]"; e->tag.clear(); }
       e->addProfile(key, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }, -1, reluIn);
     return info.Env().Undefined();

@@ -1,6 +1,7 @@
 // conv2d forward/backward on oneDNN.  x (N,C,H,W), w (K,C/groups,R,S), b (K) -> y (N,K,P,Q).
 // Layouts are left to oneDNN (format any): activations come out blocked (nChw8c on AVX2) and stay that way;
 // weights stay plain in the arena and are reordered into a per-conv cache, refreshed only when the arena changes.
+#include "conv_fast.h"
 #include "engine.h"
 
 namespace an {
@@ -64,13 +65,14 @@ Tens grouped(const Tens &w, const Shape &s) {
 
 // in: x, w, b; out: y; attrs: stride, pad, groups
 void conv2d(Engine &e, const Args &a) {
+  // relu(y) then free(y) queued next: fuse max(., 0) as a post-op (saves a pass over y; the relu job aliases)
+  const bool fuse = e.nextIsReluThenFree(a.out[0]);
+  if (fastConvEnabled() && (winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse))) return;
   Tens &x = e.get(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &b = e.plain(a.in[2]);
   Shape s = shapeOf(x, w, a);
   auto pd = fwdPd(e, s);
-  // relu(y) then free(y) queued next: fuse max(., 0) as a post-op (saves a pass over y; the relu job aliases)
-  const bool fuse = e.nextIsReluThenFree(a.out[0]);
   auto &prim = e.cached<convolution_forward>("convfwd|" + s.key + (fuse ? "|relu" : ""), [&] {
     if (!fuse) return convolution_forward(pd);
     dnnl::post_ops po;

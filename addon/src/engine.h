@@ -100,6 +100,7 @@ class Engine {
     if (it == cache_.end()) it = cache_.emplace(key, std::any(make())).first;
     return *std::any_cast<T>(&it->second);
   }
+  std::string tag;  // which kernel an op chose (e.g. "winograd"), appended to its profile key, then cleared
   std::string err;  // first error since the last read/sync ("op: message")
   std::string errTake() { std::string e; e.swap(err); return e; }
 
