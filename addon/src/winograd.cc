@@ -1,10 +1,23 @@
-// Winograd convolution (placeholder while being written).
+// Winograd convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016) for
+// AlexNet's stride-1 "same" convolutions: F(4x4,3x3) for 3x3 pad 1 (conv3-conv5) and F(2x2,5x5) for 5x5 pad 2
+// (conv2). Both use 6x6 tiles and the points 0, ±1, ±2, ∞, so they share the input transform B^T; they need
+// 4x and 2.8x fewer multiplies than direct convolution (oneDNN 2.6 has no Winograd on AVX2). The products at
+// the 36 tile points are 36 SGEMMs per chunk of tiles; transforms run on 8-channel AVX2 vectors, which is
+// exactly the nChw8c block, so input and output stay in the blocked layout the other ops use.
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "conv_fast.h"
 
 namespace an {
+
+#define AVX2 __attribute__((target("avx2,fma")))
 
 bool fastConvEnabled() {
   static const bool on = [] {
@@ -16,6 +29,225 @@ bool fastConvEnabled() {
   return on;
 }
 
-bool winogradConv2d(Engine &, const Args &, bool) { return false; }
+namespace {
+
+constexpr int A = 6;  // tile size alpha = m + r - 1
+
+// G (alpha x r): row j = (p_j^0 .. p_j^{r-1}) / prod_{l != j}(p_j - p_l) for the finite points, last row e_{r-1}
+void makeG(int r, double G[A][5]) {
+  const double p[A - 1] = {0, 1, -1, 2, -2};
+  for (int j = 0; j < A; ++j)
+    for (int i = 0; i < 5; ++i) G[j][i] = 0;
+  for (int j = 0; j < A - 1; ++j) {
+    double nj = 1;
+    for (int l = 0; l < A - 1; ++l)
+      if (l != j) nj *= p[j] - p[l];
+    double pw = 1;
+    for (int i = 0; i < r; ++i, pw *= p[j]) G[j][i] = pw / nj;
+  }
+  G[A - 1][r - 1] = 1;
+}
+
+// w (K, Cg, r, r) -> U (G, 36, Cg, Kg): U = G w G^T per filter, laid out as the B operand of the per-point GEMMs
+void transformWeights(const float *w, float *U, int64_t K, int64_t Cg, int64_t groups, int r) {
+  double G[A][5];
+  makeG(r, G);
+  const int64_t Kg = K / groups;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t g = k / Kg, kl = k % Kg;
+    for (int64_t c = 0; c < Cg; ++c) {
+      const float *f = w + (k * Cg + c) * r * r;
+      double t[A][5];  // G f
+      for (int i = 0; i < A; ++i)
+        for (int j = 0; j < r; ++j) {
+          double s = 0;
+          for (int l = 0; l < r; ++l) s += G[i][l] * f[l * r + j];
+          t[i][j] = s;
+        }
+      for (int i = 0; i < A; ++i)
+        for (int j = 0; j < A; ++j) {
+          double s = 0;
+          for (int l = 0; l < r; ++l) s += t[i][l] * G[j][l];
+          U[((g * A * A + i * A + j) * Cg + c) * Kg + kl] = float(s);
+        }
+    }
+  }
+}
+
+// r = B^T d over 6 vectors (one column or row of a tile, 8 channels each)
+AVX2 inline void bt(const __m256 *d, int sd, __m256 *r, int sr) {
+  const __m256 c4 = _mm256_set1_ps(4.f), c5 = _mm256_set1_ps(5.f), c2 = _mm256_set1_ps(2.f);
+  const __m256 d0 = d[0], d1 = d[sd], d2 = d[2 * sd], d3 = d[3 * sd], d4 = d[4 * sd], d5 = d[5 * sd];
+  r[0] = _mm256_fmadd_ps(c4, d0, _mm256_fnmadd_ps(c5, d2, d4));
+  r[sr] = _mm256_fnmadd_ps(c4, _mm256_add_ps(d1, d2), _mm256_add_ps(d3, d4));
+  r[2 * sr] = _mm256_fmadd_ps(c4, _mm256_sub_ps(d1, d2), _mm256_sub_ps(d4, d3));
+  r[3 * sr] = _mm256_fmadd_ps(c2, _mm256_sub_ps(d3, d1), _mm256_sub_ps(d4, d2));
+  r[4 * sr] = _mm256_fmadd_ps(c2, _mm256_sub_ps(d1, d3), _mm256_sub_ps(d4, d2));
+  r[5 * sr] = _mm256_fmadd_ps(c4, d1, _mm256_fnmadd_ps(c5, d3, d5));
+}
+
+// o = A^T s for m = 4 or 2 outputs from 6 values
+template <int M>
+AVX2 inline void at(const __m256 *s, int ss, __m256 *o, int so) {
+  const __m256 s0 = s[0], s5 = s[5 * ss];
+  const __m256 a = _mm256_add_ps(s[ss], s[2 * ss]), b = _mm256_sub_ps(s[ss], s[2 * ss]);
+  const __m256 c = _mm256_add_ps(s[3 * ss], s[4 * ss]), d = _mm256_sub_ps(s[3 * ss], s[4 * ss]);
+  const __m256 c2 = _mm256_set1_ps(2.f);
+  o[0] = _mm256_add_ps(s0, _mm256_add_ps(a, c));
+  if (M == 4) {
+    o[so] = _mm256_fmadd_ps(c2, d, b);
+    o[2 * so] = _mm256_fmadd_ps(_mm256_set1_ps(4.f), c, a);
+    o[3 * so] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.f), d, b), s5);
+  } else {
+    o[so] = _mm256_add_ps(_mm256_fmadd_ps(c2, d, b), s5);
+  }
+}
+
+struct Geo {
+  int64_t N, C, H, W, K, G, Cg, Kg, r, pad, m, th, tw, T;
+};
+
+// x block (H,W,8) of one image and 8 channels -> V[36][tc][Cg] at column cl for tile (ty, tx)
+AVX2 void inputTile(const Geo &g, const float *xb, int64_t ty, int64_t tx, float *v, int64_t ldPoint) {
+  const int64_t iy0 = ty * g.m - g.pad, ix0 = tx * g.m - g.pad;
+  __m256 d[A * A], t[A * A];
+  const bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + A <= g.H && ix0 + A <= g.W;
+  for (int i = 0; i < A; ++i) {
+    const int64_t iy = iy0 + i;
+    for (int j = 0; j < A; ++j) {
+      const int64_t ix = ix0 + j;
+      d[i * A + j] = inside || (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) ? _mm256_load_ps(xb + (iy * g.W + ix) * 8)
+                                                                             : _mm256_setzero_ps();
+    }
+  }
+  for (int j = 0; j < A; ++j) bt(d + j, A, t + j, A);      // columns: t = B^T d
+  for (int i = 0; i < A; ++i) bt(t + i * A, 1, d + i * A, 1);  // rows: d = t B
+  for (int p = 0; p < A * A; ++p) _mm256_store_ps(v + p * ldPoint, d[p]);
+}
+
+// M[36][tc][Kg] at column kl for one tile -> y block (P,Q,8): A^T M A + bias, ReLU
+template <int MO>
+AVX2 void outputTile(const Geo &g, const float *mp, int64_t ldPoint, float *yb, int64_t ty, int64_t tx, __m256 bias, bool relu) {
+  __m256 s[A * A], t[MO * A], o[MO * MO];
+  for (int p = 0; p < A * A; ++p) s[p] = _mm256_load_ps(mp + p * ldPoint);
+  for (int j = 0; j < A; ++j) at<MO>(s + j, A, t + j, A);        // columns: t (MO x 6) = A^T s
+  for (int i = 0; i < MO; ++i) at<MO>(t + i * A, 1, o + i * MO, 1);  // rows: o = t A
+  const int64_t oy0 = ty * MO, ox0 = tx * MO;
+  const __m256 z = _mm256_setzero_ps();
+  for (int i = 0; i < MO && oy0 + i < g.H; ++i)
+    for (int j = 0; j < MO && ox0 + j < g.W; ++j) {
+      __m256 v = _mm256_add_ps(o[i * MO + j], bias);
+      if (relu) v = _mm256_max_ps(v, z);
+      _mm256_store_ps(yb + ((oy0 + i) * g.W + ox0 + j) * 8, v);
+    }
+}
+
+// One chunk of tiles [t0, t0 + n) of group gi: transform in, 36 GEMMs, transform out.
+AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, const float *x, const float *U, const float *bias,
+                float *y, float *V, float *M, bool relu) {
+  const int64_t CB = g.C / 8, KB = g.K / 8, tpi = g.th * g.tw;
+  for (int64_t tl = 0; tl < n; ++tl) {
+    const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
+    for (int64_t cb = 0; cb < g.Cg / 8; ++cb) {
+      const float *xb = x + ((img * CB + gi * g.Cg / 8 + cb) * g.H) * g.W * 8;
+      inputTile(g, xb, ty, tx, V + tl * g.Cg + cb * 8, tc * g.Cg);
+    }
+  }
+  for (int p = 0; p < A * A; ++p) {
+    auto st = dnnl::sgemm('N', 'N', n, g.Kg, g.Cg, 1.f, V + p * tc * g.Cg, g.Cg, U + (gi * A * A + p) * g.Cg * g.Kg, g.Kg, 0.f,
+                          M + p * tc * g.Kg, g.Kg);
+    if (st != dnnl::status::success) fail("winograd: sgemm failed");
+  }
+  for (int64_t tl = 0; tl < n; ++tl) {
+    const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
+    for (int64_t kb = 0; kb < g.Kg / 8; ++kb) {
+      const int64_t k = gi * g.Kg / 8 + kb;
+      float *yb = y + ((img * KB + k) * g.H) * g.W * 8;
+      const __m256 b = _mm256_loadu_ps(bias + k * 8);
+      if (g.m == 4) outputTile<4>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, ty, tx, b, relu);
+      else outputTile<2>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, ty, tx, b, relu);
+    }
+  }
+}
+
+struct WinoU {
+  uint64_t version = 0;
+  std::shared_ptr<Storage> st;
+};
+
+int64_t tilesPerChunk() {
+  static const int64_t v = [] {
+    const char *s = std::getenv("ALEXNET_WINO_TILES");
+    return s ? std::max<int64_t>(1, std::atoll(s)) : int64_t(64);
+  }();
+  return v;
+}
+
+}  // namespace
+
+// in: x, w, b; out: y; attrs: stride, pad, groups
+bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
+  Tens &x0 = e.get(a.in[0]);
+  Tens &w0 = e.get(a.in[1]);
+  const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), groups = int64_t(a.a[2]);
+  if (x0.d.size() != 4 || w0.d.size() != 4 || stride != 1) return false;
+  Geo g;
+  g.N = x0.d[0], g.C = x0.d[1], g.H = x0.d[2], g.W = x0.d[3];
+  g.K = w0.d[0], g.G = groups, g.Cg = w0.d[1], g.r = w0.d[2], g.pad = pad;
+  if (w0.d[3] != g.r || g.Cg * groups != g.C || g.K % groups) return false;
+  g.Kg = g.K / groups;
+  if (!((g.r == 3 && pad == 1) || (g.r == 5 && pad == 2)) || g.Cg % 8 || g.Kg % 8) return false;
+  g.m = A - g.r + 1;
+  g.th = (g.H + g.m - 1) / g.m, g.tw = (g.W + g.m - 1) / g.m, g.T = g.N * g.th * g.tw;
+
+  Tens &w = e.plain(a.in[1]);
+  Tens &b = e.plain(a.in[2]);
+  const memory::desc blk({g.N, g.C, g.H, g.W}, dt::f32, tag::nChw8c);
+  memory xm = e.as(e.get(a.in[0]), blk, "wino.src");
+  const float *x = static_cast<const float *>(xm.get_data_handle());
+
+  // transformed weights, redone only when the weight storage changed (sgd, fill, gradient writes renew it)
+  const std::string key = "wino.U|" + std::to_string(reinterpret_cast<uintptr_t>(w.st->p)) + "+" + std::to_string(w.off) + "|" +
+                          dimsKey(w.d) + "|" + std::to_string(groups);
+  auto &u = e.cached<WinoU>(key, [] { return WinoU{}; });
+  if (!u.st || u.version != w.st->version) {
+    if (!u.st) u.st = e.newStorage(size_t(A * A) * g.C * g.Kg * sizeof(float));
+    transformWeights(w.f(), static_cast<float *>(u.st->p), g.K, g.Cg, groups, int(g.r));
+    u.version = w.st->version;
+  }
+  const float *U = static_cast<const float *>(u.st->p);
+
+  const int nthr = std::max(1, omp_get_max_threads());
+  const int64_t tc = std::min(tilesPerChunk(), (g.T + nthr - 1) / nthr);
+  const int64_t nChunks = (g.T + tc - 1) / tc, items = groups * nChunks;
+  std::vector<float *> V(nthr), M(nthr);
+  for (int i = 0; i < nthr; ++i) {
+    V[i] = static_cast<float *>(e.scratch("wino.V" + std::to_string(i), size_t(A * A) * tc * g.Cg * sizeof(float)));
+    M[i] = static_cast<float *>(e.scratch("wino.M" + std::to_string(i), size_t(A * A) * tc * g.Kg * sizeof(float)));
+  }
+  Tens &y = e.put(a.out[0], memory::desc({g.N, g.K, g.H, g.W}, dt::f32, tag::nChw8c), {g.N, g.K, g.H, g.W});
+  y.rectified = fuseRelu;
+  float *yp = y.f();
+  const float *bp = b.f();
+  std::string err;
+#pragma omp parallel num_threads(nthr)
+  {
+    const int tid = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (int64_t it = 0; it < items; ++it) {
+      const int64_t gi = it / nChunks, t0 = (it % nChunks) * tc;
+      try {
+        chunk(g, gi, t0, std::min(tc, g.T - t0), tc, x, U, bp, yp, V[tid], M[tid], fuseRelu);
+      } catch (const std::exception &ex) {
+#pragma omp critical
+        err = ex.what();
+      }
+    }
+  }
+  if (!err.empty()) fail(err);
+  e.tag = g.r == 3 ? "winograd F(4,3)" : "winograd F(2,5)";
+  return true;
+}
 
 }  // namespace an

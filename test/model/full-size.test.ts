@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { ADDON_PATH } from '../../src/backend/native/addon.ts';
+import { createNativeBackend } from '../../src/backend/native/index.ts';
 import { createRefBackend } from '../../src/backend/ref/index.ts';
 import { createModel } from '../../src/model/index.ts';
 import type { StateDict } from '../../src/model/index.ts';
@@ -28,10 +31,13 @@ before(() => {
 
 after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
-for (const variant of ['paper', 'torchvision'] as const) {
-  test(`full-size ${variant}: logits match PyTorch on the same weights`, { skip }, async (t) => {
+// native runs the full-size shapes through its own kernels (Winograd conv2-conv5, im2col conv1)
+const backends = { ref: () => createRefBackend(), native: () => createNativeBackend({ threads: 2 }) };
+for (const [bname, make] of Object.entries(backends)) for (const variant of ['paper', 'torchvision'] as const) {
+  const bskip = skip || (bname === 'native' && !existsSync(ADDON_PATH) ? 'SKIP: native addon not built (npm run build:addon)' : false);
+  test(`full-size ${variant} on ${bname}: logits match PyTorch on the same weights`, { skip: bskip }, async (t) => {
     const fx = readFixture(path.join(dir, `${variant}.bin`));
-    const model = await createModel({ variant, backend: createRefBackend() });
+    const model = await createModel({ variant, backend: make() });
     assert.equal(model.paramCount, variant === 'paper' ? 60_965_224 : 61_100_840);
     const names = (fx.meta as { params: string[] }).params;
     assert.deepEqual(model.params.map((e) => e.name), names, 'state_dict names and order');

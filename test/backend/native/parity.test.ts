@@ -15,6 +15,11 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     { name: 'groups 2 stride 2', x: [2, 6, 9, 10], w: [10, 3, 3, 3], stride: 2, pad: 1, groups: 2 },
     { name: 'conv1-like 11x11 stride 4 pad 2', x: [2, 3, 31, 29], w: [12, 3, 11, 11], stride: 4, pad: 2, groups: 1 },
     { name: 'groups 2 5x5 pad 2, 16 channels', x: [1, 16, 7, 7], w: [24, 8, 5, 5], stride: 1, pad: 2, groups: 2 },
+    // channel counts that are multiples of 8 take the Winograd path (F(4,3) / F(2,5)); odd sizes leave partial tiles
+    { name: 'Winograd F(4,3): 3x3 pad 1, 16->24 channels, 13x11', x: [3, 16, 13, 11], w: [24, 16, 3, 3], stride: 1, pad: 1, groups: 1 },
+    { name: 'Winograd F(4,3): groups 2, 32->16 channels, 9x9', x: [2, 32, 9, 9], w: [16, 16, 3, 3], stride: 1, pad: 1, groups: 2 },
+    { name: 'Winograd F(2,5): 5x5 pad 2, 8->16 channels, 27x27', x: [2, 8, 27, 27], w: [16, 8, 5, 5], stride: 1, pad: 2, groups: 1 },
+    { name: 'Winograd F(2,5): groups 2, 16->32 channels, 6x7', x: [1, 16, 6, 7], w: [32, 8, 5, 5], stride: 1, pad: 2, groups: 2 },
   ];
   for (const c of convCases) {
     test(`conv2d + conv2dBackward: ${c.name}`, async () => {
