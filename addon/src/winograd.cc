@@ -48,7 +48,8 @@ void makeG(int r, double G[A][5]) {
   G[A - 1][r - 1] = 1;
 }
 
-// w (K, Cg, r, r) -> U (G, 36, Cg, Kg): U = G w G^T per filter, laid out as the B operand of the per-point GEMMs
+// w (K, Cg, r, r) -> U (G, 36, Kg/16 panels, Cg, 16): U = G w G^T per filter, packed once for the GEMM kernel
+// (a last panel of 8 when Kg % 16 == 8)
 void transformWeights(const float *w, float *U, int64_t K, int64_t Cg, int64_t groups, int r) {
   double G[A][5];
   makeG(r, G);
@@ -69,7 +70,8 @@ void transformWeights(const float *w, float *U, int64_t K, int64_t Cg, int64_t g
         for (int j = 0; j < A; ++j) {
           double s = 0;
           for (int l = 0; l < r; ++l) s += t[i][l] * G[j][l];
-          U[((g * A * A + i * A + j) * Cg + c) * Kg + kl] = float(s);
+          const int64_t kp = kl / 16 * 16, width = std::min<int64_t>(16, Kg - kp);
+          U[(g * A * A + i * A + j) * Cg * Kg + kp * Cg + c * width + (kl - kp)] = float(s);
         }
     }
   }
@@ -143,6 +145,40 @@ AVX2 void outputTile(const Geo &g, const float *mp, int64_t ldPoint, float *yb, 
     }
 }
 
+// m (6 x 8NV) = v (6 x Cg, rows ldv apart) * u (Cg x 8NV, packed): 6x16 register tile, 12 accumulators.
+// Named accumulators, not an array: GCC spills an accumulator array to the stack on every iteration.
+template <int NV>
+AVX2 void kernel6(int64_t Cg, const float *__restrict v, int64_t ldv, const float *__restrict u, float *__restrict m, int64_t ldm) {
+  __m256 a00 = _mm256_setzero_ps(), a10 = a00, a20 = a00, a30 = a00, a40 = a00, a50 = a00;
+  __m256 a01 = a00, a11 = a00, a21 = a00, a31 = a00, a41 = a00, a51 = a00;
+  const float *v0 = v, *v1 = v + ldv, *v2 = v + 2 * ldv, *v3 = v + 3 * ldv, *v4 = v + 4 * ldv, *v5 = v + 5 * ldv;
+  for (int64_t c = 0; c < Cg; ++c, u += 8 * NV) {
+    const __m256 b0 = _mm256_load_ps(u), b1 = NV == 2 ? _mm256_load_ps(u + 8) : b0;
+#define AN_ROW(i)                                        \
+  {                                                      \
+    const __m256 x = _mm256_broadcast_ss(v##i + c);      \
+    a##i##0 = _mm256_fmadd_ps(x, b0, a##i##0);           \
+    if (NV == 2) a##i##1 = _mm256_fmadd_ps(x, b1, a##i##1); \
+  }
+    AN_ROW(0) AN_ROW(1) AN_ROW(2) AN_ROW(3) AN_ROW(4) AN_ROW(5)
+#undef AN_ROW
+  }
+  __m256 *o[6][2] = {{&a00, &a01}, {&a10, &a11}, {&a20, &a21}, {&a30, &a31}, {&a40, &a41}, {&a50, &a51}};
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < NV; ++j) _mm256_store_ps(m + i * ldm + 8 * j, *o[i][j]);
+}
+
+// M[p] (n6 x Kg) = V[p] (n6 x Cg) * U[p] for one tile point; U panels stay in L1 while the rows stream from L2
+AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, const float *V, const float *U, float *M) {
+  for (int64_t kp = 0; kp < Kg; kp += 16) {
+    const float *u = U + kp * Cg;
+    if (Kg - kp >= 16)
+      for (int64_t r = 0; r < n6; r += 6) kernel6<2>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+    else
+      for (int64_t r = 0; r < n6; r += 6) kernel6<1>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+  }
+}
+
 // One chunk of tiles [t0, t0 + n) of group gi: transform in, 36 GEMMs, transform out.
 AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, const float *x, const float *U, const float *bias,
                 float *y, float *V, float *M, bool relu) {
@@ -154,11 +190,10 @@ AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, con
       inputTile(g, xb, ty, tx, V + tl * g.Cg + cb * 8, tc * g.Cg);
     }
   }
-  for (int p = 0; p < A * A; ++p) {
-    auto st = dnnl::sgemm('N', 'N', n, g.Kg, g.Cg, 1.f, V + p * tc * g.Cg, g.Cg, U + (gi * A * A + p) * g.Cg * g.Kg, g.Kg, 0.f,
-                          M + p * tc * g.Kg, g.Kg);
-    if (st != dnnl::status::success) fail("winograd: sgemm failed");
-  }
+  const int64_t n6 = (n + 5) / 6 * 6;  // the kernel works on 6 rows: zero the padding rows (no denormal garbage)
+  for (int p = 0; p < A * A; ++p) std::memset(V + (p * tc + n) * g.Cg, 0, size_t(n6 - n) * g.Cg * sizeof(float));
+  for (int p = 0; p < A * A; ++p)
+    pointGemm(n6, g.Cg, g.Kg, V + p * tc * g.Cg, U + (gi * A * A + p) * g.Cg * g.Kg, M + p * tc * g.Kg);
   for (int64_t tl = 0; tl < n; ++tl) {
     const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
     for (int64_t kb = 0; kb < g.Kg / 8; ++kb) {
@@ -217,9 +252,10 @@ bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
     u.version = w.st->version;
   }
   const float *U = static_cast<const float *>(u.st->p);
+  const bool xReordered = e.get(a.in[0]).md != blk;
 
   const int nthr = std::max(1, omp_get_max_threads());
-  const int64_t tc = std::min(tilesPerChunk(), (g.T + nthr - 1) / nthr);
+  const int64_t tc = (std::min(tilesPerChunk(), (g.T + nthr - 1) / nthr) + 5) / 6 * 6;  // rows of V/M per point
   const int64_t nChunks = (g.T + tc - 1) / tc, items = groups * nChunks;
   std::vector<float *> V(nthr), M(nthr);
   for (int i = 0; i < nthr; ++i) {
@@ -247,6 +283,7 @@ bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
   }
   if (!err.empty()) fail(err);
   e.tag = g.r == 3 ? "winograd F(4,3)" : "winograd F(2,5)";
+  if (xReordered) e.tag += ", input reordered";
   return true;
 }
 
