@@ -123,7 +123,7 @@ void conv2dBackward(Engine &e, const Args &a) {
   e.touch(dw);
   e.touch(db);
 
-  if (!needDx) return;
+  if (!needDx || (fastConvEnabled() && winogradConv2dBackwardData(e, a))) return;
   auto bdpd = e.cached<convolution_backward_data::primitive_desc>("convbd.pd|" + s.key, [&] {
     convolution_backward_data::desc d(algorithm::convolution_direct, any(s.x), any(s.wd), any(s.y), s.strides, s.padL, s.padR);
     return convolution_backward_data::primitive_desc(d, e.eng, fpd);

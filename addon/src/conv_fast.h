@@ -10,6 +10,8 @@ namespace an {
 bool fastConvEnabled();
 // Winograd F(4x4,3x3) for 3x3 pad 1 and F(2x2,5x5) for 5x5 pad 2, stride 1 (conv2-conv5). y in nChw8c.
 bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu);
+// The same for conv2dBackward's dx = conv(dy, w^T rotated 180 degrees); dw and db stay on oneDNN.
+bool winogradConv2dBackwardData(Engine &e, const Args &a);
 // conv1: few input channels, large kernel, stride > 1, as im2col + SGEMM.
 bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu);
 

@@ -48,9 +48,10 @@ void makeG(int r, double G[A][5]) {
   G[A - 1][r - 1] = 1;
 }
 
-// w (K, Cg, r, r) -> U (G, 36, Kg/16 panels, Cg, 16): U = G w G^T per filter, packed once for the GEMM kernel
-// (a last panel of 8 when Kg % 16 == 8)
-void transformWeights(const float *w, float *U, int64_t K, int64_t Cg, int64_t groups, int r) {
+// w (Kf, Cf/G, r, r) -> U (G, 36, Kg/16 panels, Cg, 16): U = G f G^T per filter f, packed once for the GEMM kernel
+// (a last panel of 8 when Kg % 16 == 8). Forward: f(k, c) = w[k][c]. Backward data (dx = conv(dy, w^T flipped)):
+// f(c, k) = w[k][c] rotated by 180 degrees. K, Cg here are the output channels and input channels per group.
+void transformWeights(const float *w, float *U, int64_t K, int64_t Cg, int64_t groups, int r, bool bwd) {
   double G[A][5];
   makeG(r, G);
   const int64_t Kg = K / groups;
@@ -58,12 +59,13 @@ void transformWeights(const float *w, float *U, int64_t K, int64_t Cg, int64_t g
   for (int64_t k = 0; k < K; ++k) {
     const int64_t g = k / Kg, kl = k % Kg;
     for (int64_t c = 0; c < Cg; ++c) {
-      const float *f = w + (k * Cg + c) * r * r;
+      // bwd: output channel k is forward input channel kl of group g; c is forward output channel g*Cg + c
+      const float *f = bwd ? w + ((g * Cg + c) * Kg + kl) * r * r : w + (k * Cg + c) * r * r;
       double t[A][5];  // G f
       for (int i = 0; i < A; ++i)
         for (int j = 0; j < r; ++j) {
           double s = 0;
-          for (int l = 0; l < r; ++l) s += G[i][l] * f[l * r + j];
+          for (int l = 0; l < r; ++l) s += G[i][l] * (bwd ? f[(r - 1 - l) * r + (r - 1 - j)] : f[l * r + j]);
           t[i][j] = s;
         }
       for (int i = 0; i < A; ++i)
@@ -199,7 +201,7 @@ AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, con
     for (int64_t kb = 0; kb < g.Kg / 8; ++kb) {
       const int64_t k = gi * g.Kg / 8 + kb;
       float *yb = y + ((img * KB + k) * g.H) * g.W * 8;
-      const __m256 b = _mm256_loadu_ps(bias + k * 8);
+      const __m256 b = bias ? _mm256_loadu_ps(bias + k * 8) : _mm256_setzero_ps();
       if (g.m == 4) outputTile<4>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, ty, tx, b, relu);
       else outputTile<2>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, ty, tx, b, relu);
     }
@@ -219,71 +221,84 @@ int64_t tilesPerChunk() {
   return v;
 }
 
-}  // namespace
-
-// in: x, w, b; out: y; attrs: stride, pad, groups
-bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
-  Tens &x0 = e.get(a.in[0]);
-  Tens &w0 = e.get(a.in[1]);
+// The geometry of a conv (x, w as given to conv2d) for Winograd; false when it does not apply. bwd: the Winograd
+// conv that computes dx from dy, whose input channels are the forward K and output channels the forward C.
+bool geometry(const dims &x, const dims &w, const Args &a, bool bwd, Geo &g) {
   const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), groups = int64_t(a.a[2]);
-  if (x0.d.size() != 4 || w0.d.size() != 4 || stride != 1) return false;
-  Geo g;
-  g.N = x0.d[0], g.C = x0.d[1], g.H = x0.d[2], g.W = x0.d[3];
-  g.K = w0.d[0], g.G = groups, g.Cg = w0.d[1], g.r = w0.d[2], g.pad = pad;
-  if (w0.d[3] != g.r || g.Cg * groups != g.C || g.K % groups) return false;
-  g.Kg = g.K / groups;
-  if (!((g.r == 3 && pad == 1) || (g.r == 5 && pad == 2)) || g.Cg % 8 || g.Kg % 8) return false;
-  g.m = A - g.r + 1;
+  if (x.size() != 4 || w.size() != 4 || stride != 1 || groups < 1) return false;
+  const int64_t C = x[1], K = w[0], Cg = w[1], r = w[2];
+  if (w[3] != r || Cg * groups != C || K % groups || !((r == 3 && pad == 1) || (r == 5 && pad == 2))) return false;
+  if (Cg % 8 || (K / groups) % 8) return false;
+  g.N = x[0], g.H = x[2], g.W = x[3], g.G = groups, g.r = r, g.pad = pad, g.m = A - r + 1;
+  g.C = bwd ? K : C, g.K = bwd ? C : K, g.Cg = g.C / groups, g.Kg = g.K / groups;
   g.th = (g.H + g.m - 1) / g.m, g.tw = (g.W + g.m - 1) / g.m, g.T = g.N * g.th * g.tw;
+  return true;
+}
 
-  Tens &w = e.plain(a.in[1]);
-  Tens &b = e.plain(a.in[2]);
-  const memory::desc blk({g.N, g.C, g.H, g.W}, dt::f32, tag::nChw8c);
-  memory xm = e.as(e.get(a.in[0]), blk, "wino.src");
-  const float *x = static_cast<const float *>(xm.get_data_handle());
-
-  // transformed weights, redone only when the weight storage changed (sgd, fill, gradient writes renew it)
-  const std::string key = "wino.U|" + std::to_string(reinterpret_cast<uintptr_t>(w.st->p)) + "+" + std::to_string(w.off) + "|" +
-                          dimsKey(w.d) + "|" + std::to_string(groups);
+// Transformed weights, redone only when the weight storage changed (sgd, fill, gradient writes renew it).
+const float *packedWeights(Engine &e, const Tens &w, const Geo &g, bool bwd) {
+  const std::string key = std::string(bwd ? "wino.Ubwd|" : "wino.U|") + std::to_string(reinterpret_cast<uintptr_t>(w.st->p)) +
+                          "+" + std::to_string(w.off) + "|" + dimsKey(w.d) + "|" + std::to_string(g.G);
   auto &u = e.cached<WinoU>(key, [] { return WinoU{}; });
   if (!u.st || u.version != w.st->version) {
-    if (!u.st) u.st = e.newStorage(size_t(A * A) * g.C * g.Kg * sizeof(float));
-    transformWeights(w.f(), static_cast<float *>(u.st->p), g.K, g.Cg, groups, int(g.r));
+    if (!u.st) u.st = e.newStorage(size_t(A * A) * g.Cg * g.K * sizeof(float));
+    transformWeights(w.f(), static_cast<float *>(u.st->p), g.K, g.Cg, g.G, int(g.r), bwd);
     u.version = w.st->version;
   }
-  const float *U = static_cast<const float *>(u.st->p);
-  const bool xReordered = e.get(a.in[0]).md != blk;
+  return static_cast<const float *>(u.st->p);
+}
 
+// y (N,K,H,W) nChw8c = Winograd conv of x (N,C,H,W) nChw8c with packed U, + bias (may be null), ReLU
+void run(Engine &e, const Geo &g, const float *x, const float *U, const float *bias, float *y, bool relu) {
   const int nthr = std::max(1, omp_get_max_threads());
   const int64_t tc = (std::min(tilesPerChunk(), (g.T + nthr - 1) / nthr) + 5) / 6 * 6;  // rows of V/M per point
-  const int64_t nChunks = (g.T + tc - 1) / tc, items = groups * nChunks;
+  const int64_t nChunks = (g.T + tc - 1) / tc, items = g.G * nChunks;
   std::vector<float *> V(nthr), M(nthr);
   for (int i = 0; i < nthr; ++i) {
     V[i] = static_cast<float *>(e.scratch("wino.V" + std::to_string(i), size_t(A * A) * tc * g.Cg * sizeof(float)));
     M[i] = static_cast<float *>(e.scratch("wino.M" + std::to_string(i), size_t(A * A) * tc * g.Kg * sizeof(float)));
   }
+#pragma omp parallel for schedule(static) num_threads(nthr)
+  for (int64_t it = 0; it < items; ++it) {
+    const int tid = omp_get_thread_num();
+    const int64_t gi = it / nChunks, t0 = (it % nChunks) * tc;
+    chunk(g, gi, t0, std::min(tc, g.T - t0), tc, x, U, bias, y, V[tid], M[tid], relu);
+  }
+}
+
+const char *label(const Geo &g) { return g.r == 3 ? "winograd F(4,3)" : "winograd F(2,5)"; }
+
+}  // namespace
+
+// in: x, w, b; out: y; attrs: stride, pad, groups
+bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
+  Geo g;
+  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a, false, g)) return false;
+  const Tens &w = e.plain(a.in[1]);
+  const Tens &b = e.plain(a.in[2]);
+  const Tens &x0 = e.get(a.in[0]);
+  const memory::desc xd({g.N, g.C, g.H, g.W}, dt::f32, tag::nChw8c);
+  e.tag = std::string(label(g)) + (x0.md != xd ? ", input reordered" : "");
+  memory xm = e.as(x0, xd, "wino.src");
+  const float *U = packedWeights(e, w, g, false);
   Tens &y = e.put(a.out[0], memory::desc({g.N, g.K, g.H, g.W}, dt::f32, tag::nChw8c), {g.N, g.K, g.H, g.W});
   y.rectified = fuseRelu;
-  float *yp = y.f();
-  const float *bp = b.f();
-  std::string err;
-#pragma omp parallel num_threads(nthr)
-  {
-    const int tid = omp_get_thread_num();
-#pragma omp for schedule(static)
-    for (int64_t it = 0; it < items; ++it) {
-      const int64_t gi = it / nChunks, t0 = (it % nChunks) * tc;
-      try {
-        chunk(g, gi, t0, std::min(tc, g.T - t0), tc, x, U, bp, yp, V[tid], M[tid], fuseRelu);
-      } catch (const std::exception &ex) {
-#pragma omp critical
-        err = ex.what();
-      }
-    }
-  }
-  if (!err.empty()) fail(err);
-  e.tag = g.r == 3 ? "winograd F(4,3)" : "winograd F(2,5)";
-  if (xReordered) e.tag += ", input reordered";
+  run(e, g, static_cast<const float *>(xm.get_data_handle()), U, b.f(), y.f(), fuseRelu);
+  return true;
+}
+
+// in: x, w, dy, ...; out: dx = conv(dy, w^T rotated 180) (assigned); attrs: stride, pad, groups
+bool winogradConv2dBackwardData(Engine &e, const Args &a) {
+  Geo g;
+  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a, true, g)) return false;
+  const Tens &w = e.plain(a.in[1]);
+  const Tens &dy = e.get(a.in[2]);
+  const memory::desc dyd({g.N, g.C, g.H, g.W}, dt::f32, tag::nChw8c);
+  memory dym = e.as(dy, dyd, "wino.dy");
+  const float *U = packedWeights(e, w, g, true);
+  Tens &dx = e.put(a.out[0], memory::desc({g.N, g.K, g.H, g.W}, dt::f32, tag::nChw8c), {g.N, g.K, g.H, g.W});
+  run(e, g, static_cast<const float *>(dym.get_data_handle()), U, nullptr, dx.f(), false);
+  e.tag = std::string(label(g)) + " dx" + (dy.md != dyd ? ", dy reordered" : "");
   return true;
 }
 
