@@ -93,43 +93,46 @@ void conv2d(Engine &e, const Args &a) {
 
 // in: x, w, dy, dw, db; out: dx (when needDx); attrs: stride, pad, groups, needDx.  dw += , db += , dx =
 void conv2dBackward(Engine &e, const Args &a) {
+  const bool needDx = a.a[3] != 0, fast = fastConvEnabled();
+  const bool winoDw = fast && winogradConv2dBackwardWeights(e, a);
   Tens &x = e.get(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &dy = e.get(a.in[2]);
-  Tens &dw = e.plain(a.in[3]);
-  Tens &db = e.plain(a.in[4]);
-  const bool needDx = a.a[3] != 0;
   Shape s = shapeOf(x, w, a);
   auto fpd = fwdPd(e, s);
-
-  auto bwpd = e.cached<convolution_backward_weights::primitive_desc>("convbw.pd|" + s.key, [&] {
-    convolution_backward_weights::desc d(algorithm::convolution_direct, any(s.x), any(s.wd),
-                                         memory::desc(s.b, dt::f32, tag::x), any(s.y), s.strides, s.padL, s.padR);
-    return convolution_backward_weights::primitive_desc(d, e.eng, fpd);
-  });
-  auto &bw = e.cached<convolution_backward_weights>("convbw|" + s.key, [&] { return convolution_backward_weights(bwpd); });
-  memory src = e.as(x, bwpd.src_desc(), "convbw.src");
-  memory ddst = e.as(dy, bwpd.diff_dst_desc(), "convbw.ddst");
-  memory dwTmp(bwpd.diff_weights_desc(), e.eng, e.scratch("convbw.dw", bwpd.diff_weights_desc().get_size()));
-  memory dbTmp(bwpd.diff_bias_desc(), e.eng, e.scratch("convbw.db", bwpd.diff_bias_desc().get_size()));
-  bw.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwTmp}, {DNNL_ARG_DIFF_BIAS, dbTmp}});
-  // parameter gradients accumulate: reorder with a sum post-op straight into the plain arena
-  e.reorder(dwTmp, memory(plainMd(s.wd), e.eng, dw.ptr()), 1.f);
-  {
-    float *d = db.f();
-    const float *t = static_cast<const float *>(dbTmp.get_data_handle());
-    for (int64_t k = 0; k < s.b[0]; ++k) d[k] += t[k];
+  memory ddst;
+  if (!winoDw) {
+    Tens &dw = e.plain(a.in[3]);
+    Tens &db = e.plain(a.in[4]);
+    auto bwpd = e.cached<convolution_backward_weights::primitive_desc>("convbw.pd|" + s.key, [&] {
+      convolution_backward_weights::desc d(algorithm::convolution_direct, any(s.x), any(s.wd),
+                                           memory::desc(s.b, dt::f32, tag::x), any(s.y), s.strides, s.padL, s.padR);
+      return convolution_backward_weights::primitive_desc(d, e.eng, fpd);
+    });
+    auto &bw = e.cached<convolution_backward_weights>("convbw|" + s.key, [&] { return convolution_backward_weights(bwpd); });
+    memory src = e.as(x, bwpd.src_desc(), "convbw.src");
+    ddst = e.as(dy, bwpd.diff_dst_desc(), "convbw.ddst");
+    memory dwTmp(bwpd.diff_weights_desc(), e.eng, e.scratch("convbw.dw", bwpd.diff_weights_desc().get_size()));
+    memory dbTmp(bwpd.diff_bias_desc(), e.eng, e.scratch("convbw.db", bwpd.diff_bias_desc().get_size()));
+    bw.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwTmp}, {DNNL_ARG_DIFF_BIAS, dbTmp}});
+    // parameter gradients accumulate: reorder with a sum post-op straight into the plain arena
+    e.reorder(dwTmp, memory(plainMd(s.wd), e.eng, dw.ptr()), 1.f);
+    {
+      float *d = db.f();
+      const float *t = static_cast<const float *>(dbTmp.get_data_handle());
+      for (int64_t k = 0; k < s.b[0]; ++k) d[k] += t[k];
+    }
+    e.touch(dw);
+    e.touch(db);
   }
-  e.touch(dw);
-  e.touch(db);
 
-  if (!needDx || (fastConvEnabled() && winogradConv2dBackwardData(e, a))) return;
+  if (!needDx || (fast && winogradConv2dBackwardData(e, a))) return;
   auto bdpd = e.cached<convolution_backward_data::primitive_desc>("convbd.pd|" + s.key, [&] {
     convolution_backward_data::desc d(algorithm::convolution_direct, any(s.x), any(s.wd), any(s.y), s.strides, s.padL, s.padR);
     return convolution_backward_data::primitive_desc(d, e.eng, fpd);
   });
   auto &bd = e.cached<convolution_backward_data>("convbd|" + s.key, [&] { return convolution_backward_data(bdpd); });
-  memory ddst2 = bdpd.diff_dst_desc() == ddst.get_desc() ? ddst : e.as(dy, bdpd.diff_dst_desc(), "convbd.ddst");
+  memory ddst2 = ddst && bdpd.diff_dst_desc() == ddst.get_desc() ? ddst : e.as(dy, bdpd.diff_dst_desc(), "convbd.ddst");
   memory wm = e.weights(grouped(w, s), bdpd.weights_desc());
   Tens &dx = e.put(a.out[0], bdpd.diff_src_desc(), s.x);
   bd.execute(e.strm, {{DNNL_ARG_DIFF_DST, ddst2}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, e.mem(dx)}});

@@ -12,6 +12,8 @@ bool fastConvEnabled();
 bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu);
 // The same for conv2dBackward's dx = conv(dy, w^T rotated 180 degrees); dw and db stay on oneDNN.
 bool winogradConv2dBackwardData(Engine &e, const Args &a);
+// conv2dBackward's dw += and db += by the transposed Winograd algorithm (winograd_dw.cc).
+bool winogradConv2dBackwardWeights(Engine &e, const Args &a);
 // conv1: few input channels, large kernel, stride > 1, as im2col + SGEMM.
 bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu);
 

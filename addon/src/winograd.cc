@@ -13,11 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "conv_fast.h"
+#include "winograd.h"
 
 namespace an {
 
-#define AVX2 __attribute__((target("avx2,fma")))
 
 bool fastConvEnabled() {
   static const bool on = [] {
@@ -31,22 +30,8 @@ bool fastConvEnabled() {
 
 namespace {
 
-constexpr int A = 6;  // tile size alpha = m + r - 1
+using namespace wino;
 
-// G (alpha x r): row j = (p_j^0 .. p_j^{r-1}) / prod_{l != j}(p_j - p_l) for the finite points, last row e_{r-1}
-void makeG(int r, double G[A][5]) {
-  const double p[A - 1] = {0, 1, -1, 2, -2};
-  for (int j = 0; j < A; ++j)
-    for (int i = 0; i < 5; ++i) G[j][i] = 0;
-  for (int j = 0; j < A - 1; ++j) {
-    double nj = 1;
-    for (int l = 0; l < A - 1; ++l)
-      if (l != j) nj *= p[j] - p[l];
-    double pw = 1;
-    for (int i = 0; i < r; ++i, pw *= p[j]) G[j][i] = pw / nj;
-  }
-  G[A - 1][r - 1] = 1;
-}
 
 // w (Kf, Cf/G, r, r) -> U (G, 36, Kg/16 panels, Cg, 16): U = G f G^T per filter f, packed once for the GEMM kernel
 // (a last panel of 8 when Kg % 16 == 8). Forward: f(k, c) = w[k][c]. Backward data (dx = conv(dy, w^T flipped)):
@@ -79,18 +64,6 @@ void transformWeights(const float *w, float *U, int64_t K, int64_t Cg, int64_t g
   }
 }
 
-// r = B^T d over 6 vectors (one column or row of a tile, 8 channels each)
-AVX2 inline void bt(const __m256 *d, int sd, __m256 *r, int sr) {
-  const __m256 c4 = _mm256_set1_ps(4.f), c5 = _mm256_set1_ps(5.f), c2 = _mm256_set1_ps(2.f);
-  const __m256 d0 = d[0], d1 = d[sd], d2 = d[2 * sd], d3 = d[3 * sd], d4 = d[4 * sd], d5 = d[5 * sd];
-  r[0] = _mm256_fmadd_ps(c4, d0, _mm256_fnmadd_ps(c5, d2, d4));
-  r[sr] = _mm256_fnmadd_ps(c4, _mm256_add_ps(d1, d2), _mm256_add_ps(d3, d4));
-  r[2 * sr] = _mm256_fmadd_ps(c4, _mm256_sub_ps(d1, d2), _mm256_sub_ps(d4, d3));
-  r[3 * sr] = _mm256_fmadd_ps(c2, _mm256_sub_ps(d3, d1), _mm256_sub_ps(d4, d2));
-  r[4 * sr] = _mm256_fmadd_ps(c2, _mm256_sub_ps(d1, d3), _mm256_sub_ps(d4, d2));
-  r[5 * sr] = _mm256_fmadd_ps(c4, d1, _mm256_fnmadd_ps(c5, d3, d5));
-}
-
 // o = A^T s for m = 4 or 2 outputs from 6 values
 template <int M>
 AVX2 inline void at(const __m256 *s, int ss, __m256 *o, int so) {
@@ -108,28 +81,6 @@ AVX2 inline void at(const __m256 *s, int ss, __m256 *o, int so) {
   }
 }
 
-struct Geo {
-  int64_t N, C, H, W, K, G, Cg, Kg, r, pad, m, th, tw, T;
-};
-
-// x block (H,W,8) of one image and 8 channels -> V[36][tc][Cg] at column cl for tile (ty, tx)
-AVX2 void inputTile(const Geo &g, const float *xb, int64_t ty, int64_t tx, float *v, int64_t ldPoint) {
-  const int64_t iy0 = ty * g.m - g.pad, ix0 = tx * g.m - g.pad;
-  __m256 d[A * A], t[A * A];
-  const bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + A <= g.H && ix0 + A <= g.W;
-  for (int i = 0; i < A; ++i) {
-    const int64_t iy = iy0 + i;
-    for (int j = 0; j < A; ++j) {
-      const int64_t ix = ix0 + j;
-      d[i * A + j] = inside || (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) ? _mm256_load_ps(xb + (iy * g.W + ix) * 8)
-                                                                             : _mm256_setzero_ps();
-    }
-  }
-  for (int j = 0; j < A; ++j) bt(d + j, A, t + j, A);      // columns: t = B^T d
-  for (int i = 0; i < A; ++i) bt(t + i * A, 1, d + i * A, 1);  // rows: d = t B
-  for (int p = 0; p < A * A; ++p) _mm256_store_ps(v + p * ldPoint, d[p]);
-}
-
 // M[36][tc][Kg] at column kl for one tile -> y block (P,Q,8): A^T M A + bias, ReLU
 template <int MO>
 AVX2 void outputTile(const Geo &g, const float *mp, int64_t ldPoint, float *yb, int64_t ty, int64_t tx, __m256 bias, bool relu) {
@@ -145,29 +96,6 @@ AVX2 void outputTile(const Geo &g, const float *mp, int64_t ldPoint, float *yb, 
       if (relu) v = _mm256_max_ps(v, z);
       _mm256_store_ps(yb + ((oy0 + i) * g.W + ox0 + j) * 8, v);
     }
-}
-
-// m (6 x 8NV) = v (6 x Cg, rows ldv apart) * u (Cg x 8NV, packed): 6x16 register tile, 12 accumulators.
-// Named accumulators, not an array: GCC spills an accumulator array to the stack on every iteration.
-template <int NV>
-AVX2 void kernel6(int64_t Cg, const float *__restrict v, int64_t ldv, const float *__restrict u, float *__restrict m, int64_t ldm) {
-  __m256 a00 = _mm256_setzero_ps(), a10 = a00, a20 = a00, a30 = a00, a40 = a00, a50 = a00;
-  __m256 a01 = a00, a11 = a00, a21 = a00, a31 = a00, a41 = a00, a51 = a00;
-  const float *v0 = v, *v1 = v + ldv, *v2 = v + 2 * ldv, *v3 = v + 3 * ldv, *v4 = v + 4 * ldv, *v5 = v + 5 * ldv;
-  for (int64_t c = 0; c < Cg; ++c, u += 8 * NV) {
-    const __m256 b0 = _mm256_load_ps(u), b1 = NV == 2 ? _mm256_load_ps(u + 8) : b0;
-#define AN_ROW(i)                                        \
-  {                                                      \
-    const __m256 x = _mm256_broadcast_ss(v##i + c);      \
-    a##i##0 = _mm256_fmadd_ps(x, b0, a##i##0);           \
-    if (NV == 2) a##i##1 = _mm256_fmadd_ps(x, b1, a##i##1); \
-  }
-    AN_ROW(0) AN_ROW(1) AN_ROW(2) AN_ROW(3) AN_ROW(4) AN_ROW(5)
-#undef AN_ROW
-  }
-  __m256 *o[6][2] = {{&a00, &a01}, {&a10, &a11}, {&a20, &a21}, {&a30, &a31}, {&a40, &a41}, {&a50, &a51}};
-  for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < NV; ++j) _mm256_store_ps(m + i * ldm + 8 * j, *o[i][j]);
 }
 
 // M[p] (n6 x Kg) = V[p] (n6 x Cg) * U[p] for one tile point; U panels stay in L1 while the rows stream from L2
@@ -189,7 +117,9 @@ AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, con
     const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
     for (int64_t cb = 0; cb < g.Cg / 8; ++cb) {
       const float *xb = x + ((img * CB + gi * g.Cg / 8 + cb) * g.H) * g.W * 8;
-      inputTile(g, xb, ty, tx, V + tl * g.Cg + cb * 8, tc * g.Cg);
+      __m256 d[A * A];
+      inputTransform(g, xb, ty, tx, d);
+      for (int p = 0; p < A * A; ++p) _mm256_store_ps(V + (p * tc + tl) * g.Cg + cb * 8, d[p]);
     }
   }
   const int64_t n6 = (n + 5) / 6 * 6;  // the kernel works on 6 rows: zero the padding rows (no denormal garbage)
@@ -219,20 +149,6 @@ int64_t tilesPerChunk() {
     return s ? std::max<int64_t>(1, std::atoll(s)) : int64_t(64);
   }();
   return v;
-}
-
-// The geometry of a conv (x, w as given to conv2d) for Winograd; false when it does not apply. bwd: the Winograd
-// conv that computes dx from dy, whose input channels are the forward K and output channels the forward C.
-bool geometry(const dims &x, const dims &w, const Args &a, bool bwd, Geo &g) {
-  const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), groups = int64_t(a.a[2]);
-  if (x.size() != 4 || w.size() != 4 || stride != 1 || groups < 1) return false;
-  const int64_t C = x[1], K = w[0], Cg = w[1], r = w[2];
-  if (w[3] != r || Cg * groups != C || K % groups || !((r == 3 && pad == 1) || (r == 5 && pad == 2))) return false;
-  if (Cg % 8 || (K / groups) % 8) return false;
-  g.N = x[0], g.H = x[2], g.W = x[3], g.G = groups, g.r = r, g.pad = pad, g.m = A - r + 1;
-  g.C = bwd ? K : C, g.K = bwd ? C : K, g.Cg = g.C / groups, g.Kg = g.K / groups;
-  g.th = (g.H + g.m - 1) / g.m, g.tw = (g.W + g.m - 1) / g.m, g.T = g.N * g.th * g.tw;
-  return true;
 }
 
 // Transformed weights, redone only when the weight storage changed (sgd, fill, gradient writes renew it).
@@ -298,7 +214,7 @@ bool winogradConv2dBackwardData(Engine &e, const Args &a) {
   const float *U = packedWeights(e, w, g, true);
   Tens &dx = e.put(a.out[0], memory::desc({g.N, g.K, g.H, g.W}, dt::f32, tag::nChw8c), {g.N, g.K, g.H, g.W});
   run(e, g, static_cast<const float *>(dym.get_data_handle()), U, nullptr, dx.f(), false);
-  e.tag = std::string(label(g)) + " dx" + (dy.md != dyd ? ", dy reordered" : "");
+  e.tag += std::string(e.tag.empty() ? "" : " + ") + label(g) + " dx" + (dy.md != dyd ? ", dy reordered" : "");
   return true;
 }
 
