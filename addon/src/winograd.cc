@@ -103,9 +103,9 @@ AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, const float *V, const fl
   for (int64_t kp = 0; kp < Kg; kp += 16) {
     const float *u = U + kp * Cg;
     if (Kg - kp >= 16)
-      for (int64_t r = 0; r < n6; r += 6) kernel6<2>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+      for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 2>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
     else
-      for (int64_t r = 0; r < n6; r += 6) kernel6<1>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+      for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 1>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
   }
 }
 

@@ -4,8 +4,7 @@
 #include <immintrin.h>
 
 #include "conv_fast.h"
-
-#define AVX2 __attribute__((target("avx2,fma")))
+#include "microkernel.h"
 
 namespace an {
 namespace wino {
@@ -60,29 +59,6 @@ AVX2 inline void inputTransform(const Geo &g, const float *xb, int64_t ty, int64
   for (int i = 0; i < A; ++i) bt(t + i * A, 1, d + i * A, 1);  // rows: d = t B
 }
 
-// m (6 x 8NV) (+)= v (6 x Cg, rows ldv apart) * u (Cg x 8NV, packed): 6x16 register tile, 12 accumulators.
-// Named accumulators, not an array: GCC spills an accumulator array to the stack on every iteration.
-template <int NV, bool ACC = false>
-AVX2 inline void kernel6(int64_t Cg, const float *__restrict v, int64_t ldv, const float *__restrict u, float *__restrict m, int64_t ldm) {
-  __m256 a00 = _mm256_setzero_ps(), a10 = a00, a20 = a00, a30 = a00, a40 = a00, a50 = a00;
-  __m256 a01 = a00, a11 = a00, a21 = a00, a31 = a00, a41 = a00, a51 = a00;
-  const float *v0 = v, *v1 = v + ldv, *v2 = v + 2 * ldv, *v3 = v + 3 * ldv, *v4 = v + 4 * ldv, *v5 = v + 5 * ldv;
-  for (int64_t c = 0; c < Cg; ++c, u += 8 * NV) {
-    const __m256 b0 = _mm256_load_ps(u), b1 = NV == 2 ? _mm256_load_ps(u + 8) : b0;
-#define AN_ROW(i)                                        \
-  {                                                      \
-    const __m256 x = _mm256_broadcast_ss(v##i + c);      \
-    a##i##0 = _mm256_fmadd_ps(x, b0, a##i##0);           \
-    if (NV == 2) a##i##1 = _mm256_fmadd_ps(x, b1, a##i##1); \
-  }
-    AN_ROW(0) AN_ROW(1) AN_ROW(2) AN_ROW(3) AN_ROW(4) AN_ROW(5)
-#undef AN_ROW
-  }
-  __m256 *o[6][2] = {{&a00, &a01}, {&a10, &a11}, {&a20, &a21}, {&a30, &a31}, {&a40, &a41}, {&a50, &a51}};
-  for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < NV; ++j)
-      _mm256_store_ps(m + i * ldm + 8 * j, ACC ? _mm256_add_ps(_mm256_load_ps(m + i * ldm + 8 * j), *o[i][j]) : *o[i][j]);
-}
 
 // The geometry of a conv (x, w as given to conv2d) for Winograd; false when it does not apply. bwd: the Winograd
 // conv that computes dx from dy, whose input channels are the forward K and output channels the forward C.

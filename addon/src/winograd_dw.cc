@@ -79,8 +79,8 @@ AVX2 void pointGemmDw(const Geo &g, const Bufs &b, int64_t gp, int64_t n) {
   float *dU = b.dU + gp * b.Cg6 * g.Kg;
   for (int64_t kp = 0; kp < g.Kg; kp += 16)
     for (int64_t c = 0; c < b.Cg6; c += 6) {
-      if (g.Kg - kp >= 16) kernel6<2, true>(n, Vt + c * b.tc, b.tc, dM + kp * b.tc, dU + c * g.Kg + kp, g.Kg);
-      else kernel6<1, true>(n, Vt + c * b.tc, b.tc, dM + kp * b.tc, dU + c * g.Kg + kp, g.Kg);
+      if (g.Kg - kp >= 16) gemmTile<6, 2, true>(n, Vt + c * b.tc, b.tc, dM + kp * b.tc, dU + c * g.Kg + kp, g.Kg);
+      else gemmTile<6, 1, true>(n, Vt + c * b.tc, b.tc, dM + kp * b.tc, dU + c * g.Kg + kp, g.Kg);
     }
 }
 
