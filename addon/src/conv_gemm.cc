@@ -142,33 +142,101 @@ void runVectors(const Geo &g, const float *xb, const int32_t *off, const float *
   }
 }
 
+// Weight-gradient tile over output rows [p0, p1) of one image:
+// part[i][k0 + 8v + l] += sum_{p,q} xb[p*s*RS + off[i] + q] * dy[k0 + 8v + l][p][q] for RT taps x KV 8-channel blocks.
+// xb (C,Hp,s,WS) phases, dyk: dy (K/8,P,Q,8) nChw8c image at block k0/8, part (taps, Kp) at [tap r0][k0].
+template <int RT, int KV>
+__attribute__((target("avx2,fma"))) void bwTile(const Geo &g, const float *xb, const int32_t *off, const float *dyk,
+                                                float *part, int64_t Kp, int64_t p0, int64_t p1) {
+  __m256 acc[RT][KV];
+#pragma GCC unroll 6
+  for (int i = 0; i < RT; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < KV; ++v) acc[i][v] = _mm256_loadu_ps(part + i * Kp + 8 * v);
+  const int64_t bs = g.P * g.Q * 8;
+  for (int64_t p = p0; p < p1; ++p) {
+    const float *xr[RT];
+#pragma GCC unroll 6
+    for (int i = 0; i < RT; ++i) xr[i] = xb + p * g.s * g.RS + off[i];
+    const float *d = dyk + p * g.Q * 8;
+    for (int64_t q = 0; q < g.Q; ++q) {
+      __m256 dv[KV];
+#pragma GCC unroll 2
+      for (int v = 0; v < KV; ++v) dv[v] = _mm256_loadu_ps(d + q * 8 + v * bs);
+#pragma GCC unroll 6
+      for (int i = 0; i < RT; ++i) {
+        const __m256 xs = _mm256_broadcast_ss(xr[i] + q);
+#pragma GCC unroll 2
+        for (int v = 0; v < KV; ++v) acc[i][v] = _mm256_fmadd_ps(xs, dv[v], acc[i][v]);
+      }
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < RT; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < KV; ++v) _mm256_storeu_ps(part + i * Kp + 8 * v, acc[i][v]);
+}
+
+using BwTileFn = void (*)(const Geo &, const float *, const int32_t *, const float *, float *, int64_t, int64_t, int64_t);
+template <int KV> constexpr BwTileFn bwTiles[7] = {nullptr, bwTile<1, KV>, bwTile<2, KV>, bwTile<3, KV>, bwTile<4, KV>, bwTile<5, KV>, bwTile<6, KV>};
+constexpr int BW_RT = 6, BW_ROWS = 4;  // 6 taps x 16 channels (12 accumulators); 4 output rows of x and dy stay in L2
+
 // Output layout: nChw8c (what the pooling and conv2 after it run in) unless ALEXNET_CONV1_LAYOUT=nhwc.
 bool outNhwc() {
   static const bool on = [] { const char *s = std::getenv("ALEXNET_CONV1_LAYOUT"); return s && std::strcmp(s, "nhwc") == 0; }();
   return on;
 }
 
-}  // namespace
-
-// in: x, w, b; out: y; attrs: stride, pad, groups.  x (N,C,H,W), w (K,C,R,S), b (K) -> y (N,K,P,Q)
-bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
+// Geometry of the phase split; false (the caller returns false, touching nothing) where this path does not apply.
+bool phaseGeo(const Tens &x, const Tens &w, const Args &a, Geo &g) {
   const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), G = int64_t(a.a[2]);
-  const Tens &x0 = e.get(a.in[0]), &w0 = e.get(a.in[1]);
-  if (G != 1 || x0.d.size() != 4 || w0.d.size() != 4 || x0.i32) return false;
-  Geo g;
-  g.N = x0.d[0]; g.C = x0.d[1]; g.H = x0.d[2]; g.W = x0.d[3];
-  g.K = w0.d[0]; g.R = w0.d[2]; g.S = w0.d[3]; g.s = stride; g.pad = pad;
-  if (w0.d[1] != g.C || g.C > 4 || g.R < 5 || g.S < 5 || stride < 2 || stride > 8 || pad < 0 || pad >= g.R) return false;
+  if (G != 1 || x.d.size() != 4 || w.d.size() != 4 || x.i32) return false;
+  g.N = x.d[0]; g.C = x.d[1]; g.H = x.d[2]; g.W = x.d[3];
+  g.K = w.d[0]; g.R = w.d[2]; g.S = w.d[3]; g.s = stride; g.pad = pad;
+  if (w.d[1] != g.C || g.C > 4 || g.R < 5 || g.S < 5 || stride < 2 || stride > 8 || pad < 0 || pad >= g.R) return false;
   g.P = (g.H + 2 * pad - g.R) / stride + 1;
   g.Q = (g.W + 2 * pad - g.S) / stride + 1;
   if (g.P < 1 || g.Q < 1) return false;
-
   g.nvr = (g.Q + 7) / 8;
   g.nvec = g.P * g.nvr;
   g.Hp = (g.P - 1) * stride + g.R;
   g.WS = (g.nvr * 8 + (g.S - 1) / stride + 7) / 8 * 8;  // the last vector's lanes at the largest tap stay in the row
   g.RS = stride * g.WS;
   g.CS = g.Hp * g.RS;
+  return true;
+}
+
+// tap r = (c, kh, kw) -> offset in the phase buffer relative to an output pixel's base (p*s*RS + q)
+int32_t *tapOffsets(Engine &e, const Geo &g) {
+  int32_t *off = static_cast<int32_t *>(e.scratch("conv1.off", sizeof(int32_t) * g.C * g.R * g.S));
+  for (int64_t c = 0, r = 0; c < g.C; ++c)
+    for (int64_t kh = 0; kh < g.R; ++kh)
+      for (int64_t kw = 0; kw < g.S; ++kw, ++r) off[r] = int32_t(c * g.CS + kh * g.RS + (kw % g.s) * g.WS + kw / g.s);
+  return off;
+}
+
+// oneDNN 2.6 has a direct AVX2 kernel for some of these shapes (the paper's conv1, pad 0: ~87 GFLOP/s per core,
+// a little above ours); we only replace its im2col-GEMM fallback (the torchvision conv1, pad 2: ~40 GFLOP/s).
+bool dnnlHasDirect(Engine &e, const Geo &g) {
+  const dims xd{g.N, g.C, g.H, g.W}, wd{g.K, g.C, g.R, g.S}, yd{g.N, g.K, g.P, g.Q};
+  return e.cached<bool>("conv1.dnnlDirect|" + dimsKey(xd) + "|" + dimsKey(wd) + "|" + std::to_string(g.s) + "," + std::to_string(g.pad), [&] {
+    try {
+      auto any = [](const dims &d) { return memory::desc(d, dt::f32, tag::any); };
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(xd), any(wd),
+                                        memory::desc({g.K}, dt::f32, tag::x), any(yd), {g.s, g.s}, {g.pad, g.pad}, {g.pad, g.pad});
+      const std::string impl = dnnl::convolution_forward::primitive_desc(d, e.eng).impl_info_str();
+      return impl.rfind("jit", 0) == 0 && impl.find("gemm") == std::string::npos;
+    } catch (const dnnl::error &) { return false; }
+  });
+}
+
+}  // namespace
+
+// in: x, w, b; out: y; attrs: stride, pad, groups.  x (N,C,H,W), w (K,C,R,S), b (K) -> y (N,K,P,Q)
+bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
+  Geo g;
+  const Tens &x0 = e.get(a.in[0]);
+  if (!phaseGeo(x0, e.get(a.in[1]), a, g) || dnnlHasDirect(e, g)) return false;
   const bool nhwc = outNhwc();
   const dims yd{g.N, g.K, g.P, g.Q};
   const memory::desc ymd(yd, dt::f32, nhwc ? tag::acdb : tag::nChw8c);
@@ -193,11 +261,7 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
     bp[k] = k < g.K ? b[k] : 0.f;
     for (int r = 0; r < nr; ++r) wp[((k / KT) * nr + r) * KT + k % KT] = k < g.K ? w[k * nr + r] : 0.f;
   }
-  // tap (c, kh, kw) -> offset in the phase buffer relative to a pixel vector's base
-  int32_t *off = static_cast<int32_t *>(e.scratch("conv1.off", sizeof(int32_t) * nr));
-  for (int64_t c = 0, r = 0; c < g.C; ++c)
-    for (int64_t kh = 0; kh < g.R; ++kh)
-      for (int64_t kw = 0; kw < g.S; ++kw, ++r) off[r] = int32_t(c * g.CS + kh * g.RS + (kw % stride) * g.WS + kw / stride);
+  const int32_t *off = tapOffsets(e, g);
 
   // one phase buffer per thread (whole images per thread) or a shared one (pixel vectors split across threads)
   const int T = std::max(1, omp_get_max_threads());
@@ -237,6 +301,64 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
     }
   }
   y.rectified = fuseRelu;
+  e.tag = "im2col+gemm";
+  return true;
+}
+
+// in: x, w, dy, dw, db; attrs: stride, pad, groups, needDx (must be 0: conv1 has no dx).  dw += , db +=
+// x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S), db (K).  Whole images per thread into private (taps, K8) sums.
+bool gemmConv2dBackwardWeights(Engine &e, const Args &a) {
+  Geo g;
+  const Tens &x0 = e.get(a.in[0]), &dy0 = e.get(a.in[2]);
+  const int T = std::max(1, omp_get_max_threads());
+  if (a.a.size() < 4 || a.a[3] != 0 || !phaseGeo(x0, e.get(a.in[1]), a, g) || g.N < T) return false;
+  if (dy0.d != dims{g.N, g.K, g.P, g.Q} || dy0.i32) return false;
+  const int64_t K8 = (g.K + 7) / 8 * 8, nr = g.C * g.R * g.S, nb = K8 / 8, bs = g.P * g.Q * 8;
+  memory xm = e.as(x0, plainMd(x0.d), "conv1.x");
+  memory dym = e.as(dy0, memory::desc(dy0.d, dt::f32, tag::nChw8c), "conv1bw.dy");
+  const float *x = static_cast<const float *>(xm.get_data_handle()), *dy = static_cast<const float *>(dym.get_data_handle());
+  const int32_t *off = tapOffsets(e, g);
+  std::vector<float *> xbs(T), lines(T), parts(T);
+  for (int t = 0; t < T; ++t) {
+    xbs[t] = static_cast<float *>(e.scratch("conv1.xb" + std::to_string(t), sizeof(float) * g.C * g.CS));
+    lines[t] = static_cast<float *>(e.scratch("conv1.line" + std::to_string(t), sizeof(float) * g.RS));
+    parts[t] = static_cast<float *>(e.scratch("conv1bw.part" + std::to_string(t), sizeof(float) * (nr + 1) * K8));
+  }
+  const Geo gc = g;
+#pragma omp parallel num_threads(T)
+  {
+    const int tid = omp_get_thread_num();
+    float *xb = xbs[tid], *part = parts[tid], *pb = part + nr * K8;  // pb: the bias sums
+    std::memset(part, 0, sizeof(float) * (nr + 1) * K8);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t n = 0; n < gc.N; ++n) {
+      splitPhases(gc, x + n * gc.C * gc.H * gc.W, xb, lines[tid], 0, gc.C * gc.Hp);
+      const float *dyn = dy + n * nb * bs;
+      for (int64_t p0 = 0; p0 < gc.P; p0 += BW_ROWS)
+        for (int64_t r0 = 0; r0 < nr; r0 += BW_RT) {
+          const int rt = int(std::min<int64_t>(BW_RT, nr - r0));
+          for (int64_t b = 0; b < nb; b += 2)
+            (b + 1 < nb ? bwTiles<2> : bwTiles<1>)[rt](gc, xb, off + r0, dyn + b * bs, part + r0 * K8 + b * 8, K8, p0,
+                                                       std::min(gc.P, p0 + BW_ROWS));
+        }
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t i = 0; i < gc.P * gc.Q; ++i)
+          for (int l = 0; l < 8; ++l) pb[b * 8 + l] += dyn[b * bs + i * 8 + l];
+    }
+  }
+  // (taps, K8) per thread -> dw (K, taps) and db, accumulated
+  Tens &dw = e.plain(a.in[3]);
+  Tens &db = e.plain(a.in[4]);
+  float *dwp = dw.f(), *dbp = db.f();
+  for (int64_t k = 0; k < g.K; ++k) {
+    for (int64_t r = 0; r <= nr; ++r) {
+      float s = 0.f;
+      for (int t = 0; t < T; ++t) s += parts[t][r * K8 + k];
+      (r < nr ? dwp[k * nr + r] : dbp[k]) += s;
+    }
+  }
+  e.touch(dw);
+  e.touch(db);
   e.tag = "im2col+gemm";
   return true;
 }
