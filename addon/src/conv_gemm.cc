@@ -181,7 +181,7 @@ bool phaseGeo(const Tens &x, const Tens &w, const Args &a, Geo &g) {
   g.RS = stride * g.WS;
   g.CS = g.Hp * g.RS;
   g.K8 = (g.K + 7) / 8 * 8;
-  return true;
+  return g.C * g.CS < (int64_t(1) << 31);  // tap offsets are int32
 }
 
 // tap r = (c, kh, kw) -> offset in the phase buffer relative to an output pixel's base (p*s*RS + q)
