@@ -94,14 +94,14 @@ void conv2d(Engine &e, const Args &a) {
 // in: x, w, dy, dw, db; out: dx (when needDx); attrs: stride, pad, groups, needDx.  dw += , db += , dx =
 void conv2dBackward(Engine &e, const Args &a) {
   const bool needDx = a.a[3] != 0, fast = fastConvEnabled();
-  const bool winoDw = fast && winogradConv2dBackwardWeights(e, a);
+  const bool ownDw = fast && (winogradConv2dBackwardWeights(e, a) || gemmConv2dBackwardWeights(e, a));
   Tens &x = e.get(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &dy = e.get(a.in[2]);
   Shape s = shapeOf(x, w, a);
   auto fpd = fwdPd(e, s);
   memory ddst;
-  if (!winoDw) {
+  if (!ownDw) {
     Tens &dw = e.plain(a.in[3]);
     Tens &db = e.plain(a.in[4]);
     auto bwpd = e.cached<convolution_backward_weights::primitive_desc>("convbw.pd|" + s.key, [&] {

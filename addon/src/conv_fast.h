@@ -16,5 +16,7 @@ bool winogradConv2dBackwardData(Engine &e, const Args &a);
 bool winogradConv2dBackwardWeights(Engine &e, const Args &a);
 // conv1: few input channels, large kernel, stride > 1, as im2col + SGEMM.
 bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu);
+// conv1's weight gradient (needDx = 0) on the same phase split.
+bool gemmConv2dBackwardWeights(Engine &e, const Args &a);
 
 }  // namespace an

@@ -20,6 +20,11 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     { name: 'Winograd F(4,3): groups 2, 32->16 channels, 9x9', x: [2, 32, 9, 9], w: [16, 16, 3, 3], stride: 1, pad: 1, groups: 2 },
     { name: 'Winograd F(2,5): 5x5 pad 2, 8->16 channels, 27x27', x: [2, 8, 27, 27], w: [16, 8, 5, 5], stride: 1, pad: 2, groups: 1 },
     { name: 'Winograd F(2,5): groups 2, 16->32 channels, 6x7', x: [1, 16, 6, 7], w: [32, 8, 5, 5], stride: 1, pad: 2, groups: 2 },
+    // conv1's own path (conv_gemm.cc, used where oneDNN has no direct kernel): batch 1 and 3 split pixels across
+    // threads, 10 and 6 channels pad the 8-block, stride 3 takes the generic phase split, 4 input channels the largest C
+    { name: 'conv1-like batch 1, 10 channels', x: [1, 3, 35, 39], w: [10, 3, 11, 11], stride: 4, pad: 2, groups: 1 },
+    { name: 'conv1-like batch 3, 16 channels, pad 3', x: [3, 3, 30, 27], w: [16, 3, 11, 11], stride: 4, pad: 3, groups: 1 },
+    { name: '9x9 stride 3 pad 4, 4 input channels', x: [2, 4, 23, 21], w: [6, 4, 9, 9], stride: 3, pad: 4, groups: 1 },
   ];
   for (const c of convCases) {
     test(`conv2d + conv2dBackward: ${c.name}`, async () => {
