@@ -8,6 +8,24 @@ import { BUILD_HINT } from '../../../src/backend/native/addon.ts';
 import { rand, SKIP } from './helpers.ts';
 
 describe('native backend runtime', { skip: SKIP }, () => {
+  test('upload snapshots the array at the call (recycled staging buffers never leak into other tensors)', async () => {
+    const be = createNativeBackend({ threads: 2 });
+    const block = be.run('conv2d', { x: be.upload(rand(4 * 64 * 27 * 27, 5), [4, 64, 27, 27]), w: be.upload(rand(192 * 64 * 25, 6), [192, 64, 5, 5]), b: be.alloc([192]) }, { stride: 1, pad: 2, groups: 1 }).y;
+    const data = Float32Array.from({ length: 1000 }, (_, i) => i);
+    const ts = [];
+    for (let r = 0; r < 6; r++) {  // the worker is still busy with the conv: these wait in its queue
+      ts.push(be.upload(data, [1000]));
+      data.fill(-1 - r);  // the caller reuses its array at once
+    }
+    for (let r = 0; r < 6; r++) {
+      const got = await be.read(ts[r]);
+      assert.equal(got[999], r === 0 ? 999 : -r, `upload ${r}`);
+      assert.equal(got[0], r === 0 ? 0 : -r, `upload ${r}`);
+    }
+    be.free(block);
+    be.dispose();
+  });
+
   test('the event loop keeps ticking while a big conv runs on the worker', async () => {
     const be = createNativeBackend({ threads: 2 });
     const x = be.upload(rand(8 * 64 * 27 * 27, 1), [8, 64, 27, 27]);
