@@ -1,6 +1,8 @@
 // alexnet bench: images/s for eval forward (batch 1, 64) and one training step (batch 128), peak RSS,
 // and with --peers PyTorch (tools/bench_torch.py) and onnxruntime-node (our exported ONNX) side by side.
-// Each measurement runs in its own child process so every peak RSS belongs to one framework only.
+// Each measurement runs in its own child process so every peak RSS belongs to one framework only. A shared or
+// virtualised 2-core machine drifts by tens of percent within a minute, so the frameworks take turns for
+// --rounds rounds and each figure is the median over the rounds (peak RSS: the maximum).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -20,6 +22,21 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Peer
   return JSON.parse(line) as PeerResult;
 }
 
+/** Median of each figure over rounds (skipped rounds ignored), max of peak RSS; the first skip if all skipped. */
+export function combineRounds(rs: PeerResult[]): PeerResult {
+  const ok = rs.filter((r) => !r.skip);
+  if (!ok.length) return rs[0];
+  const med = (f: (r: PeerResult) => number | undefined) => {
+    const v = ok.map(f).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+    return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : 0;
+  };
+  return {
+    forward: { batch1: med((r) => r.forward?.batch1), batch64: med((r) => r.forward?.batch64) },
+    train: { batch128: med((r) => r.train?.batch128) },
+    peakRssMiB: Math.max(...ok.map((r) => r.peakRssMiB ?? 0)),
+  };
+}
+
 const fmt = (v: number | undefined) => (v ? v.toFixed(1) : '-');
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
 
@@ -30,9 +47,10 @@ export function register(program: Command): void {
     .option('--backend <b>', 'native | ref', 'native')
     .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)')
     .option('--steps <n>', 'measured iterations per figure (after one warm-up)', '3')
+    .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds', '3')
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: string; backend: string; threads?: string; steps: string; peers?: boolean; json?: boolean }) => {
+    .action((o: { variant: string; backend: string; threads?: string; steps: string; rounds: string; peers?: boolean; json?: boolean }) => {
       if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got '${o.variant}'`);
       if (o.backend !== 'native' && o.backend !== 'ref') throw new Error(`--backend must be native or ref, got '${o.backend}'`);
       const threads = Number(o.threads ?? process.env.ALEXNET_THREADS ?? availableParallelism());
@@ -43,21 +61,34 @@ export function register(program: Command): void {
       const log = (s: string) => { if (!o.json) console.error(s); };
       if (o.backend === 'ref') log('[bench] note: the ref backend is plain TypeScript; a batch-128 training step takes minutes (no warm-up runs for ref)');
 
-      log(`[bench] ours (${o.backend}, ${o.variant}, ${threads} threads) ...`);
-      const ours = runJson(process.execPath, ['--import', 'tsx', 'bench/measure.ts', '--backend', o.backend, ...common], { ALEXNET_THREADS: String(threads), OMP_NUM_THREADS: String(threads) });
-      if (ours.skip) throw new Error(ours.skip);
-      const peers: Record<string, PeerResult> = {};
+      const rounds = Number(o.rounds);
+      if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got '${o.rounds}'`);
+      const py = process.env.ALEXNET_PYTHON ?? '/usr/bin/python3';
+      const runs: Record<string, () => PeerResult> = {
+        ours: () => runJson(process.execPath, ['--import', 'tsx', 'bench/measure.ts', '--backend', o.backend, ...common], { ALEXNET_THREADS: String(threads), OMP_NUM_THREADS: String(threads) }),
+      };
       if (o.peers) {
-        const py = process.env.ALEXNET_PYTHON ?? '/usr/bin/python3';
-        log('[bench] pytorch ...');
-        peers.pytorch = existsSync(py) || process.env.ALEXNET_PYTHON
-          ? runJson(py, ['tools/bench_torch.py', ...common], { OMP_NUM_THREADS: String(threads) })
-          : { skip: `SKIP: python3-torch missing (${py})` };
-        if (peers.pytorch.skip?.includes("No module named 'torch'")) peers.pytorch = { skip: 'SKIP: python3-torch missing' };
-        log('[bench] onnxruntime ...');
-        peers.onnxruntime = runJson(process.execPath, ['--import', 'tsx', 'bench/onnx_peer.ts', ...common]);
+        runs.pytorch = () => {
+          if (!existsSync(py) && !process.env.ALEXNET_PYTHON) return { skip: `SKIP: python3-torch missing (${py})` };
+          const r = runJson(py, ['tools/bench_torch.py', ...common], { OMP_NUM_THREADS: String(threads) });
+          return r.skip?.includes("No module named 'torch'") ? { skip: 'SKIP: python3-torch missing' } : r;
+        };
+        runs.onnxruntime = () => runJson(process.execPath, ['--import', 'tsx', 'bench/onnx_peer.ts', ...common]);
       }
-      const result = { variant: o.variant, backend: o.backend, threads, forward: ours.forward, train: ours.train, peakRssMiB: ours.peakRssMiB, peers };
+      const got: Record<string, PeerResult[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+      for (let r = 1; r <= rounds; r++) {
+        for (const [name, run] of Object.entries(runs)) {
+          log(`[bench] round ${r}/${rounds}: ${name === 'ours' ? `ours (${o.backend}, ${o.variant}, ${threads} threads)` : name} ...`);
+          const res = run();
+          if (name === 'ours' && res.skip) throw new Error(res.skip);
+          got[name].push(res);
+          if (res.skip) delete runs[name];  // a missing peer stays missing
+        }
+      }
+      const ours = combineRounds(got.ours);
+      const peers: Record<string, PeerResult> = {};
+      for (const name of Object.keys(got)) if (name !== 'ours') peers[name] = combineRounds(got[name]);
+      const result = { variant: o.variant, backend: o.backend, threads, rounds, forward: ours.forward, train: ours.train, peakRssMiB: ours.peakRssMiB, peers };
       if (o.json) { console.log(JSON.stringify(result)); return; }
 
       const rows: [string, (f: PeerResult) => number | undefined][] = [
@@ -71,7 +102,7 @@ export function register(program: Command): void {
       const body = rows.map(([label, get]) => [label, fmt(get(ours)), ...names.flatMap((n) => [fmt(get(peers[n])), ratio(get(ours), get(peers[n]))])]);
       const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
       const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-      console.log(`AlexNet ${o.variant}, ${threads} threads, ${steps} measured steps after warm-up`);
+      console.log(`AlexNet ${o.variant}, ${threads} threads, ${steps} measured steps after warm-up, median of ${rounds} alternating round${rounds > 1 ? 's' : ''}`);
       console.log(line(head));
       for (const r of body) console.log(line(r));
       for (const n of names) if (peers[n].skip) console.log(`${n}: ${peers[n].skip}`);
