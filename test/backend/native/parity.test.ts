@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import type { Backend } from '../../../src/backend/backend.ts';
 import { createNativeBackend } from '../../../src/backend/native/index.ts';
 import { createRefBackend } from '../../../src/backend/ref/index.ts';
+import { assertClose, TOL } from '../../tolerances.ts';
 import { rand, SKIP, Twin, type Pair } from './helpers.ts';
 
 const mk = () => new Twin(createNativeBackend({ threads: 2 }), createRefBackend());
@@ -200,6 +201,25 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     t.run('conv2dBackward', { x, w: w1, dy: dy1, dw: dw1, db: db1 }, { ...c1, needDx: false });
     for (const [name, p] of Object.entries({ r1, p1: p1.y, r2, dp1, dy1, dfw, dw2, db2, dw1, db1 })) await t.check(p, name);
   });
+});
+
+describe('native vs ref: Winograd at AlexNet sizes (conv2 5x5, conv4 3x3), scaled by max |ref|', { skip: SKIP }, () => {
+  for (const [name, C, H, K, R, P] of [['conv2 F(2,5)', 64, 27, 192, 5, 2], ['conv4 F(4,3)', 384, 13, 256, 3, 1]] as const) {
+    test(`${name}: y, dx, dw`, async () => {
+      const t = mk();
+      const x = t.rnd([2, C, H, H], 70), w = t.rnd([K, C, R, R], 71, 1 / Math.sqrt(C * R * R)), b = t.rnd([K], 72, 0.1);
+      const attrs = { stride: 1, pad: P, groups: 1 };
+      const { y } = t.run('conv2d', { x, w, b }, attrs);
+      const dw = t.up(new Float32Array(K * C * R * R), [K, C, R, R]), db = t.up(new Float32Array(K), [K]);
+      const { dx } = t.run('conv2dBackward', { x, w, dy: t.rnd([2, K, H, H], 73), dw, db }, { ...attrs, needDx: true });
+      for (const [what, p] of [['y', y], ['dx', dx], ['dw', dw]] as const) {
+        const [a, r] = [await t.nat.read(p.nat), await t.ref.read(p.ref)];
+        const scale = r.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        assert.ok(scale > 0.1, `${what}: reference is not trivially small`);
+        assertClose(a.map((v) => v / scale), r.map((v) => v / scale), TOL.winogradScaled, `${name} ${what} / max|ref|`);
+      }
+    });
+  }
 });
 
 describe('native vs ref: weights changed in place are picked up (weight-cache versioning)', { skip: SKIP }, () => {
