@@ -24,7 +24,9 @@ function panel(x0: number, w: number, h: number, title: string, xLabel: string, 
     out.push(`<line x1="${x0 + L}" y1="${y}" x2="${x0 + L + pw}" y2="${y}" stroke="#ddd"/>`,
       `<text x="${x0 + L - 6}" y="${y + 4}" font-size="11" text-anchor="end">${yPct ? `${Math.round(v * 100)}%` : fmt(v)}</text>`);
   }
-  const xs = intX ? Array.from({ length: Math.floor(xMax / Math.ceil(xMax / 8)) + 1 }, (_, i) => i * Math.ceil(xMax / 8)) : [0, 1, 2, 3, 4].map((i) => (xMax * i) / 4);
+  // the axis ends at the last point; ticks at round multiples inside it
+  const tick = intX ? Math.ceil(xMax / 8) : niceMax(xMax / 5);
+  const xs = Array.from({ length: Math.floor(xMax / tick + 1e-9) + 1 }, (_, i) => i * tick);
   for (const v of xs) out.push(`<text x="${X(v)}" y="${T + ph + 16}" font-size="11" text-anchor="middle">${intX ? String(v) : fmt(v)}</text>`);
   out.push(`<text x="${x0 + L + pw / 2}" y="${h - 6}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>`,
     `<rect x="${x0 + L}" y="${T}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
@@ -57,7 +59,7 @@ export function curvesSvg(h: History, title = 'AlexNet training'): string {
   const stepMax = Math.max(1, ...h.steps.map((p) => p[0]), ...h.epochs.map((e) => e.step));
   const lossMax = niceMax(Math.max(0.1, ...h.steps.map((p) => p[1]).filter(Number.isFinite)));
   const k = Math.max(1, Math.round(h.steps.length / 50));
-  const left = panel(0, W / 2, H, `${title}: training loss`, 'step', niceMax(stepMax), lossMax, [
+  const left = panel(0, W / 2, H, `${title}: training loss`, 'step', stepMax, lossMax, [
     { pts: h.steps, color: '#9ecae1', label: 'loss (batch)', width: 1, opacity: 0.8 },
     { pts: smooth(h.steps, k), color: '#08519c', label: `loss (mean of ${k})`, width: 2 },
     { pts: h.epochs.map((e) => [e.step, e.trainLoss]), color: '#e6550d', label: 'epoch mean', dots: true },
