@@ -1,7 +1,7 @@
 // Weights on disk: saveWeights writes safetensors with our metadata; loadWeights reads safetensors,
 // torchvision .pth (zip + restricted pickle) or ONNX, detected by content, and checks the shapes.
 import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Preprocessing, StateDict, Variant, WeightsMeta } from '../model/types.ts';
 import { normaliseArch, paramSpecs } from '../model/spec.ts';
 import { gaussian, mulberry32 } from '../model/init.ts';
@@ -157,7 +157,10 @@ export async function saveWeights(file: string, sd: StateDict, meta: WeightsMeta
   if (meta.classNames.length !== meta.classes) throw new WeightsFormatError(`${file}: ${meta.classNames.length} class names for ${meta.classes} classes`);
   const ordered: StateDict = {};
   for (const n of PARAM_NAMES) ordered[n] = sd[n];
-  await writeAtomic(file, encodeSafetensors(ordered, metaToStrings(meta)));
+  // a per-pixel mean image is stored relative to the weights file, so the run folder can move as a whole
+  const mi = meta.preprocessing.meanImage;
+  const m = mi && isAbsolute(mi) ? { ...meta, preprocessing: { ...meta.preprocessing, meanImage: relative(dirname(resolve(file)), mi) } } : meta;
+  await writeAtomic(file, encodeSafetensors(ordered, metaToStrings(m)));
 }
 
 export async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
@@ -185,7 +188,10 @@ export interface LoadedWeights { sd: StateDict; meta: WeightsMeta; format: Weigh
 
 export async function loadWeights(file: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
   const bytes = await readFile(file);
-  return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over);
+  const r = await decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over);
+  const mi = r.meta.preprocessing.meanImage;
+  if (mi && !isAbsolute(mi)) r.meta.preprocessing = { ...r.meta.preprocessing, meanImage: resolve(dirname(resolve(file)), mi) };
+  return r;
 }
 
 export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaOverrides = {}): Promise<LoadedWeights> {

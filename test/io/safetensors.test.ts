@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.ts';
@@ -29,6 +29,21 @@ test('save/load round trip keeps tensors and metadata, atomic (no temp left)', a
   const h = JSON.parse(b.subarray(8, 8 + n).toString());
   assert.equal(h.__metadata__.variant, 'paper');
   assert.equal(typeof h.__metadata__.class_names, 'string');
+});
+
+test('a per-pixel mean image is stored relative to the weights file and found again after the folder moves', async () => {
+  const run = join(dir, 'run-a');
+  mkdirSync(run);
+  writeFileSync(join(run, 'mean_image.f32'), new Uint8Array(16));
+  const meta = metaFor('paper', 5, { widthScale: 8 / 96, hidden: 32 });
+  meta.preprocessing = { ...meta.preprocessing, meanImage: join(run, 'mean_image.f32') };
+  await saveWeights(join(run, 'w.safetensors'), randomStateDict('paper', 1 / 12, 32, 5), meta);
+  const n = Number(readFileSync(join(run, 'w.safetensors')).readBigUInt64LE(0));
+  const h = JSON.parse(readFileSync(join(run, 'w.safetensors')).subarray(8, 8 + n).toString());
+  assert.equal(JSON.parse(h.__metadata__.preprocessing).meanImage, 'mean_image.f32', 'no absolute path in the file');
+  renameSync(run, join(dir, 'run-b'));
+  const r = await loadWeights(join(dir, 'run-b', 'w.safetensors'));
+  assert.equal(r.meta.preprocessing.meanImage, join(dir, 'run-b', 'mean_image.f32'));
 });
 
 test('torchvision variant inferred from shapes when metadata is absent', async () => {
