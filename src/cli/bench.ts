@@ -47,10 +47,10 @@ export function register(program: Command): void {
     .option('--backend <b>', 'native | ref', 'native')
     .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)')
     .option('--steps <n>', 'measured iterations per figure (after one warm-up)', '3')
-    .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds', '3')
+    .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)')
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: string; backend: string; threads?: string; steps: string; rounds: string; peers?: boolean; json?: boolean }) => {
+    .action((o: { variant: string; backend: string; threads?: string; steps: string; rounds?: string; peers?: boolean; json?: boolean }) => {
       if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got '${o.variant}'`);
       if (o.backend !== 'native' && o.backend !== 'ref') throw new Error(`--backend must be native or ref, got '${o.backend}'`);
       const threads = Number(o.threads ?? process.env.ALEXNET_THREADS ?? availableParallelism());
@@ -61,7 +61,7 @@ export function register(program: Command): void {
       const log = (s: string) => { if (!o.json) console.error(s); };
       if (o.backend === 'ref') log('[bench] note: the ref backend is plain TypeScript; a batch-128 training step takes minutes (no warm-up runs for ref)');
 
-      const rounds = Number(o.rounds);
+      const rounds = Number(o.rounds ?? (o.backend === 'ref' ? 1 : 3));  // ref's training step alone takes minutes
       if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got '${o.rounds}'`);
       const py = process.env.ALEXNET_PYTHON ?? '/usr/bin/python3';
       const runs: Record<string, () => PeerResult> = {
