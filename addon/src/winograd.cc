@@ -2,8 +2,9 @@
 // AlexNet's stride-1 "same" convolutions: F(4x4,3x3) for 3x3 pad 1 (conv3-conv5) and F(2x2,5x5) for 5x5 pad 2
 // (conv2). Both use 6x6 tiles and the points 0, ±1, ±2, ∞, so they share the input transform B^T; they need
 // 4x and 2.8x fewer multiplies than direct convolution (oneDNN 2.6 has no Winograd on AVX2). The products at
-// the 36 tile points are 36 SGEMMs per chunk of tiles; transforms run on 8-channel AVX2 vectors, which is
+// the 36 tile points are 36 GEMMs per chunk of tiles (microkernel.h); transforms run on 8-channel AVX2 vectors, which is
 // exactly the nChw8c block, so input and output stay in the blocked layout the other ops use.
+//   x nChw8c (N,C,H,W), w (K,C/G,r,r), b (K) -> y nChw8c (N,K,H,W);  dy nChw8c (N,K,H,W) -> dx nChw8c (N,C,H,W)
 #include <immintrin.h>
 #include <omp.h>
 
@@ -16,7 +17,6 @@
 #include "winograd.h"
 
 namespace an {
-
 
 bool fastConvEnabled() {
   static const bool on = [] {
@@ -31,7 +31,6 @@ bool fastConvEnabled() {
 namespace {
 
 using namespace wino;
-
 
 // w (Kf, Cf/G, r, r) -> U (G, 36, Kg/16 panels, Cg, 16): U = G f G^T per filter f, packed once for the GEMM kernel
 // (a last panel of 8 when Kg % 16 == 8). Forward: f(k, c) = w[k][c]. Backward data (dx = conv(dy, w^T flipped)):
