@@ -19,4 +19,8 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu);
 // conv1's weight gradient (needDx = 0) on the same phase split.
 bool gemmConv2dBackwardWeights(Engine &e, const Args &a);
 
+// Max-pooling forward/backward on nChw8c without padding (maxpool_blk.cc); false: oneDNN's pooling.
+bool blockedMaxPool(Engine &e, const Args &a);
+bool blockedMaxPoolBackward(Engine &e, const Args &a);
+
 }  // namespace an

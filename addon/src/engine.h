@@ -47,6 +47,7 @@ struct Tens {
   bool i32 = false;
   bool priv = false;  // backend-private cache (workspace); read() gives zeros
   bool rectified = false;  // a fused conv+ReLU already applied max(x, 0) (the relu job just aliases)
+  bool blockedArgmax = false;  // a maxPool argmax made by maxpool_blk.cc (window tap per element), not oneDNN's
   void *ptr() const { return static_cast<char *>(st->p) + off; }
   float *f() const { return static_cast<float *>(ptr()); }
   int64_t numel() const { int64_t n = 1; for (auto v : d) n *= v; return n; }

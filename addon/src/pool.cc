@@ -2,6 +2,7 @@
 // x (N,C,H,W) -> y (N,C,P,Q), floor mode; the input's (blocked) layout is kept.
 #include <cstring>
 
+#include "conv_fast.h"
 #include "engine.h"
 
 namespace an {
@@ -37,6 +38,7 @@ pooling_forward::primitive_desc maxFwdPd(Engine &e, const Tens &x, const PoolSha
 
 // in: x; out: y, argmax; attrs: kernel, stride, pad
 void maxPool(Engine &e, const Args &a) {
+  if (blockedMaxPool(e, a)) return;
   Tens &x = e.get(a.in[0]);
   PoolShape s = poolShape(x, a);
   auto pd = maxFwdPd(e, x, s);
@@ -50,6 +52,7 @@ void maxPool(Engine &e, const Args &a) {
 
 // in: x, argmax, dy; out: dx
 void maxPoolBackward(Engine &e, const Args &a) {
+  if (blockedMaxPoolBackward(e, a)) return;
   Tens &x = e.get(a.in[0]);
   Tens &ws = e.get(a.in[1]);
   Tens &dy = e.get(a.in[2]);

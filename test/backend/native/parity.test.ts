@@ -91,6 +91,23 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     await t.check(dx, 'dx with ties');
   });
 
+  // inside the network pools see nChw8c data (channels a multiple of 8) and take maxpool_blk.cc; an identity
+  // 1x1 conv puts the data in that layout, and ReLU before the pool makes many ties (zeros) in every window
+  for (const a of [{ kernel: 3, stride: 2, pad: 0 }, { kernel: 2, stride: 2, pad: 0 }]) {
+    test(`maxPool + maxPoolBackward on the blocked layout: k${a.kernel} s${a.stride}, ReLU ties, odd sizes`, async () => {
+      const t = mk();
+      const eye = new Float32Array(16 * 16);
+      for (let c = 0; c < 16; c++) eye[c * 16 + c] = 1;
+      const x0 = t.rnd([2, 16, 13, 11], 15);
+      const xb = t.run('conv2d', { x: x0, w: t.up(eye, [16, 16, 1, 1]), b: t.up(new Float32Array(16), [16]) }, { stride: 1, pad: 0, groups: 1 }).y;
+      const x = t.run('relu', { x: xb }, {}).y;
+      const { y, argmax } = t.run('maxPool', { x }, a);
+      await t.check(y, 'y');
+      const { dx } = t.run('maxPoolBackward', { x, argmax, dy: t.rnd(y.ref.shape as number[], 16) }, a);
+      await t.check(dx, 'dx');
+    });
+  }
+
   for (const [out, inp] of [[[6, 6], [6, 6]], [[3, 2], [7, 5]], [[4, 4], [2, 3]]] as const) {
     test(`adaptiveAvgPool + backward ${inp.join('x')} -> ${out.join('x')}`, async () => {
       const t = mk();
