@@ -263,15 +263,19 @@ memory Engine::as(const Tens &t, const memory::desc &want, const std::string &sl
 
 memory Engine::weights(const Tens &w, const memory::desc &want) {
   if (w.md == want) return mem(w);
-  std::string key = std::to_string(reinterpret_cast<uintptr_t>(w.st->p)) + "+" + std::to_string(w.off) + "|" + mdKey(want);
+  void *p = derived(w, mdKey(want), want.get_size(), [&](void *dst) { reorder(memory(w.md, eng, w.ptr()), memory(want, eng, dst)); });
+  return memory(want, eng, p);
+}
+
+void *Engine::derived(const Tens &w, const std::string &kind, size_t bytes, const std::function<void(void *)> &fill) {
+  std::string key = std::to_string(reinterpret_cast<uintptr_t>(w.st->p)) + "+" + std::to_string(w.off) + "|" + kind;
   auto &c = wcache_[key];
   if (!c.st || c.version != w.st->version) {
-    if (!c.st) c.st = newStorage(want.get_size());
-    memory dst(want, eng, c.st->p);
-    reorder(memory(w.md, eng, w.ptr()), dst);
+    if (!c.st) c.st = newStorage(bytes);
+    fill(c.st->p);
     c.version = w.st->version;
   }
-  return memory(want, eng, c.st->p);
+  return c.st->p;
 }
 
 Tens &Engine::plain(int64_t id) {

@@ -93,6 +93,9 @@ class Engine {
   void *scratch(const std::string &slot, size_t bytes);
   // Weights in a primitive's preferred layout, re-reordered only when the weight storage changed.
   memory weights(const Tens &w, const memory::desc &want);
+  // Any buffer computed from weights w (a reorder, a Winograd transform), cached per weight location and `kind`,
+  // and recomputed by fill(dst) only when w's storage version changed.
+  void *derived(const Tens &w, const std::string &kind, size_t bytes, const std::function<void(void *)> &fill);
   void reorder(const memory &src, const memory &dst, float sumBeta = 0.f);
   // Make t plain row-major (reorders in place into a new storage when it is blocked).
   Tens &plain(int64_t id);

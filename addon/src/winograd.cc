@@ -137,11 +137,6 @@ AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, con
   }
 }
 
-struct WinoU {
-  uint64_t version = 0;
-  std::shared_ptr<Storage> st;
-};
-
 int64_t tilesPerChunk() {
   static const int64_t v = [] {
     const char *s = std::getenv("ALEXNET_WINO_TILES");
@@ -152,15 +147,10 @@ int64_t tilesPerChunk() {
 
 // Transformed weights, redone only when the weight storage changed (sgd, fill, gradient writes renew it).
 const float *packedWeights(Engine &e, const Tens &w, const Geo &g, bool bwd) {
-  const std::string key = std::string(bwd ? "wino.Ubwd|" : "wino.U|") + std::to_string(reinterpret_cast<uintptr_t>(w.st->p)) +
-                          "+" + std::to_string(w.off) + "|" + dimsKey(w.d) + "|" + std::to_string(g.G);
-  auto &u = e.cached<WinoU>(key, [] { return WinoU{}; });
-  if (!u.st || u.version != w.st->version) {
-    if (!u.st) u.st = e.newStorage(size_t(A * A) * g.Cg * g.K * sizeof(float));
-    transformWeights(w.f(), static_cast<float *>(u.st->p), g.K, g.Cg, g.G, int(g.r), bwd);
-    u.version = w.st->version;
-  }
-  return static_cast<const float *>(u.st->p);
+  const std::string kind = std::string(bwd ? "wino.Ubwd|" : "wino.U|") + dimsKey(w.d) + "|" + std::to_string(g.G);
+  return static_cast<const float *>(e.derived(w, kind, size_t(A * A) * g.Cg * g.K * sizeof(float), [&](void *U) {
+    transformWeights(w.f(), static_cast<float *>(U), g.K, g.Cg, g.G, int(g.r), bwd);
+  }));
 }
 
 // y (N,K,H,W) nChw8c = Winograd conv of x (N,C,H,W) nChw8c with packed U, + bias (may be null), ReLU
