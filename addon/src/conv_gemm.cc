@@ -217,16 +217,19 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
   if (!phaseGeo(x0, e.get(a.in[1]), a, g) || dnnlHasDirect(e, g)) return false;
   memory xm = e.as(x0, plainMd(x0.d), "conv1.x");
   const float *x = static_cast<const float *>(xm.get_data_handle());
-  const float *w = e.plain(a.in[1]).f(), *b = e.plain(a.in[2]).f();
+  const Tens &wt = e.plain(a.in[1]);
+  const float *b = e.plain(a.in[2]).f();
   const int nr = int(g.C * g.R * g.S);
 
-  // weights (K, C*R*S) -> (K8/KT, C*R*S, KT), bias -> (K8); zero beyond K.  ~100 KB, repacked every call (~20 us)
-  float *wp = static_cast<float *>(e.scratch("conv1.w", sizeof(float) * g.K8 * nr));
+  // weights (K, C*R*S) -> (K8/KT, C*R*S, KT), packed once per weight version; bias -> (K8); zero beyond K
+  const float *wp = static_cast<const float *>(e.derived(wt, "conv1.pack|" + dimsKey(wt.d), sizeof(float) * g.K8 * nr, [&](void *dst) {
+    float *q = static_cast<float *>(dst);
+    const float *w = wt.f();
+    for (int64_t k = 0; k < g.K8; ++k)
+      for (int r = 0; r < nr; ++r) q[((k / KT) * nr + r) * KT + k % KT] = k < g.K ? w[k * nr + r] : 0.f;
+  }));
   float *bp = static_cast<float *>(e.scratch("conv1.b", sizeof(float) * g.K8));
-  for (int64_t k = 0; k < g.K8; ++k) {
-    bp[k] = k < g.K ? b[k] : 0.f;
-    for (int r = 0; r < nr; ++r) wp[((k / KT) * nr + r) * KT + k % KT] = k < g.K ? w[k * nr + r] : 0.f;
-  }
+  for (int64_t k = 0; k < g.K8; ++k) bp[k] = k < g.K ? b[k] : 0.f;
   const int32_t *off = tapOffsets(e, g);
 
   // one phase buffer per thread (whole images per thread) or a shared one (pixel vectors split across threads)
