@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { int, oneOf } from '../train/cli-opts.ts';
 
 export interface BenchFigures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
 interface PeerResult extends Partial<BenchFigures> { skip?: string }
@@ -43,26 +44,21 @@ const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a 
 export function register(program: Command): void {
   program.command('bench')
     .description('images/s for forward (batch 1, 64) and a training step (batch 128), peak memory; --peers runs PyTorch and onnxruntime side by side')
-    .option('--variant <v>', 'paper | torchvision', 'torchvision')
-    .option('--backend <b>', 'native | ref', 'native')
-    .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)')
-    .option('--steps <n>', 'measured iterations per figure (after one warm-up)', '3')
-    .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)')
+    .option('--variant <v>', 'paper | torchvision', oneOf('--variant', ['paper', 'torchvision'] as const), 'torchvision')
+    .option('--backend <b>', 'native | ref', oneOf('--backend', ['native', 'ref'] as const), 'native')
+    .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)', int('--threads'))
+    .option('--steps <n>', 'measured iterations per figure (after one warm-up)', int('--steps'), 3)
+    .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)', int('--rounds'))
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: string; backend: string; threads?: string; steps: string; rounds?: string; peers?: boolean; json?: boolean }) => {
-      if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got '${o.variant}'`);
-      if (o.backend !== 'native' && o.backend !== 'ref') throw new Error(`--backend must be native or ref, got '${o.backend}'`);
-      const threads = Number(o.threads ?? process.env.ALEXNET_THREADS ?? availableParallelism());
-      if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got '${o.threads}'`);
-      const steps = Number(o.steps);
-      if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, got '${o.steps}'`);
+    .action((o: { variant: 'paper' | 'torchvision'; backend: 'native' | 'ref'; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+      const threads = o.threads ?? (process.env.ALEXNET_THREADS ? int('ALEXNET_THREADS')(process.env.ALEXNET_THREADS) : availableParallelism());
+      const steps = o.steps;
       const common = ['--variant', o.variant, '--threads', String(threads), '--steps', String(steps)];
       const log = (s: string) => { if (!o.json) console.error(s); };
       if (o.backend === 'ref') log('[bench] note: the ref backend is plain TypeScript; a batch-128 training step takes minutes (no warm-up runs for ref)');
 
-      const rounds = Number(o.rounds ?? (o.backend === 'ref' ? 1 : 3));  // ref's training step alone takes minutes
-      if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got '${o.rounds}'`);
+      const rounds = o.rounds ?? (o.backend === 'ref' ? 1 : 3);  // ref's training step alone takes minutes
       const py = process.env.ALEXNET_PYTHON ?? '/usr/bin/python3';
       const runs: Record<string, () => PeerResult> = {
         ours: () => runJson(process.execPath, ['--import', 'tsx', 'bench/measure.ts', '--backend', o.backend, ...common], { ALEXNET_THREADS: String(threads), OMP_NUM_THREADS: String(threads) }),
