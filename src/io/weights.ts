@@ -24,12 +24,6 @@ export const PARAM_NAMES = [
 
 const CONV1_BASE: Record<Variant, number> = { paper: 96, torchvision: 64 };
 
-/** The data pipeline's defaults (src/data/preprocess.ts): one source of truth for mean/std/sizes. */
-export function defaultPreprocessingFor(variant: Variant): Preprocessing {
-  return defaultPreprocessing(variant);
-}
-/** @deprecated alias of defaultPreprocessingFor (kept for callers written before src/data landed). */
-export const fallbackPreprocessing = defaultPreprocessingFor;
 
 export function detectFormat(b: Uint8Array): WeightsFormat | undefined {
   if (b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04) return 'pth'; // zip "PK\3\4"
@@ -139,7 +133,7 @@ export function completeMeta(sd: StateDict, partial: Partial<WeightsMeta> | unde
   const classes = facts.classes;
   const classNames = over.classNames ?? partial?.classNames ?? Array.from({ length: classes }, (_, i) => `class_${i}`);
   if (classNames.length !== classes) throw new WeightsFormatError(`${what}: ${classNames.length} class names for ${classes} classes`);
-  const meta: WeightsMeta = { variant, classes, classNames, preprocessing: over.preprocessing ?? partial?.preprocessing ?? defaultPreprocessingFor(variant) };
+  const meta: WeightsMeta = { variant, classes, classNames, preprocessing: over.preprocessing ?? partial?.preprocessing ?? defaultPreprocessing(variant) };  // src/data's defaults: one source of truth
   if (facts.widthScale !== 1) meta.widthScale = partial?.widthScale ?? facts.widthScale;
   if (facts.hidden !== 4096) meta.hidden = facts.hidden;
   // The model derives every width from widthScale: make sure these tensors are what it will build.

@@ -1,6 +1,6 @@
 // Test helpers: random AlexNet-shaped state_dicts of any width, without needing src/model.
 import type { StateDict, Variant, WeightsMeta } from '../../src/model/types.ts';
-import { fallbackPreprocessing } from '../../src/io/weights.ts';
+import { defaultPreprocessing } from '../../src/data/preprocess.ts';
 import { scaleWidth } from '../../src/model/spec.ts';
 
 /** Widths as src/model/spec.ts derives them from widthScale. */
@@ -33,7 +33,7 @@ export function randomStateDict(variant: Variant, c: number[] | number, hidden: 
 }
 
 export function metaFor(variant: Variant, classes: number, extra: Partial<WeightsMeta> = {}): WeightsMeta {
-  return { variant, classes, classNames: Array.from({ length: classes }, (_, i) => `c${i}`), preprocessing: fallbackPreprocessing(variant), ...extra };
+  return { variant, classes, classNames: Array.from({ length: classes }, (_, i) => `c${i}`), preprocessing: defaultPreprocessing(variant), ...extra };
 }
 
 /** The fixtures' input (tools/gen_interchange_fixtures.py): x[i] = ((i * 2654435761) mod 2^32) / 2^32 * 2 - 1. */

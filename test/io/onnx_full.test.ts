@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../../src/io/onnx.ts';
-import { defaultPreprocessingFor } from '../../src/io/weights.ts';
+import { defaultPreprocessing } from '../../src/data/preprocess.ts';
 import { createModel } from '../../src/model/index.ts';
 import type { Variant } from '../../src/model/types.ts';
 import { TOL, assertClose } from '../tolerances.ts';
@@ -19,7 +19,7 @@ for (const variant of ['paper', 'torchvision'] as Variant[]) {
       for (const t of Object.values(sd)) for (let i = 0; i < t.data.length; i++) t.data[i] *= 3;
       await m.loadStateDict(sd);
       const S = m.inputSize;
-      const meta = { variant, classes: 1000, classNames: Array.from({ length: 1000 }, (_, i) => `c${i}`), preprocessing: defaultPreprocessingFor(variant) };
+      const meta = { variant, classes: 1000, classNames: Array.from({ length: 1000 }, (_, i) => `c${i}`), preprocessing: defaultPreprocessing(variant) };
       const s = await ort.InferenceSession.create(exportOnnx(sd, meta));
       const x = formulaInput(3 * S * S);
       const out = await s.run({ input: new ort.Tensor('float32', x, [1, 3, S, S]) });
