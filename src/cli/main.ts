@@ -1,6 +1,7 @@
 // `alexnet` CLI: one file per subcommand, each exporting register(program).
 // Only the module of the command being run is imported (the others pull in fastify, sharp, ONNX...), so
 // `alexnet summary` starts in a fraction of the time; help and unknown commands load them all.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 
 type Cli = { register(program: Command): void };
@@ -11,9 +12,14 @@ const commands: Record<string, () => Promise<Cli>> = {
   viz: () => import('./viz.ts'),
 };
 
+/** The version in package.json (two folders up from both src/cli/ and dist/cli/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 const program = new Command('alexnet')
   .description('AlexNet (Krizhevsky, Sutskever, Hinton 2012) in TypeScript')
-  .version('0.1.0')
+  .version(packageVersion())
   .showHelpAfterError('(run with --help for usage)');
 
 const name = process.argv[2];
