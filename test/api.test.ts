@@ -103,7 +103,7 @@ test('encoded bytes as Uint8Array, ArrayBuffer and Blob, and file: URLs, classif
     const u8 = copy.subarray(7);
     const ab = png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength);
     assert.ok(!Buffer.isBuffer(u8) && ab instanceof ArrayBuffer);
-    for (const [what, input] of [['Uint8Array', u8], ['ArrayBuffer', ab], ['Blob', new Blob([png])], ['URL', pathToFileURL(imgFile)], ['file: string', pathToFileURL(imgFile).href]] as const) {
+    for (const [what, input] of [['Uint8Array', u8], ['ArrayBuffer', ab], ['Blob', new Blob([new Uint8Array(png)])], ['URL', pathToFileURL(imgFile)], ['file: string', pathToFileURL(imgFile).href]] as const) {
       assert.deepEqual(await m.classify(input, 3), want, what);
     }
     await assert.rejects(m.classify(new URL('https://example.com/dog.jpg')), /only file: URLs/);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadWeights } from '../../src/io/weights.ts';
 import { readPth, writePth } from '../../src/io/pth.ts';
 import { createModel } from '../../src/model/index.ts';
-import { readFixture, havePythonTorch, pythonPath } from '../helpers/fixture.ts';
+import { readFixture, havePythonTorch, missingPython, pythonPath } from '../helpers/fixture.ts';
 import { TOL, assertClose } from '../tolerances.ts';
 import { FIXTURES, formulaInput } from './helpers.ts';
 
@@ -104,7 +104,8 @@ test('full-size torchvision .pth written by PyTorch gives its logits', { timeout
 });
 
 test('committed fixtures are what tools/gen_interchange_fixtures.py writes (byte for byte)', { timeout: 120_000 }, async (t) => {
-  if (!havePythonTorch()) { t.skip('SKIP: python3-torch missing'); return; }
+  const missing = missingPython('torch', 'onnx'); // the ONNX fixtures are built with onnx.helper
+  if (missing.length) { t.skip(`SKIP: ${missing.join(', ')} missing`); return; }
   const out = join(dir, 'regen');
   const gen = spawnSync(pythonPath(), [fileURLToPath(new URL('../../tools/gen_interchange_fixtures.py', import.meta.url)), '--out', out], { encoding: 'utf8' });
   assert.equal(gen.status, 0, gen.stderr);
