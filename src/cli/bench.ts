@@ -56,6 +56,8 @@ export function configure(cmd: Command): void {
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
     .action((o: { variant: 'paper' | 'torchvision'; backend: 'native' | 'ref'; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+      // the measuring scripts live in bench/ and run through tsx: a clone has them, an installed package does not
+      if (!existsSync(`${root}bench/measure.ts`)) throw new Error(`bench needs a clone of the repository (bench/measure.ts and tsx); not found under ${root}`);
       const threads = o.threads ?? (process.env.ALEXNET_THREADS ? int('ALEXNET_THREADS')(process.env.ALEXNET_THREADS) : availableParallelism());
       const steps = o.steps;
       const common = ['--variant', o.variant, '--threads', String(threads), '--steps', String(steps)];

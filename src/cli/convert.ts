@@ -2,7 +2,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type { Command } from 'commander';
-import { choice } from './cli-opts.ts';
+import { choice, VARIANTS } from './cli-opts.ts';
 import { checkFile } from './errors.ts';
 import type { Variant } from '../model/types.ts';
 import type { MetaOverrides, WeightsFormat } from '../io/weights.ts';
@@ -25,10 +25,7 @@ export async function convert(input: string, output: string, o: ConvertOptions):
     throw new Error(`cannot tell the output format of ${output}; use an extension (.safetensors, .onnx, .pth) or --format safetensors|onnx|pth`);
   }
   const over: MetaOverrides = {};
-  if (o.variant !== undefined) {
-    if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got ${o.variant}`);
-    over.variant = o.variant as Variant;
-  }
+  if (o.variant !== undefined) over.variant = o.variant as Variant;
   if (o.classes !== undefined) {
     const c = Number(o.classes);
     if (!Number.isInteger(c) || c < 1) throw new Error(`--classes must be a positive integer, got ${o.classes}`);
@@ -65,7 +62,7 @@ export function declare(program: Command): Command {
 export function configure(cmd: Command): void {
   cmd
     .addOption(choice('--format <fmt>', 'output format (default: from the output extension)', ['safetensors', 'onnx', 'pth']))
-    .option('--variant <v>', 'paper | torchvision (checked against the tensor shapes)')
+    .addOption(choice('--variant <v>', 'architecture (checked against the tensor shapes)', VARIANTS))
     .option('--classes <n>', 'class count (checked against classifier.6)')
     .option('--labels <file>', 'class names, one per line (synset lines "n01440764 tench" allowed)')
     .option('--size <px>', 'ONNX input side (default: the crop size in the metadata)')
