@@ -1,14 +1,14 @@
 // The package as a user meets it: `npm pack` (which builds dist/ and the explorer page), the tarball installed
 // into an empty project, then (1) a TypeScript consumer with nodenext resolution and skipLibCheck false
 // type-checks against the shipped .d.ts, (2) a plain app.mjs imports 'alexnet-ts' under node (no tsx) and
-// classifies a photo, (3) the installed `alexnet` bin answers --version/--help/summary (start times printed)
-// and `alexnet serve` serves the built page.
+// classifies a photo, (3) the installed `alexnet` bin answers --version/--help/summary (start times printed),
+// trains a tiny model (worker threads running the compiled .js) and `alexnet serve` serves the built page.
 // The install uses --ignore-scripts: the package's install step builds the native addon from source (minutes of
 // C++), which is not what this test is about; the classification then runs on whichever backend loads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -107,6 +107,18 @@ test('npm pack -> install into an empty project -> typed, importable, runnable',
     assert.match(summary.r.stdout, /60,965,224|60965224/);
     const bare = timed('-e', ['0'], app);
     console.log(`installed bin start time: --help ${help.s.toFixed(3)} s, summary ${summary.s.toFixed(3)} s, bare \`node -e 0\` ${bare.s.toFixed(3)} s (target <= 0.2 s)`);
+
+    // worker threads from dist/ under plain node: decode workers (the cache) and the batch worker (training)
+    const imgs = path.join(app, 'imgs');
+    for (const [cls, file] of [['a', 'dog.jpg'], ['a', 'cat.jpg'], ['b', 'fish-bike.jpg'], ['b', 'dog.jpg']]) {
+      mkdirSync(path.join(imgs, cls), { recursive: true });
+      copyFileSync(path.join(path.dirname(DOG), file), path.join(imgs, cls, `${readdirSync(path.join(imgs, cls)).length}-${file}`));
+    }
+    const train = spawnSync(process.execPath, [bin, 'train', '--data', imgs, '--variant', 'torchvision', '--width-scale', '0.125', '--hidden', '16', '--image-size', '64',
+      '--epochs', '1', '--batch', '2', '--backend', 'ref', '--workers', '2', '--progress', 'quiet', '--cache-dir', path.join(app, 'cache'), '--out', path.join(app, 'run')], { cwd: app, encoding: 'utf8', env: { ...process.env, ALEXNET_QUIET: '1' } });
+    assert.equal(train.status, 0, train.stderr);
+    assert.match(train.stdout, /done: 2 steps/);
+    assert.ok(existsSync(path.join(app, 'run', 'weights.safetensors')));
 
     // the installed `alexnet serve` serves the shipped explorer page
     const child = spawn(process.execPath, [bin, 'serve', '--weights', weights, '--port', '0', '--backend', 'ref'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ALEXNET_QUIET: '1' } });
