@@ -90,11 +90,8 @@ export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
     const xs = await Promise.all(list.map((im, i) => preprocess(im, Array.isArray(images) ? `images[${i}]` : undefined)));
     return xs.length ? inferBatch(xs, o) : [];
   };
-  const topk = (probs: Float32Array, k = 5): Prediction[] => {
-    const kk = Math.max(1, Math.min(Math.floor(k), probs.length));
-    const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, kk);
-    return idx.map((index) => ({ className: meta.classNames[index] ?? `class_${index}`, index, probability: probs[index] }));
-  };
+  const topk = (probs: Float32Array, k = 5): Prediction[] =>
+    topIndices(probs, k).map((index) => ({ className: meta.classNames[index] ?? `class_${index}`, index, probability: probs[index] }));
 
   return {
     meta, model, inputSize: S, preprocess, inferBatch, topk, exclusive,
@@ -129,6 +126,12 @@ export async function imageSource(image: ImageInput): Promise<string | Buffer | 
   if (typeof Blob !== 'undefined' && image instanceof Blob) return Buffer.from(await image.arrayBuffer());
   if (image && typeof image === 'object' && 'data' in image && 'width' in image) return image;
   throw new Error(`unsupported image input (${Object.prototype.toString.call(image)}): pass a path, file: URL, Buffer, Uint8Array, ArrayBuffer, Blob or { data, width, height, channels }`);
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first); k clamped to 1..length. */
+export function topIndices(probs: ArrayLike<number>, k: number): number[] {
+  const kk = Math.max(1, Math.min(Math.floor(k), probs.length));
+  return Array.from({ length: probs.length }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, kk);
 }
 
 export function softmaxRows(logits: Float32Array, k: number): Float32Array {

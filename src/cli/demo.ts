@@ -35,9 +35,9 @@ export function configure(cmd: Command): void {
 async function runDemo(o: Opts): Promise<void> {
   const t0 = Date.now();
   // imported here, not at the top: `alexnet --help` and other commands start without sharp and the trainer
-  const [{ default: sharp }, { createBackend }, { BatchLoader }, { prepareInput }, { makeSyntheticFolder }, { evaluate }, { disposeModel, softmax, topK }, { conv1Grid, writeReport }, { DEFAULTS }, { train }] = await Promise.all([
+  const [{ default: sharp }, { createBackend }, { BatchLoader }, { prepareInput }, { makeSyntheticFolder }, { evaluate }, { disposeModel }, { softmaxRows, topIndices }, { conv1Grid, writeReport }, { DEFAULTS }, { train }] = await Promise.all([
     import('sharp'), import('../backend/index.ts'), import('../data/loader.ts'), import('../data/preprocess.ts'), import('../data/synthetic.ts'), import('../train/evaluate.ts'),
-    import('./infer.ts'), import('../train/report.ts'), import('../train/setup.ts'), import('../train/trainer.ts'),
+    import('./infer.ts'), import('../api.ts'), import('../train/report.ts'), import('../train/setup.ts'), import('../train/trainer.ts'),
   ]);
   const out = path.resolve(o.out ?? path.join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`));
   const notes: string[] = [];
@@ -97,8 +97,8 @@ async function runDemo(o: Opts): Promise<void> {
     const predictions: ReportPrediction[] = [];
     for (const f of samples) {
       const x = await prepareInput(f, pp);
-      const p = softmax(await model.forward(x, [1, 3, pp.crop, pp.crop]), 0, K);
-      const top = topK(p, Math.min(5, K)).map((t) => ({ className: r.classNames[t.index], probability: t.probability }));
+      const p = softmaxRows(await model.forward(x, [1, 3, pp.crop, pp.crop]), K);
+      const top = topIndices(p, 5).map((i) => ({ className: r.classNames[i], probability: p[i] }));
       const thumb = `sample-${path.basename(f).replace(/\.[^.]+$/, '')}.jpg`;
       await sharp(f).rotate().resize(300, 300, { fit: 'inside' }).jpeg({ quality: 85 }).toFile(path.join(out, thumb));
       predictions.push({ file: f, thumb, predictions: top });

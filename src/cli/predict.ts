@@ -23,7 +23,7 @@ export function configure(cmd: Command): void {
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .action(async (images: string[], o: Opts) => {
       // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
-      const [{ prepareInput }, { disposeModel, modelFromWeights, softmax, topK }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts')]);
+      const [{ prepareInput }, { disposeModel, modelFromWeights }, { softmaxRows, topIndices }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts'), import('../api.ts')]);
       checkFile(o.weights, 'weights file');
       const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
       const out: ({ file: string; predictions: Prediction[] } | { file: string; error: string })[] = [];
@@ -43,8 +43,8 @@ export function configure(cmd: Command): void {
           }
           const logits = await model.forward(x, [views, 3, c, c]);
           const p = new Float32Array(model.classes);
-          for (let v = 0; v < views; v++) softmax(logits, v * model.classes, model.classes).forEach((q, k) => { p[k] += q / views; });
-          const predictions = topK(p, Math.min(o.top, model.classes)).map((t) => ({ index: t.index, className: meta.classNames[t.index] ?? String(t.index), probability: t.probability }));
+          softmaxRows(logits, model.classes).forEach((q, i) => { p[i % model.classes] += q / views; });
+          const predictions = topIndices(p, o.top).map((index) => ({ index, className: meta.classNames[index] ?? String(index), probability: p[index] }));
           out.push({ file, predictions });
           if (!o.json) {
             console.log(file);
