@@ -88,7 +88,8 @@ test('writePth round trip: our .pth loads in our reader and in torch.load', asyn
 });
 
 test('full-size torchvision .pth written by PyTorch gives its logits', { timeout: 600_000 }, async (t) => {
-  if (!havePythonTorch()) { t.skip('SKIP: python3-torch missing (ALEXNET_PYTHON or /usr/bin/python3 with torch)'); return; }
+  const missing = missingPython('torch', 'torchvision'); // --full builds torchvision.models.alexnet
+  if (missing.length) { t.skip(`SKIP: ${missing.join(', ')} missing (ALEXNET_PYTHON or /usr/bin/python3)`); return; }
   const gen = spawnSync(pythonPath(), [fileURLToPath(new URL('../../tools/gen_interchange_fixtures.py', import.meta.url)), '--full', dir], { encoding: 'utf8' });
   assert.equal(gen.status, 0, gen.stderr);
   const ref = readFixture(join(dir, 'full_torchvision.logits.bin'));
