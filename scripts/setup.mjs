@@ -11,15 +11,19 @@ const log = (m) => console.log(`[setup] ${m}`);
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
 const quiet = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 
-// Debian packages: name -> why.
+// Debian packages: name -> why. Every package a test or a fixture generator uses is here; tests that need one
+// say `SKIP: <package> missing` when it is absent.
 const APT = {
   'libdnnl-dev': 'oneDNN, for the native backend',
   'libopenblas-dev': 'OpenBLAS, for the native backend',
   'python3-torch': 'PyTorch, the reference for fixtures and benchmarks',
   'python3-torchvision': 'torchvision, the reference AlexNet',
+  'python3-numpy': 'arrays for the fixture writer (tools/fixture_io.py)',
+  'python3-onnx': 'onnx.helper, builds the ONNX interchange fixtures (tools/gen_interchange_fixtures.py)',
   'chromium': 'headless browser for the web page test',
   'g++': 'C++ compiler for the native addon',
   'make': 'build tool for the native addon',
+  'python3': 'node-gyp runs on Python',
 };
 const dpkgHas = (p) => {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
@@ -51,8 +55,10 @@ const needNpm = !existsSync(path.join(root, 'node_modules', '.package-lock.json'
   !existsSync(path.join(root, 'node_modules', 'tsx'));
 if (needNpm) {
   // npm install (not npm ci): it follows the lock file but tolerates npm's optional-dependency lock quirks.
+  // ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's documented switch that stops its postinstall from
+  // fetching CUDA libraries from NuGet (its CPU build is inside the npm package; nothing else is downloaded).
   log(`installing npm packages (npm install${lockOk ? ', from package-lock.json' : ''}) ...`);
-  const r = run('npm', ['install', '--no-audit', '--no-fund']);
+  const r = run('npm', ['install', '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
   if (r.status !== 0) { console.error('[setup] npm install failed'); process.exit(r.status ?? 1); }
 } else log('npm packages present');
 

@@ -1,9 +1,12 @@
 // The inference API (tfjs-models conventions):
 //   const model = await load({ weights: 'alexnet.safetensors' });
 //   await model.classify(image, 5)                 -> [{ className, index, probability }]
+//   await model.classify([a, b], 5)                -> one list per image, all through one forward
 //   await model.infer(image, { embedding: true })  -> Float32Array (fc7, 4096-d); without: probabilities
-// image: a file path, a Buffer of encoded bytes, or { data: Uint8Array, width, height, channels }.
+// image: a file path or file: URL, encoded bytes (Buffer, Uint8Array, ArrayBuffer, Blob: what fs and fetch
+// give), or raw pixels { data: Uint8Array, width, height, channels }.
 // Preprocessing (resize, crop, mean, std) comes from the weights' metadata.
+import { fileURLToPath } from 'node:url';
 import { createBackend } from './backend/index.ts';
 import type { Backend } from './backend/backend.ts';
 import { prepareInput, type RawImage } from './data/preprocess.ts';
@@ -11,7 +14,7 @@ import { loadWeights } from './io/weights.ts';
 import { createModel } from './model/index.ts';
 import type { Model, StateDict, WeightsMeta } from './model/types.ts';
 
-export type ImageInput = string | Buffer | RawImage;
+export type ImageInput = string | URL | Buffer | Uint8Array | ArrayBuffer | Blob | RawImage;
 export interface Prediction { className: string; index: number; probability: number }
 
 export interface LoadOptions {
@@ -29,7 +32,9 @@ export interface AlexNetClassifier {
   /** Square side of the network input (the metadata's crop). */
   readonly inputSize: number;
   classify(image: ImageInput, topk?: number): Promise<Prediction[]>;
+  classify(images: readonly ImageInput[], topk?: number): Promise<Prediction[][]>;
   infer(image: ImageInput, opts?: { embedding?: boolean }): Promise<Float32Array>;
+  infer(images: readonly ImageInput[], opts?: { embedding?: boolean }): Promise<Float32Array[]>;
   /** Image -> normalised (3, S, S) input, following the metadata. */
   preprocess(image: ImageInput): Promise<Float32Array>;
   /** One forward over several preprocessed inputs: probabilities (classes each) or fc7 features. */
@@ -77,23 +82,27 @@ export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
     return Array.from({ length: n }, (_, i) => y.slice(i * w, (i + 1) * w));
   });
 
-  const preprocess = (image: ImageInput) => prepareInput(image, meta.preprocessing, { limitInputPixels: opts.maxPixels });
-  const topk = (probs: Float32Array, k = 5): Prediction[] => {
-    const kk = Math.max(1, Math.min(Math.floor(k), probs.length));
-    const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, kk);
-    return idx.map((index) => ({ className: meta.classNames[index] ?? `class_${index}`, index, probability: probs[index] }));
+  const preprocess = async (image: ImageInput, name?: string) =>
+    prepareInput(await imageSource(image), meta.preprocessing, { limitInputPixels: opts.maxPixels, name: typeof image === 'string' || image instanceof URL ? undefined : name });
+  /** One image or an array of them -> outputs of one batched forward (an empty array gives no forward). */
+  const run = async (images: ImageInput | readonly ImageInput[], o: { embedding?: boolean }) => {
+    const list = Array.isArray(images) ? images as readonly ImageInput[] : [images as ImageInput];
+    const xs = await Promise.all(list.map((im, i) => preprocess(im, Array.isArray(images) ? `images[${i}]` : undefined)));
+    return xs.length ? inferBatch(xs, o) : [];
   };
+  const topk = (probs: Float32Array, k = 5): Prediction[] =>
+    topIndices(probs, k).map((index) => ({ className: meta.classNames[index] ?? `class_${index}`, index, probability: probs[index] }));
 
   return {
     meta, model, inputSize: S, preprocess, inferBatch, topk, exclusive,
-    async classify(image, k = 5) {
-      const [p] = await inferBatch([await preprocess(image)]);
-      return topk(p, k);
-    },
-    async infer(image, o = {}) {
-      const [y] = await inferBatch([await preprocess(image)], o);
-      return y;
-    },
+    classify: (async (images: ImageInput | readonly ImageInput[], k = 5) => {
+      const ps = (await run(images, {})).map((p) => topk(p, k));
+      return Array.isArray(images) ? ps : ps[0];
+    }) as AlexNetClassifier['classify'],
+    infer: (async (images: ImageInput | readonly ImageInput[], o: { embedding?: boolean } = {}) => {
+      const ys = await run(images, o);
+      return Array.isArray(images) ? ys : ys[0];
+    }) as AlexNetClassifier['infer'],
     dispose() {
       if (disposed) return;
       disposed = true;
@@ -101,6 +110,28 @@ export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
       be?.dispose();
     },
   };
+}
+
+/** Any ImageInput -> what the decoder takes: a path, a Buffer of encoded bytes, or raw pixels. Only file: URLs
+ *  (nothing is downloaded: fetch the bytes and pass them). */
+export async function imageSource(image: ImageInput): Promise<string | Buffer | RawImage> {
+  if (typeof image === 'string') return image.startsWith('file:') ? fileURLToPath(image) : image;
+  if (image instanceof URL) {
+    if (image.protocol !== 'file:') throw new Error(`${image.href}: only file: URLs are read; fetch the image and pass its bytes (e.g. await res.arrayBuffer())`);
+    return fileURLToPath(image);
+  }
+  if (Buffer.isBuffer(image)) return image;
+  if (image instanceof Uint8Array) return Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+  if (image instanceof ArrayBuffer) return Buffer.from(image);
+  if (typeof Blob !== 'undefined' && image instanceof Blob) return Buffer.from(await image.arrayBuffer());
+  if (image && typeof image === 'object' && 'data' in image && 'width' in image) return image;
+  throw new Error(`unsupported image input (${Object.prototype.toString.call(image)}): pass a path, file: URL, Buffer, Uint8Array, ArrayBuffer, Blob or { data, width, height, channels }`);
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first); k clamped to 1..length. */
+export function topIndices(probs: ArrayLike<number>, k: number): number[] {
+  const kk = Math.max(1, Math.min(Math.floor(k), probs.length));
+  return Array.from({ length: probs.length }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, kk);
 }
 
 export function softmaxRows(logits: Float32Array, k: number): Float32Array {

@@ -2,6 +2,7 @@
 export { load, softmaxRows } from './api.ts';
 export type { AlexNetClassifier, ImageInput, LoadOptions, Prediction } from './api.ts';
 export { createModel } from './model/index.ts';
+export { defaultPreprocessing } from './data/preprocess.ts';
 export { createBackend } from './backend/index.ts';
 export type { BackendName, BackendOptions } from './backend/index.ts';
 export { saveWeights, loadWeights, resetClassifier, detectFormat, checkStateDict, WeightsFormatError } from './io/weights.ts';

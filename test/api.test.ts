@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { load, loadWeights, saveWeights, createModel, exportOnnx, resetClassifier } from '../src/index.ts';
 import { prepareInput } from '../src/data/preprocess.ts';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TOL, assertClose } from './tolerances.ts';
 
 process.env.ALEXNET_QUIET = '1';
@@ -85,4 +85,55 @@ test('pixel limit refuses oversized images; index exports ONNX and resetClassifi
   m.dispose();
   assert.ok(exportOnnx(sd, meta).length > 1000);
   assert.deepEqual(resetClassifier(sd, 3, 1)['classifier.6.weight'].shape, [3, 32]);
+});
+
+test('encoded bytes as Uint8Array, ArrayBuffer and Blob, and file: URLs, classify like the file itself', async () => {
+  const file = join(dir, 'w-inputs.safetensors');
+  const { sd, meta } = await loadWeights(pth);
+  await saveWeights(file, sd, meta);
+  const raw = picture();
+  const png = await sharp(Buffer.from(raw.data), { raw: { width: raw.width, height: raw.height, channels: 3 } }).png().toBuffer();
+  const imgFile = join(dir, 'inputs.png');
+  writeFileSync(imgFile, png);
+  const m = await load({ weights: file, backend: 'ref' });
+  try {
+    const want = await m.classify(imgFile, 3);
+    const copy = new Uint8Array(png.length + 7).fill(255);
+    copy.set(png, 7); // bytes at an offset inside a larger ArrayBuffer, as a view from a pool would be
+    const u8 = copy.subarray(7);
+    const ab = png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength);
+    assert.ok(!Buffer.isBuffer(u8) && ab instanceof ArrayBuffer);
+    for (const [what, input] of [['Uint8Array', u8], ['ArrayBuffer', ab], ['Blob', new Blob([new Uint8Array(png)])], ['URL', pathToFileURL(imgFile)], ['file: string', pathToFileURL(imgFile).href]] as const) {
+      assert.deepEqual(await m.classify(input, 3), want, what);
+    }
+    await assert.rejects(m.classify(new URL('https://example.com/dog.jpg')), /only file: URLs/);
+    await assert.rejects(m.classify(pathToFileURL(join(dir, 'absent.png'))), /absent\.png/);
+    await assert.rejects(m.classify(42 as unknown as Uint8Array), /unsupported image input/);
+  } finally { m.dispose(); }
+});
+
+test('an array of images goes through one forward and gives one result per image', async () => {
+  const { sd, meta } = await loadWeights(pth);
+  const m = await load({ weights: { sd, meta }, backend: 'ref' });
+  try {
+    const raw = picture(), other = picture(200, 320);
+    other.data.reverse();
+    const png = await sharp(Buffer.from(raw.data), { raw: { width: raw.width, height: raw.height, channels: 3 } }).png().toBuffer();
+    const single = [await m.infer(raw), await m.infer(other), await m.infer(new Uint8Array(png))];
+    const shapes: number[][] = [];
+    const forward = m.model.forward.bind(m.model);
+    m.model.forward = (x, shape) => { shapes.push([...shape]); return forward(x, shape); };
+    const probs = await m.infer([raw, other, new Uint8Array(png)]);
+    const top = await m.classify([raw, other], 2);
+    assert.deepEqual(shapes, [[3, 3, 224, 224], [2, 3, 224, 224]], 'one forward per call, the whole array as its batch');
+    assert.equal(probs.length, 3);
+    probs.forEach((p, i) => assertClose(p, single[i], TOL.batchedVsSingle, `image ${i} batched vs alone`));
+    assert.notDeepEqual(probs[0], probs[1]);
+    assert.equal(top.length, 2);
+    assert.deepEqual(top.map((t) => t.length), [2, 2]);
+    assert.equal(top[0][0].index, single[0].indexOf(Math.max(...single[0])));
+    assert.equal(top[1][0].index, single[1].indexOf(Math.max(...single[1])));
+    assert.deepEqual(await m.classify([], 2), []);
+    await assert.rejects(m.classify([raw, Buffer.from('not an image')]), /images\[1\]/);
+  } finally { m.dispose(); }
 });

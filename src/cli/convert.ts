@@ -1,11 +1,11 @@
 // alexnet convert IN OUT: safetensors <-> ONNX, .pth -> either (and back), input detected by content.
-import { readFile, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
 import type { Command } from 'commander';
+import { choice, VARIANTS } from './cli-opts.ts';
+import { checkFile } from './errors.ts';
 import type { Variant } from '../model/types.ts';
-import { exportOnnx } from '../io/onnx.ts';
-import { writePth } from '../io/pth.ts';
-import { loadWeights, saveWeights, writeAtomic, type MetaOverrides, type WeightsFormat } from '../io/weights.ts';
+import type { MetaOverrides, WeightsFormat } from '../io/weights.ts';
 
 const EXT: Record<string, WeightsFormat> = { '.safetensors': 'safetensors', '.st': 'safetensors', '.onnx': 'onnx', '.pth': 'pth', '.pt': 'pth' };
 
@@ -18,23 +18,25 @@ export async function readLabels(file: string): Promise<string[]> {
 export interface ConvertOptions { format?: string; variant?: string; classes?: string; labels?: string; size?: string; softmax?: boolean }
 
 export async function convert(input: string, output: string, o: ConvertOptions): Promise<string> {
+  // imported here, not at the top: `alexnet --help` and other commands start without the weight codecs
+  const [{ exportOnnx }, { writePth }, { loadWeights, saveWeights, writeAtomic }] = await Promise.all([import('../io/onnx.ts'), import('../io/pth.ts'), import('../io/weights.ts')]);
   const fmt = (o.format ?? EXT[extname(output).toLowerCase()]) as WeightsFormat | undefined;
   if (!fmt || !['safetensors', 'onnx', 'pth'].includes(fmt)) {
     throw new Error(`cannot tell the output format of ${output}; use an extension (.safetensors, .onnx, .pth) or --format safetensors|onnx|pth`);
   }
   const over: MetaOverrides = {};
-  if (o.variant !== undefined) {
-    if (o.variant !== 'paper' && o.variant !== 'torchvision') throw new Error(`--variant must be paper or torchvision, got ${o.variant}`);
-    over.variant = o.variant as Variant;
-  }
+  if (o.variant !== undefined) over.variant = o.variant as Variant;
   if (o.classes !== undefined) {
     const c = Number(o.classes);
     if (!Number.isInteger(c) || c < 1) throw new Error(`--classes must be a positive integer, got ${o.classes}`);
     over.classes = c;
   }
+  checkFile(input, 'weights file');
+  if (o.labels) checkFile(o.labels, 'labels file');
   if (o.labels) over.classNames = await readLabels(o.labels);
   const { sd, meta, format, warnings } = await loadWeights(input, over);
   for (const w of warnings) console.error(`alexnet: warning: ${w}`);
+  await mkdir(dirname(output), { recursive: true });
   if (fmt === 'safetensors') await saveWeights(output, sd, meta);
   else if (fmt === 'onnx') {
     const size = o.size !== undefined ? Number(o.size) : undefined;
@@ -50,14 +52,17 @@ export async function convert(input: string, output: string, o: ConvertOptions):
   return `${input} (${format}) -> ${output} (${fmt}, ${mb} MB): ${meta.variant} AlexNet${width}, ${meta.classes} classes, input ${meta.preprocessing.crop}x${meta.preprocessing.crop}`;
 }
 
-export function register(program: Command): void {
-  program
-    .command('convert')
+export function declare(program: Command): Command {
+  return program.command('convert')
     .description('convert weights between safetensors, PyTorch .pth and ONNX (input format detected by content)')
     .argument('<in>', 'weights: .safetensors, torchvision .pth state_dict, or .onnx')
-    .argument('<out>', 'output file; format from its extension or --format')
-    .option('--format <fmt>', 'output format: safetensors | onnx | pth')
-    .option('--variant <v>', 'paper | torchvision (checked against the tensor shapes)')
+    .argument('<out>', 'output file; format from its extension or --format');
+}
+
+export function configure(cmd: Command): void {
+  cmd
+    .addOption(choice('--format <fmt>', 'output format (default: from the output extension)', ['safetensors', 'onnx', 'pth']))
+    .addOption(choice('--variant <v>', 'architecture (checked against the tensor shapes)', VARIANTS))
     .option('--classes <n>', 'class count (checked against classifier.6)')
     .option('--labels <file>', 'class names, one per line (synset lines "n01440764 tench" allowed)')
     .option('--size <px>', 'ONNX input side (default: the crop size in the metadata)')

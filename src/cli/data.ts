@@ -1,17 +1,20 @@
 // alexnet data: inspect image folders. `stats` computes the colour statistics used for mean
 // subtraction and the paper's PCA lighting; `check` decodes everything and lists bad files.
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
-import { badFilesWarning, loadOrBuildCache } from '../data/cache.ts';
-import { scanImageFolder } from '../data/folder.ts';
-import { computeStats } from '../data/stats.ts';
-import { makeProgress } from '../train/progress.ts';
-import { DEFAULT_CACHE_DIR } from '../train/setup.ts';
-import { int } from '../train/cli-opts.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { int } from './cli-opts.ts';
+import { checkDir, checkFile } from './errors.ts';
 
 interface Common { side: number; limitPerClass?: number; cacheDir?: string; labels?: string }
 
+// The data modules are imported when a command runs, not at the top: `alexnet --help` starts without sharp.
 async function cached(dir: string, o: Common) {
+  const [{ loadOrBuildCache }, { scanImageFolder }, { makeProgress }, { DEFAULT_CACHE_DIR }] = await Promise.all([
+    import('../data/cache.ts'), import('../data/folder.ts'), import('../train/progress.ts'), import('../train/setup.ts'),
+  ]);
+  checkDir(dir, 'image folder');
+  if (o.labels) checkFile(o.labels, 'labels file');
   const ds = scanImageFolder(dir, { limitPerClass: o.limitPerClass, labels: o.labels });
   const progress = makeProgress();
   let started = false;
@@ -29,8 +32,11 @@ async function cached(dir: string, o: Common) {
 
 const f4 = (v: number[]) => `[${v.map((x) => x.toFixed(4)).join(', ')}]`;
 
-export function register(program: Command): void {
-  const data = program.command('data').description('image folder tools: stats (mean + PCA for lighting), check (find bad files)');
+export function declare(program: Command): Command {
+  return program.command('data').description('image folder tools: stats (mean + PCA for lighting), check (find bad files)');
+}
+
+export function configure(data: Command): void {
   data
     .command('stats')
     .description('per-channel mean/std and the RGB covariance eigen decomposition (0..1 pixels), saved as JSON')
@@ -38,13 +44,15 @@ export function register(program: Command): void {
     .option('--out <file>', 'where to write the JSON', 'stats.json')
     .option('--side <s>', 'images are measured at this square size (shorter side + centre crop)', int('--side'), 256)
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
-    .option('--cache-dir <dir>', `preprocessing cache (default ${DEFAULT_CACHE_DIR})`)
+    .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
     .action(async (dir: string, o: Common & { out: string }) => {
       const { ds, c } = await cached(dir, o);
+      const [{ badFilesWarning }, { computeStats }] = await Promise.all([import('../data/cache.ts'), import('../data/stats.ts')]);
       const w = badFilesWarning(dir, c.bad);
       if (w) console.error(w);
       if (c.n === 0) throw new Error(`${dir}: no readable images`);
       const s = computeStats(c);
+      mkdirSync(path.dirname(o.out), { recursive: true });
       writeFileSync(o.out, JSON.stringify({ source: ds.root, ...s, skipped: c.bad.length }, null, 2) + '\n');
       console.log(`${c.n} images (${ds.classes.length} classes) at ${o.side}px${c.bad.length ? `, ${c.bad.length} unreadable skipped` : ''}`);
       console.log(`mean   ${f4(s.mean)}   (ImageNet [0.485, 0.456, 0.406])`);
@@ -60,7 +68,7 @@ export function register(program: Command): void {
     .option('--side <s>', 'cache square size', int('--side'), 256)
     .option('--labels <file>', 'synset list for readable class names')
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
-    .option('--cache-dir <dir>', `preprocessing cache (default ${DEFAULT_CACHE_DIR})`)
+    .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
     .action(async (dir: string, o: Common) => {
       const { ds, c } = await cached(dir, o);
       const counts = new Array(ds.classes.length).fill(0);

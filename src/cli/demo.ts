@@ -5,40 +5,40 @@ import type { Command } from 'commander';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
-import { createBackend } from '../backend/index.ts';
-import { BatchLoader } from '../data/loader.ts';
-import { prepareInput } from '../data/preprocess.ts';
-import { makeSyntheticFolder } from '../data/synthetic.ts';
-import { evaluate } from '../train/evaluate.ts';
-import { disposeModel, softmax, topK } from '../train/infer.ts';
-import { conv1Grid, writeReport, type ReportPrediction } from '../train/report.ts';
-import { DEFAULTS, type TrainConfig } from '../train/setup.ts';
-import { train } from '../train/trainer.ts';
-import { int, oneOf } from '../train/cli-opts.ts';
+import type { ReportPrediction } from '../train/report.ts';
+import type { TrainConfig } from '../train/setup.ts';
+import { int, choice, BACKENDS, PROGRESS } from './cli-opts.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARED = process.env.ALEXNET_SHARED_DATA ?? path.resolve(REPO, '../shared/data');
 
 interface Opts { data?: string; out?: string; epochs?: number; imageSize?: number; limitPerClass?: number; backend: 'auto' | 'native' | 'ref'; threads?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
-export function register(program: Command): void {
-  program
-    .command('demo')
-    .description('train AlexNet on Imagenette for a few minutes, evaluate, classify the sample photos, write an HTML report')
+export function declare(program: Command): Command {
+  return program.command('demo')
+    .description('train AlexNet on Imagenette for a few minutes, evaluate, classify the sample photos, write an HTML report');
+}
+
+export function configure(cmd: Command): void {
+  cmd
     .option('--data <dir>', 'folder with train/ and val/ ImageFolders (default ../shared/data/imagenette; a synthetic one when absent)')
     .option('--out <dir>', 'run folder (default runs/demo-<time>)')
     .option('--epochs <n>', 'epochs (default 6)', int('--epochs'))
     .option('--image-size <s>', 'crop side (default 112 native, 64 ref)', int('--image-size'))
     .option('--limit-per-class <n>', 'training images per class (default 300)', int('--limit-per-class'))
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--threads <n>', 'kernel threads', int('--threads'))
-    .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const))
+    .addOption(choice('--progress <mode>', 'progress display', PROGRESS))
     .action(async (o: Opts) => runDemo(o));
 }
 
 async function runDemo(o: Opts): Promise<void> {
   const t0 = Date.now();
+  // imported here, not at the top: `alexnet --help` and other commands start without sharp and the trainer
+  const [{ default: sharp }, { createBackend }, { BatchLoader }, { prepareInput }, { makeSyntheticFolder }, { evaluate }, { disposeModel }, { softmaxRows, topIndices }, { conv1Grid, writeReport }, { DEFAULTS }, { train }] = await Promise.all([
+    import('sharp'), import('../backend/index.ts'), import('../data/loader.ts'), import('../data/preprocess.ts'), import('../data/synthetic.ts'), import('../train/evaluate.ts'),
+    import('./infer.ts'), import('../api.ts'), import('../train/report.ts'), import('../train/setup.ts'), import('../train/trainer.ts'),
+  ]);
   const out = path.resolve(o.out ?? path.join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`));
   const notes: string[] = [];
   let root = o.data ?? path.join(SHARED, 'imagenette');
@@ -97,8 +97,8 @@ async function runDemo(o: Opts): Promise<void> {
     const predictions: ReportPrediction[] = [];
     for (const f of samples) {
       const x = await prepareInput(f, pp);
-      const p = softmax(await model.forward(x, [1, 3, pp.crop, pp.crop]), 0, K);
-      const top = topK(p, Math.min(5, K)).map((t) => ({ className: r.classNames[t.index], probability: t.probability }));
+      const p = softmaxRows(await model.forward(x, [1, 3, pp.crop, pp.crop]), K);
+      const top = topIndices(p, 5).map((i) => ({ className: r.classNames[i], probability: p[i] }));
       const thumb = `sample-${path.basename(f).replace(/\.[^.]+$/, '')}.jpg`;
       await sharp(f).rotate().resize(300, 300, { fit: 'inside' }).jpeg({ quality: 85 }).toFile(path.join(out, thumb));
       predictions.push({ file: f, thumb, predictions: top });

@@ -1,34 +1,36 @@
 // alexnet eval: top-1 / top-5 on an image folder, centre crop or the paper's 10 crops.
 import type { Command } from 'commander';
-import { badFilesWarning, loadOrBuildCache } from '../data/cache.ts';
-import { scanImageFolder } from '../data/folder.ts';
-import { BatchLoader } from '../data/loader.ts';
-import { evaluate } from '../train/evaluate.ts';
-import { disposeModel, labelMapping, modelFromWeights } from '../train/infer.ts';
-import { makeProgress } from '../train/progress.ts';
-import { DEFAULT_CACHE_DIR } from '../train/setup.ts';
-import { int, oneOf } from '../train/cli-opts.ts';
+import { int, choice, BACKENDS, PROGRESS } from './cli-opts.ts';
+import { checkDir, checkFile } from './errors.ts';
 
-interface Opts { weights?: string; data?: string; tenCrop?: boolean; json?: boolean; batch: number; backend: 'auto' | 'native' | 'ref'; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: 'auto' | 'native' | 'ref'; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
-export function register(program: Command): void {
-  program
-    .command('eval')
-    .description('top-1/top-5 accuracy of weights on an image folder (centre crop, or --ten-crop as in the paper)')
-    .option('--weights <file>', 'weights (safetensors, .pth or ONNX)')
-    .option('--data <dir>', 'images, one folder per class (the training class order)')
+export function declare(program: Command): Command {
+  return program.command('eval')
+    .description('top-1/top-5 accuracy of weights on an image folder (centre crop, or --ten-crop as in the paper)');
+}
+
+export function configure(cmd: Command): void {
+  cmd
+    .requiredOption('--weights <file>', 'weights (safetensors, .pth or ONNX)')
+    .requiredOption('--data <dir>', 'images, one folder per class (the training class order)')
     .option('--ten-crop', 'average the softmax over 4 corners + centre and their mirrors')
     .option('--json', 'one line: {"top1","top5","images","protocol"}')
     .option('--batch <n>', 'batch size', int('--batch'), 64)
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .option('--labels <file>', 'synset list to map wnid folders onto 1000-class ImageNet weights')
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
-    .option('--cache-dir <dir>', `preprocessing cache (default ${DEFAULT_CACHE_DIR})`)
-    .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const))
+    .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
+    .addOption(choice('--progress <mode>', 'progress display', PROGRESS))
     .action(async (o: Opts) => {
-      if (!o.weights) throw new Error('--weights FILE is required');
-      if (!o.data) throw new Error('--data DIR is required');
+      // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
+      const [{ badFilesWarning, loadOrBuildCache }, { scanImageFolder }, { BatchLoader }, { evaluate }, { disposeModel, labelMapping, modelFromWeights }, { makeProgress }, { DEFAULT_CACHE_DIR }] = await Promise.all([
+        import('../data/cache.ts'), import('../data/folder.ts'), import('../data/loader.ts'), import('../train/evaluate.ts'), import('./infer.ts'), import('../train/progress.ts'), import('../train/setup.ts'),
+      ]);
+      checkFile(o.weights, 'weights file');
+      checkDir(o.data, 'image folder');
+      if (o.labels) checkFile(o.labels, 'labels file');
       const ds = scanImageFolder(o.data, { limitPerClass: o.limitPerClass });
       const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
       try {

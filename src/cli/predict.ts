@@ -1,25 +1,30 @@
 // alexnet predict: class probabilities for image files.
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { prepareInput } from '../data/preprocess.ts';
-import { disposeModel, modelFromWeights, softmax, topK } from '../train/infer.ts';
-import { int, oneOf } from '../train/cli-opts.ts';
+import { int, choice, BACKENDS } from './cli-opts.ts';
+import { checkFile } from './errors.ts';
 
-interface Opts { weights?: string; top: number; json?: boolean; tenCrop?: boolean; backend: 'auto' | 'native' | 'ref'; threads?: number }
+interface Opts { weights: string; top: number; json?: boolean; tenCrop?: boolean; backend: 'auto' | 'native' | 'ref'; threads?: number }
 export interface Prediction { index: number; className: string; probability: number }
 
-export function register(program: Command): void {
-  program
-    .command('predict')
+export function declare(program: Command): Command {
+  return program.command('predict')
     .description('classify images: top-K class names with probabilities')
-    .argument('<images...>', 'image files (jpg, png, webp, ...)')
-    .option('--weights <file>', 'weights (safetensors, .pth or ONNX)')
+    .argument('<images...>', 'image files (jpg, png, webp, ...)');
+}
+
+export function configure(cmd: Command): void {
+  cmd
+    .requiredOption('--weights <file>', 'weights (safetensors, .pth or ONNX)')
     .option('--top <k>', 'how many classes to show', int('--top'), 5)
     .option('--json', 'JSON: [{"file","predictions":[{"index","className","probability"}]}]')
     .option('--ten-crop', 'average over the paper\'s 10 crops')
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .action(async (images: string[], o: Opts) => {
-      if (!o.weights) throw new Error('--weights FILE is required');
+      // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
+      const [{ prepareInput }, { disposeModel, modelFromWeights }, { softmaxRows, topIndices }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts'), import('../api.ts')]);
+      checkFile(o.weights, 'weights file');
       const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
       const out: ({ file: string; predictions: Prediction[] } | { file: string; error: string })[] = [];
       try {
@@ -27,6 +32,9 @@ export function register(program: Command): void {
         for (const file of images) {
           let x: Float32Array;
           try {
+            const st = statSync(file, { throwIfNoEntry: false });
+            if (!st) throw new Error(`file not found: ${file}`);
+            if (st.isDirectory()) throw new Error(`is a directory, not an image: ${file}`);
             x = await prepareInput(file, meta.preprocessing, { tenCrop: o.tenCrop });
           } catch (err) {
             out.push({ file, error: (err as Error).message });
@@ -35,8 +43,8 @@ export function register(program: Command): void {
           }
           const logits = await model.forward(x, [views, 3, c, c]);
           const p = new Float32Array(model.classes);
-          for (let v = 0; v < views; v++) softmax(logits, v * model.classes, model.classes).forEach((q, k) => { p[k] += q / views; });
-          const predictions = topK(p, Math.min(o.top, model.classes)).map((t) => ({ index: t.index, className: meta.classNames[t.index] ?? String(t.index), probability: t.probability }));
+          softmaxRows(logits, model.classes).forEach((q, i) => { p[i % model.classes] += q / views; });
+          const predictions = topIndices(p, o.top).map((index) => ({ index, className: meta.classNames[index] ?? String(index), probability: p[index] }));
           out.push({ file, predictions });
           if (!o.json) {
             console.log(file);

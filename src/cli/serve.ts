@@ -1,7 +1,7 @@
 // alexnet serve --weights W: the HTTP service (src/server/app.ts) with graceful SIGTERM/SIGINT shutdown.
 import type { Command } from 'commander';
-import { load } from '../api.ts';
-import { buildServer, DEFAULT_LIMITS } from '../server/app.ts';
+import { BACKENDS, choice } from './cli-opts.ts';
+import { checkFile } from './errors.ts';
 
 interface ServeOptions {
   weights: string; port: string; host: string; run?: string; threads?: string; backend: string;
@@ -14,16 +14,21 @@ const posInt = (v: string, flag: string) => {
   return n;
 };
 
-export function register(program: Command): void {
-  program
-    .command('serve')
-    .description('HTTP inference service: POST /v1/classify, POST /v1/embed, GET /v1/model, GET /healthz (+ explorer page)')
+export function declare(program: Command): Command {
+  return program.command('serve')
+    .description('HTTP inference service: POST /v1/classify, POST /v1/embed, GET /v1/model, GET /healthz (+ explorer page)');
+}
+
+export async function configure(cmd: Command): Promise<void> {
+  // imported here, not at the top, so `alexnet --help` lists the command without loading fastify
+  const [{ load }, { buildServer, DEFAULT_LIMITS }] = await Promise.all([import('../api.ts'), import('../server/app.ts')]);
+  cmd
     .requiredOption('--weights <file>', 'weights (safetensors, .pth or ONNX)')
     .option('--port <n>', 'port (0 = any free port)', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--run <dir>', 'training run directory for the explorer page')
     .option('--threads <n>', 'backend threads')
-    .option('--backend <name>', 'auto | ref | native', 'auto')
+    .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--body-limit <bytes>', 'request body limit', String(DEFAULT_LIMITS.bodyLimit))
     .option('--max-pixels <n>', 'decoded pixel limit per image', String(DEFAULT_LIMITS.maxPixels))
     .option('--timeout <ms>', 'per-request timeout', String(DEFAULT_LIMITS.timeoutMs))
@@ -32,7 +37,9 @@ export function register(program: Command): void {
     .option('--max-queue <n>', 'queued images beyond which requests get 503', String(DEFAULT_LIMITS.maxQueue))
     .option('--log', 'request logging (pino JSON lines)')
     .action(async (o: ServeOptions) => {
-      if (!['auto', 'ref', 'native'].includes(o.backend)) throw new Error(`--backend must be auto, ref or native, got ${o.backend}`);
+      const port = posInt(o.port, '--port');
+      if (port > 65535) throw new Error(`--port must be 0..65535, got ${o.port}`);
+      checkFile(o.weights, 'weights file');
       const api = await load({ weights: o.weights, backend: o.backend as 'auto', threads: o.threads ? posInt(o.threads, '--threads') : undefined });
       const app = await buildServer({
         api, runDir: o.run, logger: !!o.log,
@@ -41,7 +48,7 @@ export function register(program: Command): void {
           maxBatch: Math.max(1, posInt(o.batch, '--batch')), batchWaitMs: posInt(o.batchWait, '--batch-wait'), maxQueue: posInt(o.maxQueue, '--max-queue'),
         },
       });
-      const address = await app.listen({ port: posInt(o.port, '--port'), host: o.host });
+      const address = await app.listen({ port, host: o.host }).catch(async (e: unknown) => { await app.close(); api.dispose(); throw e; });
       const m = api.meta;
       console.log(`alexnet serve: ${m.variant} AlexNet, ${m.classes} classes, input ${m.preprocessing.crop}, backend ${api.model.backend.name}; listening on ${address}`);
       let stopping = false;

@@ -1,5 +1,6 @@
 // alexnet summary: per-layer output shapes, parameters and MACs (static; no backend or weights needed).
 import type { Command } from 'commander';
+import { choice, VARIANTS } from './cli-opts.ts';
 import { defaultInputSize, minInputSize } from '../model/spec.ts';
 import { formatSummary, summarize } from '../model/summary.ts';
 import type { Variant } from '../model/types.ts';
@@ -12,19 +13,19 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
-export function register(program: Command): void {
-  program
-    .command('summary')
-    .description('print the layer table: output shapes, parameters and multiply-accumulates')
-    .option('--variant <name>', 'paper | torchvision', 'paper')
+export function declare(program: Command): Command {
+  return program.command('summary')
+    .description('print the layer table: output shapes, parameters and multiply-accumulates');
+}
+
+export function configure(cmd: Command): void {
+  cmd
+    .addOption(choice('--variant <name>', 'architecture', VARIANTS, 'paper'))
     .option('--classes <n>', 'output classes (fc8 width)', '1000')
     .option('--image-size <s>', 'square input side (default 227 paper, 224 torchvision)')
     .option('--json', 'one line of JSON instead of the table')
     .action((o: Opts) => {
-      if (o.variant !== 'paper' && o.variant !== 'torchvision') {
-        throw new Error(`--variant must be paper or torchvision, got '${o.variant}'`);
-      }
-      const variant: Variant = o.variant;
+      const variant = o.variant as Variant;
       const classes = positiveInt('--classes', o.classes);
       const inputSize = o.imageSize === undefined ? defaultInputSize(variant) : positiveInt('--image-size', o.imageSize);
       const min = minInputSize(variant);

@@ -1,32 +1,36 @@
 // alexnet train: train AlexNet on an image folder (paper SGD, augmentation, checkpoints, resume).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { DEFAULTS, type TrainConfig } from '../train/setup.ts';
-import { train } from '../train/trainer.ts';
-import { disposeModel } from '../train/infer.ts';
-import { int, num, oneOf } from '../train/cli-opts.ts';
+import type { TrainConfig } from '../train/setup.ts';
+import { checkFile } from './errors.ts';
+import { int, num, choice, BACKENDS, VARIANTS, PROGRESS } from './cli-opts.ts';
 
-export function register(program: Command): void {
-  program
-    .command('train')
-    .description('train on an ImageFolder (root/<class>/*.jpg): paper SGD + augmentation, checkpoints, --resume')
+export function declare(program: Command): Command {
+  return program.command('train')
+    .description('train on an ImageFolder (root/<class>/*.jpg): paper SGD + augmentation, checkpoints, --resume');
+}
+
+export async function configure(cmd: Command): Promise<void> {
+  // imported here, not at the top, so `alexnet --help` lists the command without loading the training code
+  const { DEFAULTS } = await import('../train/setup.ts');
+  cmd
     .option('--data <dir>', 'training images, one folder per class')
     .option('--val <dir>', 'validation images (same class folders); top-1/top-5 after every epoch')
-    .option('--variant <name>', 'paper | torchvision', oneOf('--variant', ['paper', 'torchvision'] as const))
+    .addOption(choice('--variant <name>', 'architecture', VARIANTS))
     .option('--image-size <s>', 'crop side (default 227 paper, 224 torchvision); images are cached at round(S*256/224)', int('--image-size'))
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
     .option('--batch <n>', `batch size (default ${DEFAULTS.batch})`, int('--batch'))
     .option('--lr <x>', `initial learning rate (default ${DEFAULTS.lr})`, num('--lr'))
     .option('--momentum <x>', `SGD momentum (default ${DEFAULTS.momentum})`, num('--momentum'))
     .option('--weight-decay <x>', `weight decay (default ${DEFAULTS.weightDecay})`, num('--weight-decay'))
-    .option('--schedule <s>', 'plateau (paper: lr/10 when val error stalls) | step | cosine', oneOf('--schedule', ['plateau', 'step', 'cosine'] as const))
+    .addOption(choice('--schedule <s>', 'plateau (paper: lr/10 when val error stalls) | step | cosine', ['plateau', 'step', 'cosine']))
     .option('--warmup-steps <n>', 'linear lr warm-up over the first N steps (default 0)', int('--warmup-steps', 0))
     .option('--patience <n>', `plateau: epochs without improvement before lr/10 (default ${DEFAULTS.patience})`, int('--patience'))
     .option('--step-epochs <n>', `step: epochs between lr/10 drops (default ${DEFAULTS.stepEpochs})`, int('--step-epochs'))
     .option('--out <dir>', 'run folder (checkpoints, log.jsonl, curves.svg, weights.safetensors)')
     .option('--resume <dir>', 'continue a run from its newest good checkpoint')
     .option('--seed <n>', 'seed for init, shuffling, crops and dropout (default 0)', int('--seed', 0))
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const))
+    .addOption(choice('--backend <name>', 'compute backend', BACKENDS))
     .option('--threads <n>', 'kernel threads (native backend)', int('--threads'))
     .option('--labels <file>', 'synset list ("n01440764 tench, ...") giving readable class names')
     .option('--limit-per-class <n>', 'use only the first N images of each class', int('--limit-per-class'))
@@ -37,14 +41,14 @@ export function register(program: Command): void {
     .option('--checkpoint-minutes <m>', `also checkpoint every M minutes (default ${DEFAULTS.checkpointMinutes})`, num('--checkpoint-minutes'))
     .option('--keep <n>', `checkpoints kept (default ${DEFAULTS.keepCheckpoints})`, int('--keep'))
     .option('--lighting <sigma>', `PCA lighting noise (paper 0.1; 0 = off)`, num('--lighting'))
-    .option('--mean <how>', 'channel | pixel (the paper\'s mean image)', oneOf('--mean', ['channel', 'pixel'] as const))
+    .addOption(choice('--mean <how>', 'channel | pixel (the paper\'s mean image)', ['channel', 'pixel']))
     .option('--stats <file>', 'mean + PCA from `alexnet data stats` instead of ImageNet\'s')
-    .option('--init-scheme <s>', 'model (the variant\'s own init) | he | lsuv (He + unit-variance layer scaling on a data batch; starts much faster)', oneOf('--init-scheme', ['model', 'he', 'lsuv'] as const))
+    .addOption(choice('--init-scheme <s>', 'model (the variant\'s own init) | he | lsuv (He + unit-variance layer scaling on a data batch; starts much faster)', ['model', 'he', 'lsuv']))
     .option('--workers <n>', 'decode worker threads', int('--workers'))
     .option('--width-scale <x>', 'reduced-width model (tests, demos)', num('--width-scale'))
     .option('--hidden <n>', 'fc6/fc7 width (default 4096)', int('--hidden'))
     .option('--max-steps <n>', 'stop (with a checkpoint) after N steps in total', int('--max-steps', 0))
-    .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const))
+    .addOption(choice('--progress <mode>', 'progress display', PROGRESS))
     .action(async (o: Record<string, unknown>) => {
       const pick = <K extends keyof TrainConfig>(k: K, flag = k as string): TrainConfig[K] | undefined => o[flag] as TrainConfig[K] | undefined;
       let cfg: TrainConfig;
@@ -54,6 +58,7 @@ export function register(program: Command): void {
         if (!o.data) throw new Error('--data DIR is required (or --resume RUN_DIR)');
         if (!o.variant) throw new Error('--variant paper|torchvision is required');
         if (o.resetClassifier && !o.init) throw new Error('--reset-classifier needs --init WEIGHTS');
+        for (const [flag, what] of [['init', 'weights file'], ['labels', 'labels file'], ['stats', 'stats file']] as const) if (o[flag]) checkFile(o[flag] as string, what);
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...DEFAULTS, data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',
@@ -63,6 +68,7 @@ export function register(program: Command): void {
         }
         if (o.keep !== undefined) cfg.keepCheckpoints = o.keep as number;
       }
+      const [{ train }, { disposeModel }] = await Promise.all([import('../train/trainer.ts'), import('./infer.ts')]);
       const r = await train(cfg, {
         progress: o.progress as 'auto' | undefined, maxSteps: o.maxSteps as number | undefined, handleSigint: true,
         resume: o.resume as string | undefined,

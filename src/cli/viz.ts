@@ -1,25 +1,25 @@
 // alexnet viz --weights W [--image IMG] --out DIR: the conv1 filter grid and (with an image) the crop,
 // the top-5 and every conv layer's strongest activation maps, as PNG files for people not at a browser.
 import type { Command } from 'commander';
-import { existsSync, mkdirSync } from 'node:fs';
+import { BACKENDS, choice } from './cli-opts.ts';
+import { mkdirSync } from 'node:fs';
+import { checkFile } from './errors.ts';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { modelFromWeights } from '../viz/load.ts';
-import { conv1Weight, filterTiles, filterGrid } from '../viz/filters.ts';
-import { prepareImage } from '../viz/image.ts';
-import { imageActivations } from '../viz/activations.ts';
-import { activationGrid } from '../viz/grid.ts';
-import { encodePng } from '../viz/png.ts';
 
 export interface VizOptions { weights: string; image?: string; out: string; top?: number; backend?: 'ref' | 'native' | 'auto'; scale?: number }
 export interface VizResult { files: string[]; predictions?: { index: number; className: string; probability: number }[] }
 
 export async function runViz(o: VizOptions): Promise<VizResult> {
-  if (!existsSync(o.weights)) throw new Error(`weights file not found: ${o.weights}`);
-  if (o.image && !existsSync(o.image)) throw new Error(`image not found: ${o.image}`);
+  checkFile(o.weights, 'weights file');
+  if (o.image) checkFile(o.image, 'image');
   const top = o.top ?? 16;
   if (!(Number.isInteger(top) && top >= 1 && top <= 256)) throw new Error(`--top must be an integer in 1..256, got ${o.top}`);
   mkdirSync(o.out, { recursive: true });
+  // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
+  const [{ modelFromWeights }, { conv1Weight, filterTiles, filterGrid }, { prepareImage }, { imageActivations }, { activationGrid }, { encodePng }] = await Promise.all([
+    import('../viz/load.ts'), import('../viz/filters.ts'), import('../viz/image.ts'), import('../viz/activations.ts'), import('../viz/grid.ts'), import('../viz/png.ts'),
+  ]);
   const { model, meta } = await modelFromWeights(o.weights, o.backend ?? 'auto');
   const files: string[] = [];
   const write = async (name: string, img: { width: number; height: number; rgb: Uint8Array }) => {
@@ -40,16 +40,19 @@ export async function runViz(o: VizOptions): Promise<VizResult> {
   }
 }
 
-export function register(program: Command): void {
-  program.command('viz')
-    .description('write the conv1 filter grid and (with --image) every conv layer\'s strongest activation maps as PNG files')
+export function declare(program: Command): Command {
+  return program.command('viz')
+    .description('write the conv1 filter grid and (with --image) every conv layer\'s strongest activation maps as PNG files');
+}
+
+export function configure(cmd: Command): void {
+  cmd
     .requiredOption('--weights <file>', 'weights (safetensors, torchvision .pth or ONNX)')
     .option('--image <file>', 'an image to show the activation maps for')
     .requiredOption('--out <dir>', 'output folder (created if missing)')
     .option('--top <n>', 'channels per layer, strongest (highest mean activation) first', (v) => Number(v), 16)
-    .option('--backend <name>', 'ref | native | auto', 'auto')
+    .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .action(async (opts: { weights: string; image?: string; out: string; top: number; backend: 'ref' | 'native' | 'auto' }) => {
-      if (!['ref', 'native', 'auto'].includes(opts.backend)) throw new Error(`unknown backend ${JSON.stringify(opts.backend)} (use ref, native or auto)`);
       const r = await runViz(opts);
       if (r.predictions) {
         console.log(`top-5 for ${opts.image}:`);

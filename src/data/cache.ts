@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ImageFolder } from './folder.ts';
 import type { DecodeReply, DecodeRequest } from './decode-worker.ts';
-import { tsWorker } from './worker-util.ts';
+import { moduleWorker } from './worker-util.ts';
 
 const MAGIC = 'ANXCACHE1\n';
 
@@ -52,7 +52,7 @@ export async function decodeAll(paths: string[], side: number, opts: CacheOption
   const per = side * side * 3;
   const errors: (string | null)[] = new Array(paths.length).fill(null);
   if (paths.length === 0) return errors;
-  const workers = Array.from({ length: nWorkers }, () => tsWorker(new URL('./decode-worker.ts', import.meta.url)));
+  const workers = Array.from({ length: nWorkers }, () => moduleWorker(new URL('./decode-worker.ts', import.meta.url)));
   let next = 0, done = 0;
   try {
     await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@ import type { CachedSplit } from './cache.ts';
 import { sampleAug, viewParams, writeBatch, type AugParams, type Lighting } from './augment.ts';
 import type { BatchReply, BatchRequest, BatchWorkerInit } from './batch-worker.ts';
 import { epochPermutation } from './rng.ts';
-import { tsWorker } from './worker-util.ts';
+import { moduleWorker } from './worker-util.ts';
 
 export interface Batch { x: Float32Array; labels: Int32Array; n: number }
 export interface LoaderOptions {
@@ -35,7 +35,7 @@ export class BatchLoader {
     this.stepsPerEpoch = Math.ceil(data.n / opts.batch);
     if (opts.worker !== false) {
       const init: BatchWorkerInit = { pixels: data.pixels, labels: data.labels, side: data.side, pp, meanImage: opts.meanImage };
-      this.w = tsWorker(new URL('./batch-worker.ts', import.meta.url), { workerData: init });
+      this.w = moduleWorker(new URL('./batch-worker.ts', import.meta.url), { workerData: init });
       this.w.on('message', (m: BatchReply) => {
         const r = this.waiting.get(m.id);
         this.waiting.delete(m.id);

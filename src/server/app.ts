@@ -144,7 +144,8 @@ function parseTop(v: string | undefined, classes: number): number {
 /** The WEB engineer's explorer (src/server/web.ts), loaded only when present. Its model calls go
  *  through api.exclusive so they never interleave with a batched forward. */
 async function mountWeb(app: FastifyInstance, api: AlexNetClassifier, meta: WeightsMeta, runDir?: string): Promise<void> {
-  if (!existsSync(fileURLToPath(new URL('./web.ts', import.meta.url)))) return;
+  // './web.ts' from sources, './web.js' in the compiled dist/ (the import below is rewritten by tsc; this URL is not).
+  if (!existsSync(fileURLToPath(new URL(import.meta.url.endsWith('.js') ? './web.js' : './web.ts', import.meta.url)))) return;
   const { registerWebRoutes } = (await import('./web.ts')) as { registerWebRoutes: (a: FastifyInstance, c: { model: Model; meta: WeightsMeta; runDir?: string }) => Promise<void> };
   const serial = new Set(['forward', 'embed', 'activations', 'stateDict', 'lossAndGrads', 'getArenas']);
   const model = new Proxy(api.model, {

@@ -57,5 +57,5 @@ test('eval: clear errors for class-count mismatch and missing flags', async () =
   assert.equal(r.status, 1);
   assert.match(r.stderr, /the weights have 2 classes but .* has 3 class folders/);
   const r2 = spawnSync(process.execPath, [BIN, 'eval', '--data', data], { encoding: 'utf8', cwd: ROOT, env });
-  assert.match(r2.stderr, /--weights FILE is required/);
+  assert.match(r2.stderr, /alexnet: required option '--weights <file>' not specified/);
 });

@@ -38,7 +38,7 @@ test('summary --classes and --image-size', () => {
 
 test('summary: invalid flags give errors naming the flag', () => {
   const bad = [
-    [['--variant', 'vgg'], /--variant must be paper or torchvision, got 'vgg'/],
+    [['--variant', 'vgg'], /alexnet: option '--variant <name>' argument 'vgg' is invalid\. Allowed choices are paper, torchvision\./],
     [['--classes', 'ten'], /--classes must be a positive integer, got 'ten'/],
     [['--image-size', '0'], /--image-size must be a positive integer/],
     [['--image-size', '50'], /--image-size 50 is too small for the paper variant \(minimum 67\)/],

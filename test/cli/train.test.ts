@@ -23,7 +23,7 @@ test('train: clear errors before any training', async () => {
   r = cli('--data', data, ...SMALL, ...cache, '--out', path.join(d, 'r2'));
   assert.match(r.stderr, /class folder "c" holds no images/);
   r = cli('--data', data, '--variant', 'alexnet9');
-  assert.match(r.stderr, /--variant must be one of paper, torchvision, got 'alexnet9'/);
+  assert.match(r.stderr, /alexnet: option '--variant <name>' argument 'alexnet9' is invalid\. Allowed choices are paper, torchvision\./);
   r = cli('--data', data, '--variant', 'paper', '--reset-classifier');
   assert.match(r.stderr, /--reset-classifier needs --init/);
   r = cli('--variant', 'paper');

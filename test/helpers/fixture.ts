@@ -110,12 +110,16 @@ export function pythonPath(): string {
   return process.env.ALEXNET_PYTHON || '/usr/bin/python3';
 }
 
-let torchCache: boolean | undefined;
-/** True when pythonPath() can import torch (checked once per process). */
+const moduleCache = new Map<string, boolean>();
+/** The Python modules pythonPath() cannot import, as their Debian packages (python3-onnx); each checked once per process. */
+export function missingPython(...modules: string[]): string[] {
+  return modules.filter((m) => {
+    if (!moduleCache.has(m)) moduleCache.set(m, spawnSync(pythonPath(), ['-c', `import ${m}`], { stdio: 'ignore', timeout: 60_000 }).status === 0);
+    return !moduleCache.get(m);
+  }).map((m) => `python3-${m}`);
+}
+
+/** True when pythonPath() can import torch. */
 export function havePythonTorch(): boolean {
-  if (torchCache === undefined) {
-    const r = spawnSync(pythonPath(), ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
-    torchCache = r.status === 0;
-  }
-  return torchCache;
+  return missingPython('torch').length === 0;
 }

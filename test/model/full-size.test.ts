@@ -14,11 +14,12 @@ import { createNativeBackend } from '../../src/backend/native/index.ts';
 import { createRefBackend } from '../../src/backend/ref/index.ts';
 import { createModel } from '../../src/model/index.ts';
 import type { StateDict } from '../../src/model/index.ts';
-import { havePythonTorch, pythonPath, readFixture } from '../helpers/fixture.ts';
+import { missingPython, pythonPath, readFixture } from '../helpers/fixture.ts';
 import { TOL, assertClose } from '../tolerances.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const skip = havePythonTorch() ? false : `SKIP: python3-torch missing (${pythonPath()} cannot import torch)`;
+const missing = missingPython('torch', 'torchvision'); // the torchvision variant is torchvision.models.alexnet
+const skip = missing.length ? `SKIP: ${missing.join(', ')} missing (${pythonPath()} cannot import them)` : false;
 let dir = '';
 
 before(() => {

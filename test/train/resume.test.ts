@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { DEFAULTS, type TrainConfig } from '../../src/train/setup.ts';
 import { train } from '../../src/train/trainer.ts';
-import { disposeModel } from '../../src/train/infer.ts';
+import { disposeModel } from '../../src/cli/infer.ts';
 import { assertClose, TOL } from '../tolerances.ts';
 import { makeFolder, tmpDir } from '../data/helpers.ts';
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../../src/train/setup.ts';
 import { train } from '../../src/train/trainer.ts';
-import { disposeModel } from '../../src/train/infer.ts';
+import { disposeModel } from '../../src/cli/infer.ts';
 import { IMAGENETTE, SKIP_SHARED, SYNSETS, haveShared, tmpDir } from '../data/helpers.ts';
 
 process.env.ALEXNET_QUIET = '1';

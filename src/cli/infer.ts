@@ -1,4 +1,4 @@
-// Shared by eval, predict and the demo: a model from a weights file, dataset label mapping, top-k.
+// Shared by eval, predict and the demo: a model from a weights file, dataset label mapping.
 import { createBackend, type BackendName } from '../backend/index.ts';
 import { createModel } from '../model/index.ts';
 import type { Model, WeightsMeta } from '../model/types.ts';
@@ -30,20 +30,6 @@ export function labelMapping(ds: ImageFolder, meta: WeightsMeta, labels?: string
   }
   throw new Error(`the weights have ${meta.classes} classes but ${ds.root} has ${ds.classes.length} class folders` +
     (meta.classes === 1000 ? ' (for ImageNet weights on wnid folders pass --labels imagenet_synsets.txt)' : ''));
-}
-
-export function softmax(logits: Float32Array, off: number, K: number): Float32Array {
-  let m = -Infinity;
-  for (let k = 0; k < K; k++) m = Math.max(m, logits[off + k]);
-  const p = new Float32Array(K);
-  let s = 0;
-  for (let k = 0; k < K; k++) s += p[k] = Math.exp(logits[off + k] - m);
-  for (let k = 0; k < K; k++) p[k] /= s;
-  return p;
-}
-
-export function topK(p: Float32Array, k: number): { index: number; probability: number }[] {
-  return Array.from(p, (probability, index) => ({ index, probability })).sort((a, b) => b.probability - a.probability).slice(0, k);
 }
 
 export function disposeModel(m: Model): void {

@@ -1,0 +1,25 @@
+// Small option parsers shared by the commands (errors name the flag), and `choice`: an option limited to a
+// list through commander's own choices, so --help lists the values and a wrong one is refused in one line.
+import { Option } from 'commander';
+
+export function int(flag: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\s*-?\d+\s*$/.test(v) || !Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+export function num(flag: string, min = 0) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new Error(`${flag} must be a number >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+export function choice(flags: string, description: string, values: readonly string[], defaultValue?: string): Option {
+  const o = new Option(flags, description).choices(values);
+  return defaultValue === undefined ? o : o.default(defaultValue);
+}
+export const BACKENDS = ['auto', 'native', 'ref'] as const;
+export const VARIANTS = ['paper', 'torchvision'] as const;
+export const PROGRESS = ['auto', 'bar', 'lines', 'quiet'] as const;
