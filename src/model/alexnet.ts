@@ -6,7 +6,7 @@ import type { ForwardContext, Layer, ParamSlot } from '../layers/layer.ts';
 import { sgdStep } from '../optim/sgd.ts';
 import { Arena, buildParamTable } from './arena.ts';
 import { initArena } from './init.ts';
-import { bindLayers, buildLayers, checkSupport, forwardBackward, forwardEval } from './network.ts';
+import { bindLayers, buildLayers, forwardBackward, forwardEval } from './network.ts';
 import { defaultInputSize, layerSpecs, paramSpecs } from './spec.ts';
 import type { ArchConfig } from './spec.ts';
 import { summaryRows } from './summary.ts';
@@ -45,7 +45,6 @@ export class AlexNet implements Model {
     this.inputSize = defaultInputSize(arch.variant);
     this.params = paramTable(arch);
     this.paramCount = this.params.reduce((s, e) => s + e.size, 0);
-    checkSupport(backend, layerSpecs(arch, this.inputSize, this.inputSize));
     this.weights = new Arena(backend, this.params, initArena(arch, this.params, seed));
     this.grads = new Arena(backend, this.params);
     this.momentum = new Arena(backend, this.params);

@@ -30,27 +30,6 @@ export function buildLayers(specs: readonly LayerSpec[]): Layer[] {
   });
 }
 
-/** Throws a clear error when the backend lacks an op the network needs (callers may pick ref instead). */
-export function checkSupport(be: Backend, specs: readonly LayerSpec[]): void {
-  const need = (ok: boolean, what: string) => {
-    if (!ok) throw new Error(`backend '${be.name}' does not support ${what}; use the ref backend`);
-  };
-  for (const s of specs) {
-    if (s.kind === 'conv') {
-      const a = { stride: s.stride, pad: s.pad, groups: s.groups };
-      need(be.supports('conv2d', a) && be.supports('conv2dBackward', { ...a, needDx: true }), `conv2d ${JSON.stringify(a)} (${s.name})`);
-    } else if (s.kind === 'lrn') {
-      need(be.supports('lrn', s.attrs) && be.supports('lrnBackward', s.attrs), `lrn ${JSON.stringify(s.attrs)} (${s.name})`);
-    } else if (s.kind === 'maxpool') {
-      const a = { kernel: s.kernel, stride: s.stride, pad: s.pad };
-      need(be.supports('maxPool', a) && be.supports('maxPoolBackward', a), `maxPool ${JSON.stringify(a)} (${s.name})`);
-    } else if (s.kind === 'avgpool') {
-      const a = { outH: s.out, outW: s.out };
-      need(be.supports('adaptiveAvgPool', a) && be.supports('adaptiveAvgPoolBackward', a), `adaptiveAvgPool ${JSON.stringify(a)}`);
-    }
-  }
-}
-
 export function bindLayers(layers: readonly Layer[], slots: ReadonlyMap<string, ParamSlot>): void {
   for (const l of layers) if (l.param && l.bind) l.bind(slots.get(l.param)!);
 }

@@ -14,7 +14,7 @@ export function tracking(inner: Backend): Tracked {
     upload: (data, shape) => add(inner.upload(data, shape)),
     view: (base, offset, shape) => add(inner.view(base, offset, shape)),
     read: (t) => inner.read(t),
-    readSync: (t) => inner.readSync(t),
+    write: (t, data) => inner.write(t, data),
     free: (...ts) => {
       for (const t of ts) {
         if (t === undefined) continue;
