@@ -4,7 +4,7 @@
 //   await model.infer(image, { embedding: true })  -> Float32Array (fc7, 4096-d); without: probabilities
 // image: a file path, a Buffer of encoded bytes, or { data: Uint8Array, width, height, channels }.
 // Preprocessing (resize, crop, mean, std) comes from the weights' metadata.
-import { createBackend } from './backend/index.ts';
+import { createBackend, type BackendName } from './backend/index.ts';
 import type { Backend } from './backend/backend.ts';
 import { prepareInput, type RawImage } from './data/preprocess.ts';
 import { loadWeights } from './io/weights.ts';
@@ -17,7 +17,7 @@ export interface Prediction { className: string; index: number; probability: num
 export interface LoadOptions {
   /** A weights file (safetensors, .pth, ONNX; by content) or weights already in memory. */
   weights: string | { sd: StateDict; meta: WeightsMeta };
-  backend?: 'auto' | 'ref' | 'native';
+  backend?: BackendName;
   threads?: number;
   /** Refuse images with more pixels than this (decompression bombs). Default 2^28. */
   maxPixels?: number;

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { int, oneOf } from '../train/cli-opts.ts';
+import { BACKEND_NAMES, type RegisteredBackend } from '../backend/index.ts';
 
 export interface BenchFigures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
 interface PeerResult extends Partial<BenchFigures> { skip?: string }
@@ -45,13 +46,13 @@ export function register(program: Command): void {
   program.command('bench')
     .description('images/s for forward (batch 1, 64) and a training step (batch 128), peak memory; --peers runs PyTorch and onnxruntime side by side')
     .option('--variant <v>', 'paper | torchvision', oneOf('--variant', ['paper', 'torchvision'] as const), 'torchvision')
-    .option('--backend <b>', 'native | ref', oneOf('--backend', ['native', 'ref'] as const), 'native')
+    .option('--backend <b>', BACKEND_NAMES.join(' | '), oneOf('--backend', BACKEND_NAMES), 'native')
     .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)', int('--threads'))
     .option('--steps <n>', 'measured iterations per figure (after one warm-up)', int('--steps'), 3)
     .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)', int('--rounds'))
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: 'paper' | 'torchvision'; backend: 'native' | 'ref'; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+    .action((o: { variant: 'paper' | 'torchvision'; backend: RegisteredBackend; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
       const threads = o.threads ?? (process.env.ALEXNET_THREADS ? int('ALEXNET_THREADS')(process.env.ALEXNET_THREADS) : availableParallelism());
       const steps = o.steps;
       const common = ['--variant', o.variant, '--threads', String(threads), '--steps', String(steps)];

@@ -16,11 +16,12 @@ import { conv1Grid, writeReport, type ReportPrediction } from '../train/report.t
 import { DEFAULTS, type TrainConfig } from '../train/setup.ts';
 import { train } from '../train/trainer.ts';
 import { int, oneOf } from '../train/cli-opts.ts';
+import { BACKEND_CHOICES, type BackendName } from '../backend/index.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARED = process.env.ALEXNET_SHARED_DATA ?? path.resolve(REPO, '../shared/data');
 
-interface Opts { data?: string; out?: string; epochs?: number; imageSize?: number; limitPerClass?: number; backend: 'auto' | 'native' | 'ref'; threads?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { data?: string; out?: string; epochs?: number; imageSize?: number; limitPerClass?: number; backend: BackendName; threads?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function register(program: Command): void {
   program
@@ -31,7 +32,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'epochs (default 6)', int('--epochs'))
     .option('--image-size <s>', 'crop side (default 112 native, 64 ref)', int('--image-size'))
     .option('--limit-per-class <n>', 'training images per class (default 300)', int('--limit-per-class'))
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .option('--backend <name>', BACKEND_CHOICES.join(' | '), oneOf('--backend', BACKEND_CHOICES), 'auto')
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const))
     .action(async (o: Opts) => runDemo(o));

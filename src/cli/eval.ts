@@ -8,8 +8,9 @@ import { disposeModel, labelMapping, modelFromWeights } from '../train/infer.ts'
 import { makeProgress } from '../train/progress.ts';
 import { DEFAULT_CACHE_DIR } from '../train/setup.ts';
 import { int, oneOf } from '../train/cli-opts.ts';
+import { BACKEND_CHOICES, type BackendName } from '../backend/index.ts';
 
-interface Opts { weights?: string; data?: string; tenCrop?: boolean; json?: boolean; batch: number; backend: 'auto' | 'native' | 'ref'; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { weights?: string; data?: string; tenCrop?: boolean; json?: boolean; batch: number; backend: BackendName; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function register(program: Command): void {
   program
@@ -20,7 +21,7 @@ export function register(program: Command): void {
     .option('--ten-crop', 'average the softmax over 4 corners + centre and their mirrors')
     .option('--json', 'one line: {"top1","top5","images","protocol"}')
     .option('--batch <n>', 'batch size', int('--batch'), 64)
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .option('--backend <name>', BACKEND_CHOICES.join(' | '), oneOf('--backend', BACKEND_CHOICES), 'auto')
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .option('--labels <file>', 'synset list to map wnid folders onto 1000-class ImageNet weights')
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { prepareInput } from '../data/preprocess.ts';
 import { disposeModel, modelFromWeights, softmax, topK } from '../train/infer.ts';
 import { int, oneOf } from '../train/cli-opts.ts';
+import { BACKEND_CHOICES, type BackendName } from '../backend/index.ts';
 
-interface Opts { weights?: string; top: number; json?: boolean; tenCrop?: boolean; backend: 'auto' | 'native' | 'ref'; threads?: number }
+interface Opts { weights?: string; top: number; json?: boolean; tenCrop?: boolean; backend: BackendName; threads?: number }
 export interface Prediction { index: number; className: string; probability: number }
 
 export function register(program: Command): void {
@@ -16,7 +17,7 @@ export function register(program: Command): void {
     .option('--top <k>', 'how many classes to show', int('--top'), 5)
     .option('--json', 'JSON: [{"file","predictions":[{"index","className","probability"}]}]')
     .option('--ten-crop', 'average over the paper\'s 10 crops')
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .option('--backend <name>', BACKEND_CHOICES.join(' | '), oneOf('--backend', BACKEND_CHOICES), 'auto')
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .action(async (images: string[], o: Opts) => {
       if (!o.weights) throw new Error('--weights FILE is required');

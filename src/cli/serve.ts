@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { load } from '../api.ts';
 import { buildServer, DEFAULT_LIMITS } from '../server/app.ts';
+import { BACKEND_CHOICES, isBackendName } from '../backend/index.ts';
 
 interface ServeOptions {
   weights: string; port: string; host: string; run?: string; threads?: string; backend: string;
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--run <dir>', 'training run directory for the explorer page')
     .option('--threads <n>', 'backend threads')
-    .option('--backend <name>', 'auto | ref | native', 'auto')
+    .option('--backend <name>', BACKEND_CHOICES.join(' | '), 'auto')
     .option('--body-limit <bytes>', 'request body limit', String(DEFAULT_LIMITS.bodyLimit))
     .option('--max-pixels <n>', 'decoded pixel limit per image', String(DEFAULT_LIMITS.maxPixels))
     .option('--timeout <ms>', 'per-request timeout', String(DEFAULT_LIMITS.timeoutMs))
@@ -32,8 +33,8 @@ export function register(program: Command): void {
     .option('--max-queue <n>', 'queued images beyond which requests get 503', String(DEFAULT_LIMITS.maxQueue))
     .option('--log', 'request logging (pino JSON lines)')
     .action(async (o: ServeOptions) => {
-      if (!['auto', 'ref', 'native'].includes(o.backend)) throw new Error(`--backend must be auto, ref or native, got ${o.backend}`);
-      const api = await load({ weights: o.weights, backend: o.backend as 'auto', threads: o.threads ? posInt(o.threads, '--threads') : undefined });
+      if (!isBackendName(o.backend)) throw new Error(`--backend must be ${BACKEND_CHOICES.join(', ')}, got ${o.backend}`);
+      const api = await load({ weights: o.weights, backend: o.backend, threads: o.threads ? posInt(o.threads, '--threads') : undefined });
       const app = await buildServer({
         api, runDir: o.run, logger: !!o.log,
         limits: {

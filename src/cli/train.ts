@@ -5,6 +5,7 @@ import { DEFAULTS, type TrainConfig } from '../train/setup.ts';
 import { train } from '../train/trainer.ts';
 import { disposeModel } from '../train/infer.ts';
 import { int, num, oneOf } from '../train/cli-opts.ts';
+import { BACKEND_CHOICES } from '../backend/index.ts';
 
 export function register(program: Command): void {
   program
@@ -26,7 +27,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'run folder (checkpoints, log.jsonl, curves.svg, weights.safetensors)')
     .option('--resume <dir>', 'continue a run from its newest good checkpoint')
     .option('--seed <n>', 'seed for init, shuffling, crops and dropout (default 0)', int('--seed', 0))
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const))
+    .option('--backend <name>', BACKEND_CHOICES.join(' | '), oneOf('--backend', BACKEND_CHOICES))
     .option('--threads <n>', 'kernel threads (native backend)', int('--threads'))
     .option('--labels <file>', 'synset list ("n01440764 tench, ...") giving readable class names')
     .option('--limit-per-class <n>', 'use only the first N images of each class', int('--limit-per-class'))

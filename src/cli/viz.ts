@@ -10,8 +10,9 @@ import { prepareImage } from '../viz/image.ts';
 import { imageActivations } from '../viz/activations.ts';
 import { activationGrid } from '../viz/grid.ts';
 import { encodePng } from '../viz/png.ts';
+import { BACKEND_CHOICES, isBackendName, type BackendName } from '../backend/index.ts';
 
-export interface VizOptions { weights: string; image?: string; out: string; top?: number; backend?: 'ref' | 'native' | 'auto'; scale?: number }
+export interface VizOptions { weights: string; image?: string; out: string; top?: number; backend?: BackendName; scale?: number }
 export interface VizResult { files: string[]; predictions?: { index: number; className: string; probability: number }[] }
 
 export async function runViz(o: VizOptions): Promise<VizResult> {
@@ -48,8 +49,8 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (created if missing)')
     .option('--top <n>', 'channels per layer, strongest (highest mean activation) first', (v) => Number(v), 16)
     .option('--backend <name>', 'ref | native | auto', 'auto')
-    .action(async (opts: { weights: string; image?: string; out: string; top: number; backend: 'ref' | 'native' | 'auto' }) => {
-      if (!['ref', 'native', 'auto'].includes(opts.backend)) throw new Error(`unknown backend ${JSON.stringify(opts.backend)} (use ref, native or auto)`);
+    .action(async (opts: { weights: string; image?: string; out: string; top: number; backend: BackendName }) => {
+      if (!isBackendName(opts.backend)) throw new Error(`unknown backend ${JSON.stringify(opts.backend)} (use ${BACKEND_CHOICES.join(', ')})`);
       const r = await runViz(opts);
       if (r.predictions) {
         console.log(`top-5 for ${opts.image}:`);

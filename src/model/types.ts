@@ -1,5 +1,6 @@
 // The model contract shared by training, inference, interchange, serving and visualisation.
 import type { Backend } from '../backend/backend.ts';
+import type { BackendName } from '../backend/index.ts';
 
 export type Variant = 'paper' | 'torchvision';
 
@@ -8,7 +9,7 @@ export interface ModelConfig {
   /** Number of output classes (fc8 width). Default 1000. */
   classes?: number;
   /** A backend instance, or a name for createBackend ('auto' default). */
-  backend?: Backend | 'ref' | 'native' | 'auto';
+  backend?: Backend | BackendName;
   /** Seed for the paper initialisation (N(0, 0.01) weights). Default 0. */
   seed?: number;
   /** Width multiplier for reduced-width test models (1 = the real AlexNet). Default 1. */

@@ -148,3 +148,34 @@ test('host fallback: a failing host op rejects the next settle once, then clears
   await assert.rejects(host.gate.settle(async () => 1), /label 7 at index 1/);
   assert.equal(await host.gate.settle(async () => 2), 2);
 });
+
+test('backend registry: one list of names, lazy creation, clear error for unknown names', async () => {
+  const { BACKEND_CHOICES, BACKEND_NAMES, createBackend, isBackendName } = await import('../../../src/backend/index.ts');
+  assert.deepEqual(BACKEND_CHOICES, ['auto', ...BACKEND_NAMES]);
+  assert.ok(BACKEND_NAMES.includes('ref') && BACKEND_NAMES.includes('native'));
+  assert.equal(BACKEND_NAMES.at(-1), 'ref', 'ref is the last resort of auto');
+  assert.ok(isBackendName('auto') && !isBackendName('cuda'));
+  const r = await createBackend('ref');
+  assert.equal(r.name, 'ref');
+  await assert.rejects(createBackend('cuda' as never), /unknown backend 'cuda' \(expected auto, native, ref\)/);
+  const a = await createBackend('auto');
+  assert.equal(a.name, SKIP ? 'ref' : 'native');
+  a.dispose();
+});
+
+test('write overwrites an existing tensor or view in place, on every backend', { skip: SKIP }, async () => {
+  const { createNativeBackend } = await import('../../../src/backend/native/index.ts');
+  for (const b of [createRefBackend(), createNativeBackend({ threads: 1 })] as Backend[]) {
+    const base = b.alloc([6]);
+    const v = b.view(base, 2, [2, 2]);
+    b.write(v, Float32Array.from([1, 2, 3, 4]));
+    assert.deepEqual([...await b.read(base)], [0, 0, 1, 2, 3, 4], b.name);
+    const data = Float32Array.from([9, 9, 9, 9, 9, 9]);
+    b.write(base, data);
+    data.fill(0); // the call owns its data once it returns
+    assert.deepEqual([...await b.read(v)], [9, 9, 9, 9], b.name);
+    assert.throws(() => b.write(base, new Float32Array(5)), /write: data has 5 elements, tensor \[6\] has 6/);
+    assert.throws(() => b.write(base, new Int32Array(6)), /write: data is i32, tensor is f32/);
+    b.dispose();
+  }
+});
