@@ -7,7 +7,7 @@ import { sgdStep } from '../optim/sgd.ts';
 import { Arena, buildParamTable } from './arena.ts';
 import { initArena } from './init.ts';
 import { bindLayers, buildLayers, forwardBackward, forwardEval } from './network.ts';
-import { defaultInputSize, layerSpecs, paramSpecs } from './spec.ts';
+import { checkStateDict, defaultInputSize, layerSpecs, paramShapes, paramSpecs } from './spec.ts';
 import type { ArchConfig } from './spec.ts';
 import { summaryRows } from './summary.ts';
 import type { Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOptions, Variant } from './types.ts';
@@ -15,13 +15,7 @@ import type { Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOpt
 type Shape4 = [number, number, number, number];
 
 export function paramTable(a: ArchConfig): ParamEntry[] {
-  const shapes: { name: string; shape: number[] }[] = [];
-  for (const l of paramSpecs(a)) {
-    const w = l.kind === 'conv' ? [l.outC, l.inC / l.groups, l.kernel, l.kernel] : [l.outF, l.inF];
-    const b = [l.kind === 'conv' ? l.outC : l.outF];
-    shapes.push({ name: `${l.param}.weight`, shape: w }, { name: `${l.param}.bias`, shape: b });
-  }
-  return buildParamTable(shapes);
+  return buildParamTable(paramShapes(a));
 }
 
 const shapeStr = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -108,28 +102,9 @@ export class AlexNet implements Model {
 
   async loadStateDict(sd: StateDict): Promise<void> {
     this.alive();
-    const known = new Set(this.params.map((e) => e.name));
-    const unknown = Object.keys(sd).filter((k) => !known.has(k));
-    const missing = this.params.filter((e) => !(e.name in sd)).map((e) => e.name);
-    if (unknown.length || missing.length) {
-      const parts = [];
-      if (unknown.length) parts.push(`unknown keys: ${unknown.join(', ')}`);
-      if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
-      throw new Error(`loadStateDict (${this.variant}): ${parts.join('; ')}`);
-    }
-    const data = new Float32Array(this.paramCount);
-    for (const e of this.params) {
-      const a = sd[e.name];
-      if (!a || !Array.isArray(a.shape) || a.shape.length !== e.shape.length || a.shape.some((d, i) => d !== e.shape[i])) {
-        throw new Error(`loadStateDict: ${e.name}: expected shape ${shapeStr(e.shape)}, got ${a && Array.isArray(a.shape) ? shapeStr(a.shape) : String(a?.shape)}`);
-      }
-      if (!a.data || a.data.length !== e.size) {
-        throw new Error(`loadStateDict: ${e.name}: shape ${shapeStr(e.shape)} needs ${e.size} values, got ${a.data?.length}`);
-      }
-      data.set(a.data, e.offset);
-    }
-    this.weights.replace(data);
-    this.rebind();
+    checkStateDict(sd, this.arch, 'loadStateDict');
+    // straight into the parameter arena, one write per tensor (no staging copy of the whole arena)
+    for (const e of this.params) this.backend.write(this.weights.view(e.name), sd[e.name].data);
   }
 
   async getArenas(): Promise<{ params: Float32Array; momentum: Float32Array }> {
