@@ -10,9 +10,11 @@ import { prepareInput, type RawImage } from './data/preprocess.ts';
 import { loadWeights } from './io/weights.ts';
 import { createModel } from './model/index.ts';
 import type { Model, StateDict, WeightsMeta } from './model/types.ts';
+import { softmaxRows, topK, type Prediction } from './model/postprocess.ts';
+
+export { softmaxRows, type Prediction };
 
 export type ImageInput = string | Buffer | RawImage;
-export interface Prediction { className: string; index: number; probability: number }
 
 export interface LoadOptions {
   /** A weights file (safetensors, .pth, ONNX; by content) or weights already in memory. */
@@ -78,11 +80,7 @@ export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
   });
 
   const preprocess = (image: ImageInput) => prepareInput(image, meta.preprocessing, { limitInputPixels: opts.maxPixels });
-  const topk = (probs: Float32Array, k = 5): Prediction[] => {
-    const kk = Math.max(1, Math.min(Math.floor(k), probs.length));
-    const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, kk);
-    return idx.map((index) => ({ className: meta.classNames[index] ?? `class_${index}`, index, probability: probs[index] }));
-  };
+  const topk = (probs: Float32Array, k = 5): Prediction[] => topK(probs, k, meta.classNames);
 
   return {
     meta, model, inputSize: S, preprocess, inferBatch, topk, exclusive,
@@ -101,15 +99,4 @@ export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
       be?.dispose();
     },
   };
-}
-
-export function softmaxRows(logits: Float32Array, k: number): Float32Array {
-  const y = new Float32Array(logits.length);
-  for (let r = 0; r < logits.length / k; r++) {
-    let mx = -Infinity, s = 0;
-    for (let j = 0; j < k; j++) mx = Math.max(mx, logits[r * k + j]);
-    for (let j = 0; j < k; j++) s += y[r * k + j] = Math.exp(logits[r * k + j] - mx);
-    for (let j = 0; j < k; j++) y[r * k + j] /= s;
-  }
-  return y;
 }

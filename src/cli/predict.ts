@@ -37,7 +37,7 @@ export function register(program: Command): void {
           const logits = await model.forward(x, [views, 3, c, c]);
           const p = new Float32Array(model.classes);
           for (let v = 0; v < views; v++) softmax(logits, v * model.classes, model.classes).forEach((q, k) => { p[k] += q / views; });
-          const predictions = topK(p, Math.min(o.top, model.classes)).map((t) => ({ index: t.index, className: meta.classNames[t.index] ?? String(t.index), probability: t.probability }));
+          const predictions = topK(p, Math.min(o.top, model.classes), meta.classNames).map((t) => ({ index: t.index, className: t.className, probability: t.probability }));
           out.push({ file, predictions });
           if (!o.json) {
             console.log(file);

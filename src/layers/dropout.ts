@@ -2,6 +2,7 @@
 // Eval mode (or dropout switched off) is the identity and returns x itself.
 import type { Backend, DropoutAttrs, Tensor } from '../backend/backend.ts';
 import type { Cache, ForwardContext, Layer } from './layer.ts';
+import { layerSeed } from '../util/rng.ts';
 
 export type DropoutCache = { mask?: Tensor; attrs?: DropoutAttrs };
 
@@ -16,10 +17,7 @@ export function dropoutBackward(be: Backend, dy: Tensor, cache: DropoutCache): T
   return be.run('dropoutBackward', { mask: cache.mask, dy }, cache.attrs).dx;
 }
 
-/** Distinct, well-mixed seeds per dropout layer from the step's base seed. */
-export function layerSeed(base: number, index: number): number {
-  return (Math.imul(base >>> 0, 0x85ebca6b) + Math.imul(index, 0x9e3779b9) + 0x632be5ab) >>> 0;
-}
+export { layerSeed };
 
 export class Dropout implements Layer {
   readonly kind = 'dropout';

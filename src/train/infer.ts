@@ -32,19 +32,7 @@ export function labelMapping(ds: ImageFolder, meta: WeightsMeta, labels?: string
     (meta.classes === 1000 ? ' (for ImageNet weights on wnid folders pass --labels imagenet_synsets.txt)' : ''));
 }
 
-export function softmax(logits: Float32Array, off: number, K: number): Float32Array {
-  let m = -Infinity;
-  for (let k = 0; k < K; k++) m = Math.max(m, logits[off + k]);
-  const p = new Float32Array(K);
-  let s = 0;
-  for (let k = 0; k < K; k++) s += p[k] = Math.exp(logits[off + k] - m);
-  for (let k = 0; k < K; k++) p[k] /= s;
-  return p;
-}
-
-export function topK(p: Float32Array, k: number): { index: number; probability: number }[] {
-  return Array.from(p, (probability, index) => ({ index, probability })).sort((a, b) => b.probability - a.probability).slice(0, k);
-}
+export { softmaxRow as softmax, topK } from '../model/postprocess.ts';
 
 export function disposeModel(m: Model): void {
   const be = m.backend;

@@ -6,7 +6,7 @@
 //         adaptive average pool copying small pool5 maps (inputs below ~200 px) into fc6.
 import type { Model } from '../model/types.ts';
 import { normaliseArch, paramSpecs } from '../model/spec.ts';
-import { Rng, STREAM, hash32 } from '../data/rng.ts';
+import { Rng, STREAM, hash32 } from '../util/rng.ts';
 
 export type InitScheme = 'model' | 'he' | 'lsuv';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { Sgd } from '../optim/sgd.ts';
 import { BatchLoader } from '../data/loader.ts';
-import { dropoutSeed } from '../data/rng.ts';
+import { dropoutSeed } from '../util/rng.ts';
 import { cleanTemps, latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
 import { curvesSvg, type EpochRecord, type History } from './plot.ts';
