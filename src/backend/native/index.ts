@@ -27,9 +27,12 @@ export interface NativeBackend extends Backend {
   profile(): Record<string, [number, number]>;
 }
 
-/** Attribute ranges the addon's kernels do not cover (everything else it runs for every valid call). */
-const LIMITS: { [K in OpName]?: (a: OpAttrs<K>) => boolean } = {
-  lrn: lrnSupported, lrnBackward: lrnSupported,
+/** What the addon runs itself: true, false (always the host fallback), or a test on the attrs. The compiler
+ *  asks for an entry for every op in the registry, so a new op is a decision here, not a worker error. */
+const NATIVE: { [K in OpName]: boolean | ((a: OpAttrs<K>) => boolean) } = {
+  conv2d: true, conv2dBackward: true, relu: true, reluBackward: true, lrn: lrnSupported, lrnBackward: lrnSupported,
+  maxPool: true, maxPoolBackward: true, adaptiveAvgPool: true, adaptiveAvgPoolBackward: true, dropout: true, dropoutBackward: true,
+  linear: true, linearBackward: true, reshape: true, softmax: true, softmaxCrossEntropy: true, fill: true, sgd: true,
 };
 
 /** Threads: opts.threads, else ALEXNET_THREADS, else the number of cores. */
@@ -146,8 +149,8 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
     },
     supports(op, attrs) {
       if (!isOpName(op)) return false;
-      const limit = LIMITS[op] as ((a: OpAttrs<typeof op>) => boolean) | undefined;
-      return limit ? limit(attrs) : true;
+      const can = NATIVE[op] as boolean | ((a: OpAttrs<typeof op>) => boolean);
+      return typeof can === 'function' ? can(attrs) : can;
     },
     run<K extends OpName>(op: K, inputs: OpInputs<K>, attrs: OpAttrs<K>): OpOutputs<K> {
       eng();
