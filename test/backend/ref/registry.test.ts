@@ -157,9 +157,10 @@ test('backend registry: one list of names, lazy creation, clear error for unknow
   assert.ok(isBackendName('auto') && !isBackendName('cuda'));
   const r = await createBackend('ref');
   assert.equal(r.name, 'ref');
-  await assert.rejects(createBackend('cuda' as never), /unknown backend 'cuda' \(expected auto, native, ref\)/);
+  await assert.rejects(createBackend('cuda' as never), new RegExp(`unknown backend 'cuda' \\(expected ${BACKEND_CHOICES.join(', ')}\\)`));
   const a = await createBackend('auto');
-  assert.equal(a.name, SKIP ? 'ref' : 'native');
+  assert.ok(BACKEND_NAMES.includes(a.name as never));
+  if (!SKIP) assert.notEqual(a.name, 'ref', 'auto prefers a faster backend when one starts');
   a.dispose();
 });
 
