@@ -13,9 +13,11 @@ import { prepareInput, type RawImage } from './data/preprocess.ts';
 import { loadWeights } from './io/weights.ts';
 import { createModel } from './model/index.ts';
 import type { Model, StateDict, WeightsMeta } from './model/types.ts';
+import { softmaxRows, topK, type Prediction } from './model/postprocess.ts';
+
+export { softmaxRows, topK, type Prediction };
 
 export type ImageInput = string | URL | Buffer | Uint8Array | ArrayBuffer | Blob | RawImage;
-export interface Prediction { className: string; index: number; probability: number }
 
 export interface LoadOptions {
   /** A weights file (safetensors, .pth, ONNX; by content) or weights already in memory. */
@@ -91,7 +93,7 @@ export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
     return xs.length ? inferBatch(xs, o) : [];
   };
   const topk = (probs: Float32Array, k = 5): Prediction[] =>
-    topIndices(probs, k).map((index) => ({ className: meta.classNames[index] ?? `class_${index}`, index, probability: probs[index] }));
+    topK(probs, k, meta.classNames);
 
   return {
     meta, model, inputSize: S, preprocess, inferBatch, topk, exclusive,
@@ -126,21 +128,4 @@ export async function imageSource(image: ImageInput): Promise<string | Buffer | 
   if (typeof Blob !== 'undefined' && image instanceof Blob) return Buffer.from(await image.arrayBuffer());
   if (image && typeof image === 'object' && 'data' in image && 'width' in image) return image;
   throw new Error(`unsupported image input (${Object.prototype.toString.call(image)}): pass a path, file: URL, Buffer, Uint8Array, ArrayBuffer, Blob or { data, width, height, channels }`);
-}
-
-/** Indices of the k largest values, largest first (ties: lower index first); k clamped to 1..length. */
-export function topIndices(probs: ArrayLike<number>, k: number): number[] {
-  const kk = Math.max(1, Math.min(Math.floor(k), probs.length));
-  return Array.from({ length: probs.length }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, kk);
-}
-
-export function softmaxRows(logits: Float32Array, k: number): Float32Array {
-  const y = new Float32Array(logits.length);
-  for (let r = 0; r < logits.length / k; r++) {
-    let mx = -Infinity, s = 0;
-    for (let j = 0; j < k; j++) mx = Math.max(mx, logits[r * k + j]);
-    for (let j = 0; j < k; j++) s += y[r * k + j] = Math.exp(logits[r * k + j] - mx);
-    for (let j = 0; j < k; j++) y[r * k + j] /= s;
-  }
-  return y;
 }

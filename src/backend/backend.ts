@@ -4,6 +4,8 @@
 // GPU) until `read`. All shapes are logical NCHW / (N,F); a backend may store any layout.
 // `run` may execute eagerly (ref) or enqueue work (native runs a FIFO on a worker thread);
 // either way results are visible to the next `run` on the same backend, and `read` awaits them.
+// Reads are asynchronous only: no backend has to block the JS thread. The per-op facts (inputs, attrs
+// in ABI order, shape inference, validation) live in the registry, ops.ts.
 //
 // Conventions for every op:
 //   - outputs first in the result object; gradients carry a `d` prefix;
@@ -93,12 +95,6 @@ export type OpAttrs<K extends OpName> = OpTable[K]['attrs'];
 export type OpInputs<K extends OpName> = OpTable[K]['in'];
 export type OpOutputs<K extends OpName> = OpTable[K]['out'];
 
-export const OP_NAMES: readonly OpName[] = [
-  'conv2d', 'conv2dBackward', 'relu', 'reluBackward', 'lrn', 'lrnBackward', 'maxPool', 'maxPoolBackward',
-  'adaptiveAvgPool', 'adaptiveAvgPoolBackward', 'dropout', 'dropoutBackward', 'linear', 'linearBackward',
-  'reshape', 'softmax', 'softmaxCrossEntropy', 'fill', 'sgd',
-];
-
 export interface Backend {
   readonly name: string;
   /** New tensor of zeros. */
@@ -110,13 +106,14 @@ export interface Backend {
   view(base: Tensor, offset: number, shape: readonly number[]): Tensor;
   /** Row-major NCHW copy of the data, after all queued work on it has finished. */
   read(t: Tensor): Promise<Float32Array | Int32Array>;
-  /** Blocking read (drains the queue). For tests, fallback and small values only. */
-  readSync(t: Tensor): Float32Array | Int32Array;
+  /** Overwrite an existing tensor (or view) in place with row-major data of its size and dtype, in queue order. */
+  write(t: Tensor, data: Float32Array | Int32Array): void;
   /** Release memory; views keep their base alive. Freeing twice is an error. */
   free(...ts: (Tensor | undefined)[]): void;
-  /** Can this backend run `op` with these attrs? If not, callers fall back to ref. */
+  /** Does this backend run `op` with these attrs itself? If not, `run` still works, through the host
+   *  fallback (fallback.ts): slow, same results. */
   supports<K extends OpName>(op: K, attrs: OpAttrs<K>): boolean;
-  /** Run (or enqueue) one op. Validates shapes synchronously and throws on mismatch. */
+  /** Run (or enqueue) one op. Validates through the registry synchronously and throws ShapeError on a bad call. */
   run<K extends OpName>(op: K, inputs: OpInputs<K>, attrs: OpAttrs<K>): OpOutputs<K>;
   /** Resolves when all queued work has finished. */
   sync(): Promise<void>;

@@ -1,22 +1,64 @@
-// Backend registry: `createBackend('auto')` gives native when the addon loads, else ref.
+// The backend registry: the one list of backend names. Each entry is created lazily (its module is only
+// imported when asked for), and 'auto' takes the highest-priority backend that starts on this machine.
+// A new backend is one entry here; the CLI, API and bench take their choices from BACKEND_CHOICES.
 import type { Backend } from './backend.ts';
-import { createRefBackend } from './ref/index.ts';
 
-export type BackendName = 'ref' | 'native' | 'auto';
 export interface BackendOptions { threads?: number }
 
+export interface BackendEntry {
+  readonly name: string;
+  /** 'auto' tries higher priorities first. */
+  readonly priority: number;
+  readonly description: string;
+  create(opts: BackendOptions): Promise<Backend>;
+}
+
+const BACKENDS = [
+  { name: 'native', priority: 10, description: 'oneDNN + OpenBLAS C++ addon (CPU)',
+    create: async (o: BackendOptions) => (await import('./native/index.ts')).createNativeBackend(o) },
+  { name: 'ref', priority: 0, description: 'plain TypeScript reference kernels (the oracle)',
+    create: async () => (await import('./ref/index.ts')).createRefBackend() },
+] as const satisfies readonly BackendEntry[];
+
+/** A registered backend's name. */
+export type RegisteredBackend = (typeof BACKENDS)[number]['name'];
+/** What a user may ask for: a registered backend, or 'auto'. */
+export type BackendName = RegisteredBackend | 'auto';
+
+/** Registered names, highest priority first. */
+export const BACKEND_NAMES: readonly RegisteredBackend[] = [...BACKENDS].sort((a, b) => b.priority - a.priority).map((e) => e.name);
+/** Every accepted value of a --backend option: 'auto' first, then the registered names. */
+export const BACKEND_CHOICES: readonly BackendName[] = ['auto', ...BACKEND_NAMES];
+
+export function isBackendName(s: unknown): s is BackendName {
+  return typeof s === 'string' && (BACKEND_CHOICES as readonly string[]).includes(s);
+}
+
+/** Throws unless s is a backend name; the message lists the choices. */
+export function checkBackendName(s: unknown, what = 'backend'): BackendName {
+  if (!isBackendName(s)) throw new Error(`unknown ${what} '${String(s)}' (expected ${BACKEND_CHOICES.join(', ')})`);
+  return s;
+}
+
+export function backendEntry(name: RegisteredBackend): BackendEntry {
+  return BACKENDS.find((e) => e.name === name)!;
+}
+
 export async function createBackend(name: BackendName = 'auto', opts: BackendOptions = {}): Promise<Backend> {
-  if (name === 'ref') return createRefBackend();
-  try {
-    const { createNativeBackend } = await import('./native/index.ts');
-    return createNativeBackend(opts);
-  } catch (err) {
-    if (name === 'native') throw err;
-    if (process.env.ALEXNET_QUIET !== '1') {
-      console.warn(`[alexnet] native backend unavailable (${(err as Error).message.split('\n')[0]}); using ref`);
+  checkBackendName(name);
+  if (name !== 'auto') return backendEntry(name).create(opts);
+  const order = BACKEND_NAMES.map(backendEntry);
+  for (const [i, e] of order.entries()) {
+    try {
+      return await e.create(opts);
+    } catch (err) {
+      if (i === order.length - 1) throw err;
+      if (process.env.ALEXNET_QUIET !== '1') {
+        console.warn(`[alexnet] ${e.name} backend unavailable (${(err as Error).message.split('\n')[0]}); using ${order[i + 1].name}`);
+      }
     }
-    return createRefBackend();
   }
+  throw new Error('no backend registered');
 }
 
 export type { Backend, Tensor } from './backend.ts';

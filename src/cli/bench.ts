@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { int, choice, VARIANTS } from './cli-opts.ts';
+import { BACKEND_NAMES, type RegisteredBackend } from '../backend/index.ts';
 
 export interface BenchFigures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
 interface PeerResult extends Partial<BenchFigures> { skip?: string }
@@ -49,13 +50,13 @@ export function declare(program: Command): Command {
 export function configure(cmd: Command): void {
   cmd
     .addOption(choice('--variant <v>', 'architecture', VARIANTS, 'torchvision'))
-    .addOption(choice('--backend <b>', 'compute backend', ['native', 'ref'], 'native'))
+    .addOption(choice('--backend <b>', 'compute backend', BACKEND_NAMES, 'native'))
     .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)', int('--threads'))
     .option('--steps <n>', 'measured iterations per figure (after one warm-up)', int('--steps'), 3)
     .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)', int('--rounds'))
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: 'paper' | 'torchvision'; backend: 'native' | 'ref'; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+    .action((o: { variant: 'paper' | 'torchvision'; backend: RegisteredBackend; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
       // the measuring scripts live in bench/ and run through tsx: a clone has them, an installed package does not
       if (!existsSync(`${root}bench/measure.ts`)) throw new Error(`bench needs a clone of the repository (bench/measure.ts and tsx); not found under ${root}`);
       const threads = o.threads ?? (process.env.ALEXNET_THREADS ? int('ALEXNET_THREADS')(process.env.ALEXNET_THREADS) : availableParallelism());

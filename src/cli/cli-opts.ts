@@ -1,6 +1,7 @@
 // Small option parsers shared by the commands (errors name the flag), and `choice`: an option limited to a
 // list through commander's own choices, so --help lists the values and a wrong one is refused in one line.
 import { Option } from 'commander';
+import { BACKEND_CHOICES } from '../backend/index.ts';
 
 export function int(flag: string, min = 1) {
   return (v: string): number => {
@@ -20,6 +21,7 @@ export function choice(flags: string, description: string, values: readonly stri
   const o = new Option(flags, description).choices(values);
   return defaultValue === undefined ? o : o.default(defaultValue);
 }
-export const BACKENDS = ['auto', 'native', 'ref'] as const;
+/** --backend values: from the backend registry (the one list of names). */
+export const BACKENDS = BACKEND_CHOICES;
 export const VARIANTS = ['paper', 'torchvision'] as const;
 export const PROGRESS = ['auto', 'bar', 'lines', 'quiet'] as const;

@@ -2,6 +2,7 @@
 // synthetic folder when no data is present) for a few minutes at reduced resolution, evaluates,
 // classifies the sample photos and writes an HTML report into the run folder.
 import type { Command } from 'commander';
+import type { BackendName } from '../backend/index.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ import { int, choice, BACKENDS, PROGRESS } from './cli-opts.ts';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARED = process.env.ALEXNET_SHARED_DATA ?? path.resolve(REPO, '../shared/data');
 
-interface Opts { data?: string; out?: string; epochs?: number; imageSize?: number; limitPerClass?: number; backend: 'auto' | 'native' | 'ref'; threads?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { data?: string; out?: string; epochs?: number; imageSize?: number; limitPerClass?: number; backend: BackendName; threads?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function declare(program: Command): Command {
   return program.command('demo')
@@ -35,9 +36,9 @@ export function configure(cmd: Command): void {
 async function runDemo(o: Opts): Promise<void> {
   const t0 = Date.now();
   // imported here, not at the top: `alexnet --help` and other commands start without sharp and the trainer
-  const [{ default: sharp }, { createBackend }, { BatchLoader }, { prepareInput }, { makeSyntheticFolder }, { evaluate }, { disposeModel }, { softmaxRows, topIndices }, { conv1Grid, writeReport }, { DEFAULTS }, { train }] = await Promise.all([
+  const [{ default: sharp }, { createBackend }, { BatchLoader }, { prepareInput }, { makeSyntheticFolder }, { evaluate }, { disposeModel }, { softmaxRows, topK }, { conv1Grid, writeReport }, { DEFAULTS }, { train }] = await Promise.all([
     import('sharp'), import('../backend/index.ts'), import('../data/loader.ts'), import('../data/preprocess.ts'), import('../data/synthetic.ts'), import('../train/evaluate.ts'),
-    import('./infer.ts'), import('../api.ts'), import('../train/report.ts'), import('../train/setup.ts'), import('../train/trainer.ts'),
+    import('./infer.ts'), import('../model/postprocess.ts'), import('../train/report.ts'), import('../train/setup.ts'), import('../train/trainer.ts'),
   ]);
   const out = path.resolve(o.out ?? path.join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`));
   const notes: string[] = [];
@@ -98,7 +99,7 @@ async function runDemo(o: Opts): Promise<void> {
     for (const f of samples) {
       const x = await prepareInput(f, pp);
       const p = softmaxRows(await model.forward(x, [1, 3, pp.crop, pp.crop]), K);
-      const top = topIndices(p, 5).map((i) => ({ className: r.classNames[i], probability: p[i] }));
+      const top = topK(p, 5, r.classNames).map((t) => ({ className: t.className, probability: t.probability }));
       const thumb = `sample-${path.basename(f).replace(/\.[^.]+$/, '')}.jpg`;
       await sharp(f).rotate().resize(300, 300, { fit: 'inside' }).jpeg({ quality: 85 }).toFile(path.join(out, thumb));
       predictions.push({ file: f, thumb, predictions: top });

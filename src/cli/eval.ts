@@ -1,9 +1,10 @@
 // alexnet eval: top-1 / top-5 on an image folder, centre crop or the paper's 10 crops.
 import type { Command } from 'commander';
+import type { BackendName } from '../backend/index.ts';
 import { int, choice, BACKENDS, PROGRESS } from './cli-opts.ts';
 import { checkDir, checkFile } from './errors.ts';
 
-interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: 'auto' | 'native' | 'ref'; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: BackendName; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function declare(program: Command): Command {
   return program.command('eval')

@@ -1,10 +1,11 @@
 // alexnet predict: class probabilities for image files.
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { BackendName } from '../backend/index.ts';
 import { int, choice, BACKENDS } from './cli-opts.ts';
 import { checkFile } from './errors.ts';
 
-interface Opts { weights: string; top: number; json?: boolean; tenCrop?: boolean; backend: 'auto' | 'native' | 'ref'; threads?: number }
+interface Opts { weights: string; top: number; json?: boolean; tenCrop?: boolean; backend: BackendName; threads?: number }
 export interface Prediction { index: number; className: string; probability: number }
 
 export function declare(program: Command): Command {
@@ -23,7 +24,7 @@ export function configure(cmd: Command): void {
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .action(async (images: string[], o: Opts) => {
       // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
-      const [{ prepareInput }, { disposeModel, modelFromWeights }, { softmaxRows, topIndices }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts'), import('../api.ts')]);
+      const [{ prepareInput }, { disposeModel, modelFromWeights }, { softmaxRows, topK }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts'), import('../model/postprocess.ts')]);
       checkFile(o.weights, 'weights file');
       const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
       const out: ({ file: string; predictions: Prediction[] } | { file: string; error: string })[] = [];
@@ -44,7 +45,7 @@ export function configure(cmd: Command): void {
           const logits = await model.forward(x, [views, 3, c, c]);
           const p = new Float32Array(model.classes);
           softmaxRows(logits, model.classes).forEach((q, i) => { p[i % model.classes] += q / views; });
-          const predictions = topIndices(p, o.top).map((index) => ({ index, className: meta.classNames[index] ?? String(index), probability: p[index] }));
+          const predictions = topK(p, o.top, meta.classNames).map((t) => ({ index: t.index, className: t.className, probability: t.probability }));
           out.push({ file, predictions });
           if (!o.json) {
             console.log(file);

@@ -1,35 +1,28 @@
 // Inverted dropout with a counter-based mask (see dropoutUniform). x (any) -> y (same); mask is the cache.
 // Eval mode (or dropout switched off) is the identity and returns x itself.
 import type { Backend, DropoutAttrs, Tensor } from '../backend/backend.ts';
-import type { Cache, ForwardContext, Layer } from './layer.ts';
+import type { ForwardContext, Layer } from './layer.ts';
+import { layerSeed } from '../util/rng.ts';
 
+/** Empty when forward did not drop (backward is then the identity). */
 export type DropoutCache = { mask?: Tensor; attrs?: DropoutAttrs };
 
-export function dropoutForward(be: Backend, x: Tensor, attrs: DropoutAttrs): { y: Tensor; cache: DropoutCache } {
-  const { y, mask } = be.run('dropout', { x }, attrs);
-  return { y, cache: { mask, attrs } };
-}
+export { layerSeed };
 
-/** dx = dy * keep / (1 - p); identity (dy itself) when forward did not drop. */
-export function dropoutBackward(be: Backend, dy: Tensor, cache: DropoutCache): Tensor {
-  if (!cache.mask || !cache.attrs) return dy;
-  return be.run('dropoutBackward', { mask: cache.mask, dy }, cache.attrs).dx;
-}
-
-/** Distinct, well-mixed seeds per dropout layer from the step's base seed. */
-export function layerSeed(base: number, index: number): number {
-  return (Math.imul(base >>> 0, 0x85ebca6b) + Math.imul(index, 0x9e3779b9) + 0x632be5ab) >>> 0;
-}
-
-export class Dropout implements Layer {
+export class Dropout implements Layer<DropoutCache> {
   readonly kind = 'dropout';
-  private static readonly NONE: Cache = {};
+  readonly cacheTensors = ['mask'] as const;
+  private static readonly NONE: DropoutCache = {};
   constructor(readonly name: string, readonly p: number, readonly index: number) {}
-  forward(be: Backend, x: Tensor, ctx: ForwardContext): { y: Tensor; cache: Cache } {
+  forward(be: Backend, x: Tensor, ctx: ForwardContext): { y: Tensor; cache: DropoutCache } {
     if (!ctx.train || !ctx.dropout || this.p === 0) return { y: x, cache: Dropout.NONE };
-    return dropoutForward(be, x, { p: this.p, seed: layerSeed(ctx.dropoutSeed, this.index) });
+    const attrs = { p: this.p, seed: layerSeed(ctx.dropoutSeed, this.index) };
+    const { y, mask } = be.run('dropout', { x }, attrs);
+    return { y, cache: { mask, attrs } };
   }
-  backward(be: Backend, dy: Tensor, cache: Cache): Tensor {
-    return dropoutBackward(be, dy, cache as DropoutCache);
+  /** dx = dy * keep / (1 - p); dy itself when forward did not drop. */
+  backward(be: Backend, dy: Tensor, cache: DropoutCache): Tensor {
+    if (!cache.mask || !cache.attrs) return dy;
+    return be.run('dropoutBackward', { mask: cache.mask, dy }, cache.attrs).dx;
   }
 }

@@ -1,13 +1,16 @@
 // AlexNet (both variants) implementing the Model contract on any Backend.
 // Every public call enqueues all its ops synchronously and awaits once at the end (be.read), so a
 // queued backend (native worker thread) runs a whole step without round trips.
+// Training state is allocated on demand: a model that only infers holds its parameter arena and nothing
+// else. The seeded initialisation runs on first use unless weights are loaded first (load, setArenas);
+// the gradient arena appears on the first backward, the velocity with the optimiser's first step.
 import type { Backend, Tensor } from '../backend/backend.ts';
 import type { ForwardContext, Layer, ParamSlot } from '../layers/layer.ts';
-import { sgdStep } from '../optim/sgd.ts';
+import { Sgd } from '../optim/sgd.ts';
 import { Arena, buildParamTable } from './arena.ts';
 import { initArena } from './init.ts';
-import { bindLayers, buildLayers, checkSupport, forwardBackward, forwardEval } from './network.ts';
-import { defaultInputSize, layerSpecs, paramSpecs } from './spec.ts';
+import { bindLayers, buildLayers, forwardBackward, forwardEval } from './network.ts';
+import { checkStateDict, defaultInputSize, layerSpecs, paramShapes, paramSpecs } from './spec.ts';
 import type { ArchConfig } from './spec.ts';
 import { summaryRows } from './summary.ts';
 import type { Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOptions, Variant } from './types.ts';
@@ -15,14 +18,11 @@ import type { Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOpt
 type Shape4 = [number, number, number, number];
 
 export function paramTable(a: ArchConfig): ParamEntry[] {
-  const shapes: { name: string; shape: number[] }[] = [];
-  for (const l of paramSpecs(a)) {
-    const w = l.kind === 'conv' ? [l.outC, l.inC / l.groups, l.kernel, l.kernel] : [l.outF, l.inF];
-    const b = [l.kind === 'conv' ? l.outC : l.outF];
-    shapes.push({ name: `${l.param}.weight`, shape: w }, { name: `${l.param}.bias`, shape: b });
-  }
-  return buildParamTable(shapes);
+  return buildParamTable(paramShapes(a));
 }
+
+/** Values per write while loading weights (16 MiB of f32). */
+const WRITE_SLICE = 1 << 22;
 
 const shapeStr = (s: readonly number[]) => `[${s.join(', ')}]`;
 
@@ -32,24 +32,46 @@ export class AlexNet implements Model {
   readonly inputSize: number;
   readonly params: readonly ParamEntry[];
   readonly paramCount: number;
-  readonly weights: Arena;
-  readonly grads: Arena;
-  readonly momentum: Arena;
+  private readonly paramArena: Arena;
+  private gradArena?: Arena;
+  /** The optimiser behind trainStep/getArenas/setArenas (created on first use). Trainers may use their own Sgd. */
+  private sgd?: Sgd;
+  private initialised = false;
   private readonly nets = new Map<string, Layer[]>();
-  private slots = new Map<string, ParamSlot>();
+  private readonly slots = new Map<string, ParamSlot>();
   private disposed = false;
 
-  constructor(readonly backend: Backend, readonly arch: ArchConfig, seed: number, private readonly ownsBackend = false) {
+  constructor(readonly backend: Backend, readonly arch: ArchConfig, private readonly seed: number, private readonly ownsBackend = false) {
     this.variant = arch.variant;
     this.classes = arch.classes;
     this.inputSize = defaultInputSize(arch.variant);
     this.params = paramTable(arch);
     this.paramCount = this.params.reduce((s, e) => s + e.size, 0);
-    checkSupport(backend, layerSpecs(arch, this.inputSize, this.inputSize));
-    this.weights = new Arena(backend, this.params, initArena(arch, this.params, seed));
-    this.grads = new Arena(backend, this.params);
-    this.momentum = new Arena(backend, this.params);
-    this.rebind();
+    this.paramArena = new Arena(backend, this.params);
+    for (const l of paramSpecs(arch)) {
+      const w = `${l.param}.weight`, b = `${l.param}.bias`, self = this;
+      this.slots.set(l.param, {
+        w: this.paramArena.view(w), b: this.paramArena.view(b),
+        get dw() { return self.grads.view(w); }, get db() { return self.grads.view(b); },
+      });
+    }
+  }
+
+  /** The parameter arena (initialised on first access unless weights were loaded). */
+  get weights(): Arena {
+    this.ensureInit();
+    return this.paramArena;
+  }
+
+  /** The gradient arena, allocated on the first backward. */
+  get grads(): Arena {
+    this.alive();
+    return (this.gradArena ??= new Arena(this.backend, this.params));
+  }
+
+  /** The model's own optimiser (trainStep's), created on first use with the paper's settings. */
+  get optimizer(): Sgd {
+    return (this.sgd ??= new Sgd(this));
   }
 
   /** The executable layers for an h x w input (the paper net adds an adaptive pool off 227). */
@@ -87,12 +109,15 @@ export class AlexNet implements Model {
 
   async trainStep(x: Float32Array, shape: Shape4, labels: Int32Array, opts: TrainStepOptions): Promise<number> {
     if (!(opts.lr >= 0) || !Number.isFinite(opts.lr)) throw new Error(`trainStep: lr must be a finite number >= 0, got ${opts.lr}`);
+    const loss = this.backward(x, shape, labels, opts);
+    this.optimizer.step(opts.lr, { momentum: opts.momentum, weightDecay: opts.weightDecay });
+    return loss;
+  }
+
+  backward(x: Float32Array, shape: Shape4, labels: Int32Array, opts: { dropout?: boolean; dropoutSeed?: number } = {}): Promise<number> {
     const be = this.backend;
     const { loss } = this.backprop(x, shape, labels, { train: true, dropout: opts.dropout ?? true, dropoutSeed: opts.dropoutSeed ?? 0 }, false);
-    sgdStep(be, this.weights.base, this.grads.base, this.momentum.base, { lr: opts.lr, momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 5e-4 });
-    const v = (await be.read(loss))[0];
-    be.free(loss);
-    return v;
+    return be.read(loss).then((v) => { be.free(loss); return v[0]; });
   }
 
   async lossAndGrads(x: Float32Array, shape: Shape4, labels: Int32Array, opts: { dropout?: boolean; dropoutSeed?: number } = {}): Promise<{ loss: number; logits: Float32Array; grads: StateDict }> {
@@ -109,32 +134,28 @@ export class AlexNet implements Model {
 
   async loadStateDict(sd: StateDict): Promise<void> {
     this.alive();
-    const known = new Set(this.params.map((e) => e.name));
-    const unknown = Object.keys(sd).filter((k) => !known.has(k));
-    const missing = this.params.filter((e) => !(e.name in sd)).map((e) => e.name);
-    if (unknown.length || missing.length) {
-      const parts = [];
-      if (unknown.length) parts.push(`unknown keys: ${unknown.join(', ')}`);
-      if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
-      throw new Error(`loadStateDict (${this.variant}): ${parts.join('; ')}`);
-    }
-    const data = new Float32Array(this.paramCount);
+    checkStateDict(sd, this.arch, 'loadStateDict');
+    this.initialised = true;
+    // Straight into the parameter arena, in slices of at most WRITE_SLICE values, waiting for the queue
+    // every few slices: a queued backend stages each write's data, so this bounds the staging to a few
+    // slices instead of the whole arena (244 MB torchvision: peak RSS 1.0 -> see docs/performance.md).
+    const be = this.backend, base = this.paramArena.base;
+    let pending = 0;
     for (const e of this.params) {
-      const a = sd[e.name];
-      if (!a || !Array.isArray(a.shape) || a.shape.length !== e.shape.length || a.shape.some((d, i) => d !== e.shape[i])) {
-        throw new Error(`loadStateDict: ${e.name}: expected shape ${shapeStr(e.shape)}, got ${a && Array.isArray(a.shape) ? shapeStr(a.shape) : String(a?.shape)}`);
+      const data = sd[e.name].data;
+      for (let i = 0; i < e.size; i += WRITE_SLICE) {
+        const n = Math.min(WRITE_SLICE, e.size - i);
+        const v = be.view(base, e.offset + i, [n]);
+        be.write(v, n === data.length ? data : data.subarray(i, i + n));
+        be.free(v);
+        if ((pending += n) >= 4 * WRITE_SLICE) { await be.sync(); pending = 0; }
       }
-      if (!a.data || a.data.length !== e.size) {
-        throw new Error(`loadStateDict: ${e.name}: shape ${shapeStr(e.shape)} needs ${e.size} values, got ${a.data?.length}`);
-      }
-      data.set(a.data, e.offset);
     }
-    this.weights.replace(data);
-    this.rebind();
+    await be.sync();
   }
 
   async getArenas(): Promise<{ params: Float32Array; momentum: Float32Array }> {
-    const [params, momentum] = await Promise.all([this.weights.read(), this.momentum.read()]);
+    const [params, momentum] = await Promise.all([this.weights.read(), this.optimizer.velocity()]);
     return { params, momentum };
   }
 
@@ -143,10 +164,9 @@ export class AlexNet implements Model {
     this.alive();
     if (a.params.length !== this.paramCount) throw new Error(`setArenas: params has ${a.params.length} values, the ${this.variant} model needs ${this.paramCount}`);
     if (a.momentum && a.momentum.length !== this.paramCount) throw new Error(`setArenas: momentum has ${a.momentum.length} values, the model needs ${this.paramCount}`);
-    this.weights.replace(a.params);
-    if (a.momentum) this.momentum.replace(a.momentum);
-    else this.momentum.zero();
-    this.rebind();
+    this.initialised = true;
+    this.paramArena.replace(a.params);
+    if (a.momentum || this.sgd) this.optimizer.setVelocity(a.momentum);
   }
 
   summary(inputSize?: number): SummaryRow[] {
@@ -156,7 +176,7 @@ export class AlexNet implements Model {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.weights.dispose(); this.grads.dispose(); this.momentum.dispose();
+    this.paramArena.dispose(); this.gradArena?.dispose(); this.sgd?.dispose();
     this.nets.clear();
     if (this.ownsBackend) this.backend.dispose();
   }
@@ -188,8 +208,16 @@ export class AlexNet implements Model {
     return out;
   }
 
-  private upload(x: Float32Array, shape: Shape4): Tensor {
+  /** The seeded initialisation, on first use of weights that were never loaded (host side, one write). */
+  private ensureInit(): void {
     this.alive();
+    if (this.initialised) return;
+    this.backend.write(this.paramArena.base, initArena(this.arch, this.params, this.seed));
+    this.initialised = true;
+  }
+
+  private upload(x: Float32Array, shape: Shape4): Tensor {
+    this.ensureInit();
     if (!Array.isArray(shape) || shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
       throw new Error(`input shape must be [N, 3, H, W] with positive integers, got ${JSON.stringify(shape)}`);
     }
@@ -204,15 +232,6 @@ export class AlexNet implements Model {
     const sd: StateDict = {};
     for (const e of this.params) sd[e.name] = { shape: [...e.shape], data: (flat as Float32Array).slice(e.offset, e.offset + e.size) };
     return sd;
-  }
-
-  private rebind(): void {
-    this.slots = new Map();
-    for (const l of paramSpecs(this.arch)) {
-      const w = `${l.param}.weight`, b = `${l.param}.bias`;
-      this.slots.set(l.param, { w: this.weights.view(w), b: this.weights.view(b), dw: this.grads.view(w), db: this.grads.view(b) });
-    }
-    for (const layers of this.nets.values()) bindLayers(layers, this.slots);
   }
 
   private alive(): void {

@@ -2,7 +2,9 @@
 // views by a table of ParamEntry. The optimiser is one `sgd` op over the whole arena, zeroing the
 // gradients is one `fill`, and a checkpoint is one read/write of each arena.
 import type { Backend, Tensor } from '../backend/backend.ts';
-import type { ParamEntry } from './types.ts';
+
+/** One named parameter inside the arena (torchvision state_dict names, e.g. features.0.weight). */
+export interface ParamEntry { name: string; shape: number[]; offset: number; size: number }
 
 /** Table of names/shapes/offsets in the given order (state_dict order). */
 export function buildParamTable(shapes: readonly { name: string; shape: readonly number[] }[]): ParamEntry[] {
@@ -22,7 +24,7 @@ export function arenaSize(table: readonly ParamEntry[]): number {
 }
 
 export class Arena {
-  base: Tensor;
+  readonly base: Tensor;
   /** One view per entry, same order as the table. */
   views: Tensor[] = [];
   readonly byName = new Map<string, Tensor>();
@@ -42,13 +44,10 @@ export class Arena {
     return t;
   }
 
-  /** Replace the whole contents (the interface has no host->existing-tensor write: upload a new base). */
+  /** Replace the whole contents in place (one write; the views, and every layer bound to them, stay valid). */
   replace(data: Float32Array): void {
     if (data.length !== this.base.size) throw new Error(`arena: expected ${this.base.size} values, got ${data.length}`);
-    const old = [...this.views, this.base];
-    this.base = this.be.upload(data, [data.length]);
-    this.carve();
-    this.be.free(...old);
+    this.be.write(this.base, data);
   }
 
   zero(): void {

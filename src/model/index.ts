@@ -1,5 +1,5 @@
 // createModel: the one way to get an AlexNet (either variant) on any backend.
-import { createBackend } from '../backend/index.ts';
+import { checkBackendName, createBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/backend.ts';
 import { AlexNet } from './alexnet.ts';
 import { normaliseArch } from './spec.ts';
@@ -13,8 +13,7 @@ export async function createModel(cfg: ModelConfig): Promise<Model> {
   let be: Backend;
   let owns = false;
   if (typeof spec === 'string') {
-    if (spec !== 'ref' && spec !== 'native' && spec !== 'auto') throw new Error(`unknown backend '${spec}' (expected ref, native or auto)`);
-    be = await createBackend(spec);
+    be = await createBackend(checkBackendName(spec));
     owns = true;
   } else {
     be = spec;

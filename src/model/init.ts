@@ -5,7 +5,7 @@ import type { ParamEntry } from './types.ts';
 import type { ArchConfig } from './spec.ts';
 import { paramSpecs } from './spec.ts';
 import { arenaSize } from './arena.ts';
-import { Rng } from '../data/rng.ts';
+import { Rng } from '../util/rng.ts';
 
 /** mulberry32 (the data pipeline's Rng) as a plain [0, 1) stream; plenty for initialisation. */
 export function mulberry32(seed: number): () => number {

@@ -6,7 +6,7 @@ import { AvgPool } from '../layers/avgpool.ts';
 import { Conv2d } from '../layers/conv2d.ts';
 import { Dropout } from '../layers/dropout.ts';
 import { Flatten } from '../layers/flatten.ts';
-import { EVAL, isTensor } from '../layers/layer.ts';
+import { EVAL, cachedTensors } from '../layers/layer.ts';
 import type { Cache, ForwardContext, Layer, ParamSlot } from '../layers/layer.ts';
 import { Linear } from '../layers/linear.ts';
 import { lossBackward, lossForward } from '../layers/loss.ts';
@@ -30,27 +30,6 @@ export function buildLayers(specs: readonly LayerSpec[]): Layer[] {
   });
 }
 
-/** Throws a clear error when the backend lacks an op the network needs (callers may pick ref instead). */
-export function checkSupport(be: Backend, specs: readonly LayerSpec[]): void {
-  const need = (ok: boolean, what: string) => {
-    if (!ok) throw new Error(`backend '${be.name}' does not support ${what}; use the ref backend`);
-  };
-  for (const s of specs) {
-    if (s.kind === 'conv') {
-      const a = { stride: s.stride, pad: s.pad, groups: s.groups };
-      need(be.supports('conv2d', a) && be.supports('conv2dBackward', { ...a, needDx: true }), `conv2d ${JSON.stringify(a)} (${s.name})`);
-    } else if (s.kind === 'lrn') {
-      need(be.supports('lrn', s.attrs) && be.supports('lrnBackward', s.attrs), `lrn ${JSON.stringify(s.attrs)} (${s.name})`);
-    } else if (s.kind === 'maxpool') {
-      const a = { kernel: s.kernel, stride: s.stride, pad: s.pad };
-      need(be.supports('maxPool', a) && be.supports('maxPoolBackward', a), `maxPool ${JSON.stringify(a)} (${s.name})`);
-    } else if (s.kind === 'avgpool') {
-      const a = { outH: s.out, outW: s.out };
-      need(be.supports('adaptiveAvgPool', a) && be.supports('adaptiveAvgPoolBackward', a), `adaptiveAvgPool ${JSON.stringify(a)}`);
-    }
-  }
-}
-
 export function bindLayers(layers: readonly Layer[], slots: ReadonlyMap<string, ParamSlot>): void {
   for (const l of layers) if (l.param && l.bind) l.bind(slots.get(l.param)!);
 }
@@ -60,10 +39,7 @@ export function forwardEval(be: Backend, layers: readonly Layer[], x: Tensor, st
   let cur = x;
   for (const l of layers) {
     const { y, cache } = l.forward(be, cur, EVAL);
-    for (const k in cache) {
-      const v = cache[k];
-      if (isTensor(v) && v !== cur && v !== y) be.free(v); // argmax, scale: not needed in eval
-    }
+    for (const v of cachedTensors(l, cache)) if (v !== cur && v !== y) be.free(v); // argmax, scale: not needed in eval
     if (keep) {
       if (l.kind !== 'flatten') keep.set(l.name, y); // flatten's output is recorded as drop6 (identity in eval)
     } else if (cur !== y) {
@@ -86,10 +62,7 @@ export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor
   for (let i = 0; i < layers.length; i++) {
     const { y, cache } = layers[i].forward(be, cur, ctx);
     caches[i] = cache;
-    for (const k in cache) {
-      const v = cache[k];
-      if (isTensor(v)) refs.set(v, (refs.get(v) ?? 0) + 1);
-    }
+    for (const v of cachedTensors(layers[i], cache)) refs.set(v, (refs.get(v) ?? 0) + 1);
     if (cur !== y && !refs.has(cur)) be.free(cur);
     cur = y;
   }
@@ -100,10 +73,7 @@ export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor
   for (let i = layers.length - 1; i >= 0; i--) {
     const dx: Tensor | undefined = layers[i].backward(be, dy!, caches[i], i > 0);
     if (dx !== dy) be.free(dy);
-    const cache = caches[i];
-    for (const k in cache) {
-      const v = cache[k];
-      if (!isTensor(v)) continue;
+    for (const v of cachedTensors(layers[i], caches[i])) {
       const n = refs.get(v)! - 1;
       if (n === 0) { refs.delete(v); if (v !== logits || !keepLogits) be.free(v); } else refs.set(v, n);
     }

@@ -122,3 +122,81 @@ export function paramSpecs(a: ArchConfig): Extract<LayerSpec, { param: string }>
   const specs = layerSpecs(a, defaultInputSize(a.variant), defaultInputSize(a.variant));
   return specs.filter((l): l is Extract<LayerSpec, { param: string }> => l.kind === 'conv' || l.kind === 'linear');
 }
+
+/** Name and shape of every parameter, in state_dict order (torchvision's names; the paper variant uses
+ *  the same scheme). Conv weights are (out, in/groups, k, k), linear weights (out, in) as in PyTorch. */
+export function paramShapes(a: ArchConfig): { name: string; shape: number[] }[] {
+  const shapes: { name: string; shape: number[] }[] = [];
+  for (const l of paramSpecs(a)) {
+    const w = l.kind === 'conv' ? [l.outC, l.inC / l.groups, l.kernel, l.kernel] : [l.outF, l.inF];
+    const b = [l.kind === 'conv' ? l.outC : l.outF];
+    shapes.push({ name: `${l.param}.weight`, shape: w }, { name: `${l.param}.bias`, shape: b });
+  }
+  return shapes;
+}
+
+/** The state_dict names in order (the same for both variants and every width). */
+export const PARAM_NAMES: readonly string[] = paramShapes(normaliseArch({ variant: 'torchvision' })).map((p) => p.name);
+
+/** Full-size conv1 width of each variant: a reduced model's widthScale is its conv1 width over this. */
+const CONV1_WIDTH: Record<Variant, number> = { paper: 96, torchvision: 64 };
+
+/** A state dict that does not fit the architecture; the message names the entry. */
+export class StateDictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateDictError';
+  }
+}
+
+/** What checkStateDict reads of each entry: its shape and how many values it carries. */
+export type ShapedEntries = Record<string, { shape: readonly number[]; data: { length: number } }>;
+
+const fmt = (s: readonly number[] | undefined) => (Array.isArray(s) ? `[${s.join(', ')}]` : String(s));
+
+/** The architecture a state dict's shapes describe: variant (groups in conv2), widths, hidden size and
+ *  classes. Only the shapes that decide them are read; checkStateDict(sd, arch) then checks every entry. */
+export function inferArch(sd: ShapedEntries, what = 'weights'): ArchConfig {
+  const names = Object.keys(sd);
+  const missing = PARAM_NAMES.filter((n) => !(n in sd));
+  if (missing.length) {
+    throw new StateDictError(`${what}: not an AlexNet state_dict: missing ${missing.join(', ')} (found ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''})`);
+  }
+  const dim = (n: string, i: number) => {
+    const s = sd[n].shape;
+    if (!Array.isArray(s) || !Number.isInteger(s[i])) throw new StateDictError(`${what}: ${n} has shape ${fmt(s)}, which is not an AlexNet parameter's`);
+    return s[i];
+  };
+  const c1 = dim('features.0.weight', 0);
+  const variant: Variant = dim('features.3.weight', 1) * 2 === c1 ? 'paper' : 'torchvision';
+  try {
+    return normaliseArch({ variant, classes: dim('classifier.6.weight', 0), widthScale: c1 / CONV1_WIDTH[variant], hidden: dim('classifier.1.weight', 0) });
+  } catch (e) {
+    throw new StateDictError(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Checks that sd holds exactly the parameters of `arch`, each with the spec's shape and that many values.
+ *  The one state-dict check: every format, loadStateDict and classifier reset use it. */
+export function checkStateDict(sd: ShapedEntries, arch: ArchConfig, what = 'weights'): void {
+  const want = paramShapes(arch);
+  const known = new Set(want.map((p) => p.name));
+  const unknown = Object.keys(sd).filter((k) => !known.has(k));
+  const missing = want.filter((p) => !(p.name in sd)).map((p) => p.name);
+  if (unknown.length || missing.length) {
+    const parts = [];
+    if (unknown.length) parts.push(`unknown keys: ${unknown.join(', ')}`);
+    if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
+    throw new StateDictError(`${what} (${arch.variant}): ${parts.join('; ')}`);
+  }
+  for (const p of want) {
+    const a = sd[p.name];
+    const s = a?.shape;
+    if (!Array.isArray(s) || s.length !== p.shape.length || s.some((d, i) => d !== p.shape[i])) {
+      // both phrasings: "expected/got" (the model's) and "has ... needs ... here" (the weight formats')
+      throw new StateDictError(`${what}: ${p.name}: expected shape ${fmt(p.shape)}, got ${fmt(s)} (${p.name} has shape [${s}] but a ${arch.variant} AlexNet needs [${p.shape}] here)`);
+    }
+    const n = p.shape.reduce((x, y) => x * y, 1);
+    if (!a.data || a.data.length !== n) throw new StateDictError(`${what}: ${p.name}: shape ${fmt(p.shape)} needs ${n} values, got ${a.data?.length}`);
+  }
+}

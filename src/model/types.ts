@@ -1,5 +1,7 @@
 // The model contract shared by training, inference, interchange, serving and visualisation.
 import type { Backend } from '../backend/backend.ts';
+import type { BackendName } from '../backend/index.ts';
+import type { Arena, ParamEntry } from './arena.ts';
 
 export type Variant = 'paper' | 'torchvision';
 
@@ -8,7 +10,7 @@ export interface ModelConfig {
   /** Number of output classes (fc8 width). Default 1000. */
   classes?: number;
   /** A backend instance, or a name for createBackend ('auto' default). */
-  backend?: Backend | 'ref' | 'native' | 'auto';
+  backend?: Backend | BackendName;
   /** Seed for the paper initialisation (N(0, 0.01) weights). Default 0. */
   seed?: number;
   /** Width multiplier for reduced-width test models (1 = the real AlexNet). Default 1. */
@@ -17,8 +19,7 @@ export interface ModelConfig {
   hidden?: number;
 }
 
-/** One named parameter inside the arena (torchvision state_dict names, e.g. features.0.weight). */
-export interface ParamEntry { name: string; shape: number[]; offset: number; size: number }
+export type { ParamEntry } from './arena.ts';
 
 export interface NamedArray { shape: number[]; data: Float32Array }
 export type StateDict = Record<string, NamedArray>;
@@ -54,6 +55,13 @@ export interface Model {
   activations(x: Float32Array, shape: [number, number, number, number]): Promise<Record<string, NamedArray>>;
   /** Forward + backward + paper SGD update on one batch; labels are class indices. Returns the mean loss. */
   trainStep(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts: TrainStepOptions): Promise<number>;
+  /** Forward + backward into the gradient arena, no update: the mean loss. An optimiser (src/optim) then
+   *  steps `weights` with `grads`; trainStep is both with the model's own paper-SGD optimiser. */
+  backward(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts?: { dropout?: boolean; dropoutSeed?: number }): Promise<number>;
+  /** The parameter arena: one flat tensor carved into named views (initialised on first access). */
+  readonly weights: Arena;
+  /** The gradient arena, allocated on the first backward (inference never has one). */
+  readonly grads: Arena;
   /** Forward + backward without the update: loss and a copy of every parameter gradient (for tests). */
   lossAndGrads(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts?: { dropout?: boolean; dropoutSeed?: number }): Promise<{ loss: number; logits: Float32Array; grads: StateDict }>;
 

@@ -1,12 +1,66 @@
 // The paper's momentum SGD (section 5), one `sgd` op over the whole parameter arena:
 //   v <- momentum * v - weightDecay * lr * w - lr * dw;   w <- w + v
-// The only state is v (the momentum arena); the lr schedule lives with the trainer and is passed
-// per step. See docs/optim.md for how this differs from torch.optim.SGD when lr changes.
+// The only state is v (the momentum arena, owned by the optimiser and allocated on its first step);
+// the lr schedule lives with the trainer and is passed per step. See docs/optim.md for how this
+// differs from torch.optim.SGD when lr changes.
 import type { Backend, SgdAttrs, Tensor } from '../backend/backend.ts';
 
 export interface SgdOptions { lr: number; momentum?: number; weightDecay?: number }
 
-export const PAPER_SGD = { momentum: 0.9, weightDecay: 5e-4 } as const;
+/** The paper's settings (section 5): batch 128, momentum 0.9, weight decay 0.0005, lr 0.01 divided by 10
+ *  when the validation error stops improving. The one copy of these numbers. */
+export const PAPER_SGD = { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, batch: 128 } as const;
+
+/** What the optimiser steps over: a model's flat weight and gradient arenas (structural, so optim/
+ *  needs nothing from model/). */
+export interface SgdTarget {
+  readonly backend: Backend;
+  readonly paramCount: number;
+  readonly weights: { readonly base: Tensor };
+  readonly grads: { readonly base: Tensor };
+}
+
+/** The optimiser as an object of its own: steps a target's weights with its gradients; holds the velocity. */
+export class Sgd {
+  readonly momentum: number;
+  readonly weightDecay: number;
+  private v?: Tensor;
+
+  constructor(readonly target: SgdTarget, opts: { momentum?: number; weightDecay?: number } = {}) {
+    this.momentum = opts.momentum ?? PAPER_SGD.momentum;
+    this.weightDecay = opts.weightDecay ?? PAPER_SGD.weightDecay;
+  }
+
+  /** Enqueues one update at learning rate lr (momentum/weightDecay may be overridden for this step). */
+  step(lr: number, over: { momentum?: number; weightDecay?: number } = {}): void {
+    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`sgd: lr must be a finite number >= 0, got ${lr}`);
+    const be = this.target.backend;
+    this.v ??= be.alloc([this.target.paramCount]);
+    sgdStep(be, this.target.weights.base, this.target.grads.base, this.v, { lr, momentum: over.momentum ?? this.momentum, weightDecay: over.weightDecay ?? this.weightDecay });
+  }
+
+  /** The velocity (zeros before the first step), for checkpoints. */
+  async velocity(): Promise<Float32Array> {
+    return this.v ? ((await this.target.backend.read(this.v)) as Float32Array) : new Float32Array(this.target.paramCount);
+  }
+
+  /** Restores the velocity; without data it restarts at zero. */
+  setVelocity(v?: Float32Array): void {
+    const n = this.target.paramCount;
+    if (v && v.length !== n) throw new Error(`sgd: momentum has ${v.length} values, the model needs ${n}`);
+    if (!v || (!this.v && v.every((x) => x === 0))) { // zeros need no tensor until the first step
+      if (this.v) this.target.backend.run('fill', { x: this.v }, { value: 0 });
+      return;
+    }
+    if (this.v) this.target.backend.write(this.v, v);
+    else this.v = this.target.backend.upload(v, [n]);
+  }
+
+  dispose(): void {
+    if (this.v) this.target.backend.free(this.v);
+    this.v = undefined;
+  }
+}
 
 /** Enqueue one update over flat w, dw, v (equal sizes: the three arenas). */
 export function sgdStep(be: Backend, w: Tensor, dw: Tensor, v: Tensor, opts: SgdOptions): void {

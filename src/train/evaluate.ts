@@ -1,16 +1,14 @@
 // Evaluation as in the paper: centre crop, or the average of the softmax over 10 crops
 // (4 corners + centre, each mirrored). Top-1 and top-5.
 import type { Model } from '../model/types.ts';
+import { softmaxRow } from '../model/postprocess.ts';
 import type { BatchLoader } from '../data/loader.ts';
 
 export interface EvalResult { top1: number; top5: number; images: number; protocol: 'center' | 'ten-crop'; probs: Float32Array }
 
 function softmaxInto(acc: Float32Array, off: number, logits: Float32Array, lo: number, K: number, w: number): void {
-  let m = -Infinity;
-  for (let k = 0; k < K; k++) m = Math.max(m, logits[lo + k]);
-  let s = 0;
-  for (let k = 0; k < K; k++) s += Math.exp(logits[lo + k] - m);
-  for (let k = 0; k < K; k++) acc[off + k] += (w * Math.exp(logits[lo + k] - m)) / s;
+  const p = softmaxRow(logits, lo, K);
+  for (let k = 0; k < K; k++) acc[off + k] += w * p[k];
 }
 
 /** Is `label` among the top-k entries of p[off .. off+K)? (ties count against: strictly greater beats) */

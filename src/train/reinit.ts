@@ -5,15 +5,15 @@
 //         (Mishkin & Matas 2015, "All you need is a good init"). This also corrects for the
 //         adaptive average pool copying small pool5 maps (inputs below ~200 px) into fc6.
 import type { Model } from '../model/types.ts';
-import { Rng, STREAM, hash32 } from '../data/rng.ts';
+import { normaliseArch, paramSpecs } from '../model/spec.ts';
+import { Rng, STREAM, hash32 } from '../util/rng.ts';
 
 export type InitScheme = 'model' | 'he' | 'lsuv';
 
-/** state_dict prefix -> activation name of that layer's (pre-ReLU) output. */
-const LAYER_OUT: Record<string, string> = {
-  'features.0': 'conv1', 'features.3': 'conv2', 'features.6': 'conv3', 'features.8': 'conv4', 'features.10': 'conv5',
-  'classifier.1': 'fc6', 'classifier.4': 'fc7',
-};
+/** state_dict prefix -> activation name of that layer's (pre-ReLU) output, from the model's spec;
+ *  every parameter layer but the classifier (fc8 keeps its N(0, 0.01)). */
+const layerOut = (model: Model): Record<string, string> =>
+  Object.fromEntries(paramSpecs(normaliseArch({ variant: model.variant })).slice(0, -1).map((l) => [l.param, l.name]));
 
 function std(a: Float32Array): number {
   let s = 0, ss = 0;
@@ -37,6 +37,7 @@ export async function reinitialise(model: Model, scheme: InitScheme, seed: numbe
   await model.setArenas({ params: p, momentum: new Float32Array(params.length) });
   if (scheme !== 'lsuv') return;
   if (!batch) throw new Error('lsuv init needs a data batch');
+  const LAYER_OUT = layerOut(model);
   for (const e of weights) {
     const out = LAYER_OUT[e.name.replace(/\.weight$/, '')];
     if (!out) continue;

@@ -12,6 +12,7 @@ import { meanImage, readStats } from '../data/stats.ts';
 import type { ScheduleKind } from './schedule.ts';
 import type { Progress } from './progress.ts';
 import { reinitialise, type InitScheme } from './reinit.ts';
+import { PAPER_SGD } from '../optim/sgd.ts';
 
 export interface TrainConfig {
   data: string;
@@ -59,7 +60,7 @@ export interface TrainConfig {
 export const DEFAULT_CACHE_DIR = process.env.ALEXNET_CACHE_DIR ?? '.cache/alexnet';
 
 export const DEFAULTS: Omit<TrainConfig, 'data' | 'variant' | 'out'> = {
-  epochs: 90, batch: 128, lr: 0.01, momentum: 0.9, weightDecay: 5e-4, schedule: 'plateau', patience: 2, stepEpochs: 30,
+  epochs: 90, batch: PAPER_SGD.batch, lr: PAPER_SGD.lr, momentum: PAPER_SGD.momentum, weightDecay: PAPER_SGD.weightDecay, schedule: 'plateau', patience: 2, stepEpochs: 30,
   seed: 0, backend: 'auto', checkpointMinutes: 10, keepCheckpoints: 3, lighting: 0.1, mean: 'channel',
 };
 

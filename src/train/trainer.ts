@@ -3,8 +3,9 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Model, WeightsMeta } from '../model/types.ts';
+import { Sgd } from '../optim/sgd.ts';
 import { BatchLoader } from '../data/loader.ts';
-import { dropoutSeed } from '../data/rng.ts';
+import { dropoutSeed } from '../util/rng.ts';
 import { cleanTemps, latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
 import { curvesSvg, type EpochRecord, type History } from './plot.ts';
@@ -86,6 +87,7 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     return { x: b.x, shape: [b.n, 3, data.pp.crop, data.pp.crop] as [number, number, number, number] };
   };
   const model = await prepareModel(ck ? { ...cfg, init: undefined, initScheme: 'model' } : cfg, data.classes.length, progress, initBatch);
+  const sgd = new Sgd(model, { momentum: cfg.momentum, weightDecay: cfg.weightDecay });
   const valLoader = data.val ? new BatchLoader(data.val, data.pp, { batch: cfg.batch, seed: cfg.seed, meanImage: data.meanImg, worker: false }) : undefined;
   const spe = loader.stepsPerEpoch;
 
@@ -98,7 +100,8 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     sched = { ...s.schedule, totalSteps: cfg.epochs * spe };
     history = s.history;
     secondsBefore = s.seconds;
-    await model.setArenas({ params: ck.params, momentum: ck.momentum });
+    await model.setArenas({ params: ck.params });
+    sgd.setVelocity(ck.momentum);
     log({ type: 'resume', from: ck.file, epoch, step });
     progress.log(`resumed from ${path.basename(ck.file)} at epoch ${epoch + 1}, step ${step}`);
   } else {
@@ -112,7 +115,7 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
   let lastCkpt = Date.now();
   const seconds = () => secondsBefore + (Date.now() - t0) / 1000;
   const checkpoint = async (why: string) => {
-    const { params, momentum } = await model.getArenas();
+    const [params, momentum] = await Promise.all([model.weights.read(), sgd.velocity()]);
     const state: CkptState = {
       version: 1, config: cfg, epoch, k, step, epochLossSum, epochCount, schedule: sched, history, classes: data.classes, classNames: data.classNames,
       rng: { seed: cfg.seed, epoch, k, step, note: 'counter-based: shuffles/crops/dropout derive from (seed, epoch, position, step)' }, seconds: seconds(),
@@ -149,7 +152,9 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
         const ts = Date.now();
         const b = await loader.get(epoch, k);
         const lr = lrAt(sched, step);
-        const loss = await model.trainStep(b.x, [b.n, 3, c, c], b.labels, { lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay, dropoutSeed: dropoutSeed(cfg.seed, step) });
+        const lossP = model.backward(b.x, [b.n, 3, c, c], b.labels, { dropoutSeed: dropoutSeed(cfg.seed, step) });
+        sgd.step(lr);
+        const loss = await lossP;
         if (!Number.isFinite(loss)) {
           await checkpoint('diverged').catch(() => undefined);
           throw new Error(`loss is ${loss} at step ${step} (epoch ${epoch + 1}): training diverged; lower --lr (now ${lr})`);

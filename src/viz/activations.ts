@@ -1,5 +1,6 @@
 // Activation maps of every conv layer for one image, strongest channels first.
 import type { Model, NamedArray } from '../model/types.ts';
+import { softmaxRow, topK, type Prediction } from '../model/postprocess.ts';
 
 export interface ChannelMap {
   channel: number;
@@ -10,7 +11,7 @@ export interface ChannelMap {
   data: Uint8Array;
 }
 export interface LayerMaps { name: string; shape: [number, number, number]; channels: ChannelMap[] }
-export interface Prediction { index: number; className: string; probability: number }
+export type { Prediction };
 
 /** Which activation to show for each conv layer: the post-ReLU output when the model reports one right after it. */
 export function convLayerNames(model: Model): { conv: string; show: string }[] {
@@ -44,12 +45,7 @@ export function rankChannels(a: NamedArray, top: number): ChannelMap[] {
 }
 
 export function softmaxTopK(logits: ArrayLike<number>, classNames: readonly string[], k: number): Prediction[] {
-  let mx = -Infinity;
-  for (let i = 0; i < logits.length; i++) mx = Math.max(mx, logits[i]);
-  const e = Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i] - mx));
-  const z = e.reduce((s, v) => s + v, 0);
-  return e.map((v, index) => ({ index, className: classNames[index] ?? `class ${index}`, probability: v / z }))
-    .sort((p, q) => q.probability - p.probability).slice(0, k);
+  return topK(softmaxRow(logits, 0, logits.length, new Float64Array(logits.length)), k, classNames);
 }
 
 /** Runs the model once and returns each conv layer's strongest `top` channels plus the top-k predictions. */

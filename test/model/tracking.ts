@@ -2,11 +2,12 @@
 // it allocated (the native backend holds real memory) and never frees twice.
 import type { Backend, OpName, OpInputs, OpAttrs, OpOutputs, Tensor } from '../../src/backend/backend.ts';
 
-export interface Tracked { be: Backend; live: Set<Tensor>; ops: Map<string, number> }
+export interface Tracked { be: Backend; live: Set<Tensor>; ops: Map<string, number>; writes: Tensor[] }
 
 export function tracking(inner: Backend): Tracked {
   const live = new Set<Tensor>();
   const ops = new Map<string, number>();
+  const writes: Tensor[] = [];
   const add = <T extends Tensor>(t: T): T => { live.add(t); return t; };
   const be: Backend = {
     get name() { return inner.name; },
@@ -14,7 +15,7 @@ export function tracking(inner: Backend): Tracked {
     upload: (data, shape) => add(inner.upload(data, shape)),
     view: (base, offset, shape) => add(inner.view(base, offset, shape)),
     read: (t) => inner.read(t),
-    readSync: (t) => inner.readSync(t),
+    write: (t, data) => { writes.push(t); inner.write(t, data); },
     free: (...ts) => {
       for (const t of ts) {
         if (t === undefined) continue;
@@ -35,5 +36,5 @@ export function tracking(inner: Backend): Tracked {
     set threads(n: number) { inner.threads = n; },
     dispose: () => inner.dispose(),
   };
-  return { be, live, ops };
+  return { be, live, ops, writes };
 }

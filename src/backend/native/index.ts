@@ -1,25 +1,17 @@
-// The native backend: oneDNN + OpenBLAS in a C++ addon (addon/). `run` validates shapes here, hands out
-// output handles at once and enqueues the op on the addon's single worker thread (FIFO); `read` resolves
-// from the worker, so the JS thread stays free while a forward runs.
+// The native backend: oneDNN + OpenBLAS in a C++ addon (addon/). `run` validates through the op registry
+// (ops.ts), hands out output handles at once and enqueues the op on the addon's single worker thread (FIFO);
+// `read` resolves from the worker, so the JS thread stays free while a forward runs. Handles, inputs and
+// attributes cross N-API in the registry's ABI order. Ops the addon cannot run go through the host fallback.
 import { availableParallelism } from 'node:os';
 import {
-  OP_NAMES, ShapeError, sizeOf,
+  ShapeError, sizeOf,
   type Backend, type DType, type OpAttrs, type OpInputs, type OpName, type OpOutputs, type Tensor,
 } from '../backend.ts';
+import { HostGate, runOnHost, type FallbackHost } from '../fallback.ts';
+import { OPS, encodeAttrs, inputList, isOpName, prepare } from '../ops.ts';
 import { loadAddon, type NativeEngine } from './addon.ts';
-import { adaptiveAvgPool, adaptiveAvgPoolBackward } from './avgpool.ts';
-import { conv2d, conv2dBackward } from './conv2d.ts';
-import { dropout, dropoutBackward } from './dropout.ts';
-import { runOnRef } from './fallback.ts';
-import { linear, linearBackward } from './linear.ts';
-import { softmaxCrossEntropy } from './loss.ts';
-import { lrn, lrnBackward, lrnSupported } from './lrn.ts';
-import { maxPool, maxPoolBackward } from './maxpool.ts';
-import { fill, reshape } from './ops.ts';
-import { relu, reluBackward } from './relu.ts';
-import { sgd } from './sgd.ts';
-import { softmax } from './softmax.ts';
-import { NativeTensor, shapeStr, type NativeCtx } from './tensor.ts';
+import { lrnSupported } from './lrn.ts';
+import { NativeTensor, arg, shapeStr } from './tensor.ts';
 
 export { NativeTensor } from './tensor.ts';
 export { BUILD_HINT } from './addon.ts';
@@ -28,16 +20,19 @@ export interface NativeBackendOptions { threads?: number }
 
 export interface NativeBackend extends Backend {
   readonly dnnlVersion: string;
+  /** Blocking read that drains the worker queue. Internal (tests, small values); not part of the
+   *  Backend contract, and refused while a host fallback is in flight. */
+  readSync(t: Tensor): Float32Array | Int32Array;
   /** With ALEXNET_PROFILE=1: seconds and calls per "op inputShape" on the worker since the last call. */
   profile(): Record<string, [number, number]>;
 }
 
-type Kernel<K extends OpName> = (ctx: NativeCtx, inp: OpInputs<K>, a: OpAttrs<K>) => OpOutputs<K>;
-
-const KERNELS: { [K in OpName]: Kernel<K> } = {
-  conv2d, conv2dBackward, relu, reluBackward, lrn, lrnBackward, maxPool, maxPoolBackward,
-  adaptiveAvgPool, adaptiveAvgPoolBackward, dropout, dropoutBackward, linear, linearBackward,
-  reshape, softmax, softmaxCrossEntropy, fill, sgd,
+/** What the addon runs itself: true, false (always the host fallback), or a test on the attrs. The compiler
+ *  asks for an entry for every op in the registry, so a new op is a decision here, not a worker error. */
+const NATIVE: { [K in OpName]: boolean | ((a: OpAttrs<K>) => boolean) } = {
+  conv2d: true, conv2dBackward: true, relu: true, reluBackward: true, lrn: lrnSupported, lrnBackward: lrnSupported,
+  maxPool: true, maxPoolBackward: true, adaptiveAvgPool: true, adaptiveAvgPoolBackward: true, dropout: true, dropoutBackward: true,
+  linear: true, linearBackward: true, reshape: true, softmax: true, softmaxCrossEntropy: true, fill: true, sgd: true,
 };
 
 /** Threads: opts.threads, else ALEXNET_THREADS, else the number of cores. */
@@ -59,24 +54,34 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
   let threads = defaultThreads(opts);
   let engine: NativeEngine | undefined = new addon.NativeEngine(threads);
   let nextId = 1;
+  // Every engine call goes through the gate, so it waits behind host fallback work in flight.
+  const gate = new HostGate();
   // handles dropped without free(): release their native memory when the GC collects them
-  const registry = new FinalizationRegistry<number>((id) => { try { engine?.free(id); } catch { /* disposed */ } });
+  const registry = new FinalizationRegistry<number>((id) => gate.run(() => { try { engine?.free(id); } catch { /* disposed */ } }));
 
   const eng = (): NativeEngine => {
     if (!engine) throw new Error('native: backend was disposed');
     return engine;
   };
-  const track = (t: NativeTensor): NativeTensor => { registry.register(t, t.id, t); return t; };
+  const handle = (shape: readonly number[], dtype: DType, base?: NativeTensor): NativeTensor => {
+    const t = new NativeTensor(nextId++, [...shape], dtype, base);
+    registry.register(t, t.id, t);
+    return t;
+  };
   const own = (what: string, t: Tensor): NativeTensor => {
     eng();
     if (!(t instanceof NativeTensor)) throw new Error(`native.${what}: tensor belongs to backend '${t?.backendName}', not 'native'`);
     if (t.freed) throw new Error(`native.${what}: tensor ${shapeStr(t.shape)} was freed`);
     return t;
   };
+  // host data handed to a queued call must not change under it
+  const hold = <A extends Float32Array | Int32Array>(data: A): A => (gate.busy ? (data.slice() as A) : data);
 
-  const ctx: NativeCtx = {
-    out: (shape, dtype: DType = 'f32') => track(new NativeTensor(nextId++, [...shape], dtype)),
-    enqueue: (op, inputs, outputs, attrs) => eng().run(op, inputs.map((t) => t.id), outputs.map((t) => t.id), attrs),
+  const host: FallbackHost = {
+    gate,
+    alloc: (shape, dtype) => backend.alloc(shape, dtype),
+    readNow: (t) => eng().read((t as NativeTensor).id, t.size, t.dtype === 'i32'),
+    writeNow: (t, data) => eng().write((t as NativeTensor).id, data),
   };
 
   const backend: NativeBackend = {
@@ -85,16 +90,19 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
     alloc(shape, dtype = 'f32') {
       checkShape('alloc', shape);
       if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`native.alloc: unknown dtype '${String(dtype)}'`);
-      const t = ctx.out(shape, dtype);
-      eng().alloc(t.id, t.shape, dtype === 'i32');
+      eng();
+      const t = handle(shape, dtype);
+      gate.run(() => eng().alloc(t.id, t.shape, dtype === 'i32'));
       return t;
     },
     upload(data, shape) {
       checkShape('upload', shape);
       if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) throw new Error('native.upload: data must be a Float32Array or Int32Array');
       if (data.length !== sizeOf(shape)) throw new ShapeError('upload', `data has ${data.length} elements, shape ${shapeStr(shape)} needs ${sizeOf(shape)}`);
-      const t = ctx.out(shape, data instanceof Int32Array ? 'i32' : 'f32');
-      eng().upload(t.id, t.shape, data);
+      eng();
+      const t = handle(shape, data instanceof Int32Array ? 'i32' : 'f32');
+      const d = hold(data);
+      gate.run(() => eng().upload(t.id, t.shape, d));
       return t;
     },
     view(base, offset, shape) {
@@ -105,21 +113,30 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
       if (!Number.isInteger(offset) || offset < 0 || offset + n > b.size) {
         throw new ShapeError('view', `elements [${offset}, ${offset + n}) outside base of ${b.size} elements`);
       }
-      const t = track(new NativeTensor(nextId++, [...shape], 'f32', b));
-      eng().view(t.id, b.id, offset, t.shape);
+      const t = handle(shape, 'f32', b);
+      gate.run(() => eng().view(t.id, b.id, offset, t.shape));
       return t;
     },
     read(t) {
       try {
         const n = own('read', t);
-        return eng().read(n.id, n.size, n.dtype === 'i32');
+        return gate.settle(() => eng().read(n.id, n.size, n.dtype === 'i32'));
       } catch (err) {
         return Promise.reject(err);
       }
     },
     readSync(t) {
       const n = own('readSync', t);
+      if (gate.busy) throw new Error('native.readSync: a host fallback is in flight; use read()');
       return eng().readSync(n.id, n.size, n.dtype === 'i32');
+    },
+    write(t, data) {
+      const n = own('write', t);
+      if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) throw new Error('native.write: data must be a Float32Array or Int32Array');
+      if ((data instanceof Int32Array) !== (n.dtype === 'i32')) throw new ShapeError('write', `data is ${data instanceof Int32Array ? 'i32' : 'f32'}, tensor is ${n.dtype}`);
+      if (data.length !== n.size) throw new ShapeError('write', `data has ${data.length} elements, tensor ${shapeStr(n.shape)} has ${n.size}`);
+      const d = hold(data);
+      gate.run(() => eng().write(n.id, d));
     },
     free(...ts) {
       for (const t of ts) {
@@ -127,28 +144,34 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
         const n = own('free', t);
         n.freed = true;
         registry.unregister(n);
-        eng().free(n.id);
+        gate.run(() => eng().free(n.id));
       }
     },
     supports(op, attrs) {
-      if (!(OP_NAMES as readonly string[]).includes(op)) return false;
-      if (op === 'lrn' || op === 'lrnBackward') return lrnSupported(attrs as OpAttrs<'lrn'>);
-      return true;
+      if (!isOpName(op)) return false;
+      const can = NATIVE[op] as boolean | ((a: OpAttrs<typeof op>) => boolean);
+      return typeof can === 'function' ? can(attrs) : can;
     },
     run<K extends OpName>(op: K, inputs: OpInputs<K>, attrs: OpAttrs<K>): OpOutputs<K> {
       eng();
-      const k = KERNELS[op] as Kernel<K> | undefined;
-      if (!k) throw new Error(`native: unknown op '${String(op)}'`);
-      if (inputs === null || typeof inputs !== 'object') throw new ShapeError(op, 'inputs must be an object');
-      if (attrs === null || typeof attrs !== 'object') throw new ShapeError(op, 'attrs must be an object');
-      if (!backend.supports(op, attrs)) {
-        return runOnRef({ readSync: backend.readSync, upload: backend.upload, write: (t, d) => eng().write(own('write', t).id, d) }, op, inputs, attrs);
+      if (!isOpName(op)) throw new Error(`native: unknown op '${String(op)}'`);
+      const specs = prepare(op, inputs, attrs, arg);
+      if (!backend.supports(op, attrs)) return runOnHost(host, op, inputs, attrs, specs);
+      const out: Record<string, NativeTensor> = {};
+      const outs: NativeTensor[] = [];
+      for (const k of OPS[op].outputs as readonly string[]) {
+        const s = (specs as Record<string, { shape: number[]; dtype: DType } | undefined>)[k];
+        if (s) outs.push(out[k] = handle(s.shape, s.dtype));
       }
-      return k(ctx, inputs, attrs);
+      const ins = inputList(op, inputs) as NativeTensor[];
+      const at = encodeAttrs(op, attrs);
+      gate.run(() => eng().run(op, ins.map((t) => t.id), outs.map((t) => t.id), at));
+      return out as OpOutputs<K>;
     },
     sync() {
       try {
-        return eng().sync();
+        eng();
+        return gate.settle(() => eng().sync());
       } catch (err) {
         return Promise.reject(err);
       }
@@ -157,11 +180,12 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
     set threads(n: number) {
       if (!Number.isInteger(n) || n < 1) throw new Error(`native: threads must be a positive integer, got ${n}`);
       threads = n;
-      eng().setThreads(n);
+      gate.run(() => eng().setThreads(n));
     },
     profile() { return eng().profile(); },
     dispose() {
       if (!engine) return;
+      gate.clear();
       engine.dispose();
       engine = undefined;
     },

@@ -3,7 +3,7 @@
 import { sizeOf, type DType, type Tensor } from '../backend.ts';
 import { checkArg } from '../shapes.ts';
 
-export { shapeStr, sameShape, positiveInt } from '../shapes.ts';
+export { shapeStr } from '../shapes.ts';
 
 export class NativeTensor implements Tensor {
   readonly backendName = 'native';
@@ -12,12 +12,6 @@ export class NativeTensor implements Tensor {
   constructor(readonly id: number, readonly shape: readonly number[], readonly dtype: DType, readonly base?: NativeTensor) {
     this.size = sizeOf(shape);
   }
-}
-
-/** What the op files need from the backend: new output handles and the queue. */
-export interface NativeCtx {
-  out(shape: readonly number[], dtype?: DType): NativeTensor;
-  enqueue(op: string, inputs: NativeTensor[], outputs: NativeTensor[], attrs: number[]): void;
 }
 
 /** Checks that t is a live native tensor of the given dtype and rank; returns it typed. */

@@ -2,9 +2,10 @@
 // other backend is tested against. dtype 'f64' stores float tensors as Float64Array (reads still
 // return Float32Array) so central-difference gradient checks can be tight; see readF64/uploadF64.
 import {
-  OP_NAMES, ShapeError, sizeOf,
+  ShapeError, sizeOf,
   type Backend, type DType, type OpAttrs, type OpInputs, type OpName, type OpOutputs, type Tensor,
 } from '../backend.ts';
+import { isOpName, prepare } from '../ops.ts';
 import { adaptiveAvgPool, adaptiveAvgPoolBackward } from './avgpool.ts';
 import { conv2d, conv2dBackward } from './conv2d.ts';
 import { dropout, dropoutBackward } from './dropout.ts';
@@ -16,11 +17,17 @@ import { fill, reshape } from './ops.ts';
 import { relu, reluBackward } from './relu.ts';
 import { sgd } from './sgd.ts';
 import { softmax } from './softmax.ts';
-import { RefTensor, shapeStr, type FArr, type RefCtx } from './tensor.ts';
+import { RefTensor, arg, shapeStr, type FArr, type RefCtx } from './tensor.ts';
 
 export { RefTensor } from './tensor.ts';
 
 export interface RefBackendOptions { dtype?: 'f32' | 'f64' }
+
+/** The ref backend computes eagerly, so it can also read without waiting. Internal to ref's users
+ *  (tests, the host fallback); not part of the Backend contract. */
+export interface RefBackend extends Backend {
+  readSync(t: Tensor): Float32Array | Int32Array;
+}
 
 type Kernel<K extends OpName> = (ctx: RefCtx, inp: OpInputs<K>, a: OpAttrs<K>) => OpOutputs<K>;
 
@@ -38,7 +45,7 @@ function checkShape(shape: readonly number[]): void {
   }
 }
 
-export function createRefBackend(opts: RefBackendOptions = {}): Backend {
+export function createRefBackend(opts: RefBackendOptions = {}): RefBackend {
   const f64 = opts.dtype === 'f64';
   if (opts.dtype !== undefined && opts.dtype !== 'f32' && opts.dtype !== 'f64') throw new Error(`ref: unknown dtype '${String(opts.dtype)}'`);
   let disposed = false;
@@ -70,7 +77,7 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
   const copyOut = (t: RefTensor): Float32Array | Int32Array =>
     t.dtype === 'i32' ? Int32Array.from(t.data as Int32Array) : Float32Array.from(t.data as FArr);
 
-  const backend: Backend = {
+  const backend: RefBackend = {
     name: 'ref',
     alloc(shape, dtype = 'f32') {
       if (disposed) throw new Error('ref: backend was disposed');
@@ -101,6 +108,13 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
     readSync(t) {
       return copyOut(own('readSync', t));
     },
+    write(t, data) {
+      const r = own('write', t);
+      if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) throw new Error('ref.write: data must be a Float32Array or Int32Array');
+      if ((data instanceof Int32Array) !== (r.dtype === 'i32')) throw new ShapeError('write', `data is ${data instanceof Int32Array ? 'i32' : 'f32'}, tensor is ${r.dtype}`);
+      if (data.length !== r.size) throw new ShapeError('write', `data has ${data.length} elements, tensor ${shapeStr(r.shape)} has ${r.size}`);
+      r.data.set(data);
+    },
     free(...ts) {
       for (const t of ts) {
         if (t === undefined) continue;
@@ -108,15 +122,13 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
       }
     },
     supports(op) {
-      return (OP_NAMES as readonly string[]).includes(op);
+      return isOpName(op); // the oracle has every kernel
     },
     run<K extends OpName>(op: K, inputs: OpInputs<K>, attrs: OpAttrs<K>): OpOutputs<K> {
       if (disposed) throw new Error('ref: backend was disposed');
-      const k = KERNELS[op] as Kernel<K> | undefined;
-      if (!k) throw new Error(`ref: unknown op '${String(op)}'`);
-      if (inputs === null || typeof inputs !== 'object') throw new ShapeError(op, 'inputs must be an object');
-      if (attrs === null || typeof attrs !== 'object') throw new ShapeError(op, 'attrs must be an object');
-      return k(ctx, inputs, attrs);
+      if (!isOpName(op)) throw new Error(`ref: unknown op '${String(op)}'`);
+      prepare(op, inputs, attrs, arg);
+      return (KERNELS[op] as Kernel<K>)(ctx, inputs, attrs);
     },
     async sync() {},
     get threads() { return 1; },

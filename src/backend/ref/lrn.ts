@@ -3,20 +3,18 @@
 // a' = alpha ('paper') or alpha/size ('pytorch'); win(c) = [c-lo, c+hi] clipped, lo = floor((size-1)/2), hi = ceil((size-1)/2).
 // (For even sizes PyTorch's window is [c - size/2, c + size/2 - 1]; backend.ts fixes this one. Odd sizes agree.)
 // backward: dx_c = dy_c scale_c^-beta - 2 a' beta x_c * sum_{j : c in win(j)} dy_j y_j / scale_j.
-import { ShapeError, type LrnAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
-import { arg, positiveInt, sameShape, type RefCtx } from './tensor.ts';
+// Attributes and shapes were validated by the registry (ops.ts) before the kernel runs.
+import type { LrnAttrs, OpInputs, OpOutputs } from '../backend.ts';
+import { arg, type RefCtx } from './tensor.ts';
 
-function check(op: string, a: LrnAttrs): { ap: number; lo: number; hi: number } {
-  positiveInt(op, 'size', a.size);
-  if (a.convention !== 'paper' && a.convention !== 'pytorch') throw new ShapeError(op, `unknown convention '${String(a.convention)}'`);
-  if (!(a.k > 0) && !(a.k === 0 && a.alpha > 0)) throw new ShapeError(op, `k must be > 0, got ${a.k}`);
+function window(a: LrnAttrs): { ap: number; lo: number; hi: number } {
   const ap = a.convention === 'paper' ? a.alpha : a.alpha / a.size;
   return { ap, lo: Math.floor((a.size - 1) / 2), hi: Math.ceil((a.size - 1) / 2) };
 }
 
 export function lrn(ctx: RefCtx, inp: OpInputs<'lrn'>, a: LrnAttrs): OpOutputs<'lrn'> {
   const op = 'lrn';
-  const { ap, lo, hi } = check(op, a);
+  const { ap, lo, hi } = window(a);
   const x = arg(op, 'x', inp.x, 4);
   const [N, C, H, W] = x.shape, HW = H * W;
   const y = ctx.alloc(x.shape), scale = ctx.alloc(x.shape);
@@ -41,11 +39,8 @@ export function lrn(ctx: RefCtx, inp: OpInputs<'lrn'>, a: LrnAttrs): OpOutputs<'
 
 export function lrnBackward(ctx: RefCtx, inp: OpInputs<'lrnBackward'>, a: LrnAttrs): OpOutputs<'lrnBackward'> {
   const op = 'lrnBackward';
-  const { ap, lo, hi } = check(op, a);
+  const { ap, lo, hi } = window(a);
   const x = arg(op, 'x', inp.x, 4), y = arg(op, 'y', inp.y, 4), scale = arg(op, 'scale', inp.scale, 4), dy = arg(op, 'dy', inp.dy, 4);
-  sameShape(op, 'y', y.shape, 'x', x.shape);
-  sameShape(op, 'scale', scale.shape, 'x', x.shape);
-  sameShape(op, 'dy', dy.shape, 'x', x.shape);
   const [N, C, H, W] = x.shape, HW = H * W;
   const dx = ctx.alloc(x.shape), X = x.f, Y = y.f, SC = scale.f, DY = dy.f, DX = dx.f;
   const t = ctx.scratch(C * HW); // t_j = dy_j y_j / scale_j for one image

@@ -1,19 +1,9 @@
 // x (N,C,H,W) -> y (N,C,P,Q), argmax (N,C,P,Q) i32 = h*W+w of the winner inside its (n,c) plane.
 // Floor mode; padding never wins (-inf); ties go to the first max in row-major window order.
 // backward: dx[argmax] += dy (overlapping windows add up).
-import { ShapeError, outSize, type OpInputs, type OpOutputs, type PoolAttrs } from '../backend.ts';
-import { arg, positiveInt, sameShape, type RefCtx } from './tensor.ts';
-
-function geometry(op: string, xs: readonly number[], a: PoolAttrs): [number, number, number, number, number, number] {
-  positiveInt(op, 'kernel', a.kernel);
-  positiveInt(op, 'stride', a.stride);
-  positiveInt(op, 'pad', a.pad, 0);
-  if (2 * a.pad > a.kernel) throw new ShapeError(op, `pad ${a.pad} must be at most half of kernel ${a.kernel}`);
-  const [N, C, H, W] = xs;
-  const P = outSize(H, a.kernel, a.stride, a.pad), Q = outSize(W, a.kernel, a.stride, a.pad);
-  if (P < 1 || Q < 1) throw new ShapeError(op, `kernel ${a.kernel} larger than padded input ${H}x${W} (pad ${a.pad})`);
-  return [N, C, H, W, P, Q];
-}
+import { ShapeError, type OpInputs, type OpOutputs, type PoolAttrs } from '../backend.ts';
+import { poolGeometry as geometry } from '../ops.ts';
+import { arg, type RefCtx } from './tensor.ts';
 
 export function maxPool(ctx: RefCtx, inp: OpInputs<'maxPool'>, a: PoolAttrs): OpOutputs<'maxPool'> {
   const op = 'maxPool';
@@ -47,8 +37,6 @@ export function maxPoolBackward(ctx: RefCtx, inp: OpInputs<'maxPoolBackward'>, a
   const op = 'maxPoolBackward';
   const x = arg(op, 'x', inp.x, 4), argmax = arg(op, 'argmax', inp.argmax, 4, 'i32'), dy = arg(op, 'dy', inp.dy, 4);
   const [N, C, H, W, P, Q] = geometry(op, x.shape, a);
-  sameShape(op, 'dy', dy.shape, 'pool output', [N, C, P, Q]);
-  sameShape(op, 'argmax', argmax.shape, 'pool output', [N, C, P, Q]);
   const dx = ctx.alloc(x.shape), AM = argmax.i, DY = dy.f, DX = dx.f;
   for (let nc = 0; nc < N * C; nc++) {
     const xo = nc * H * W, yo = nc * P * Q;

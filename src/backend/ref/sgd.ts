@@ -1,15 +1,12 @@
 // w, dw, v: flat tensors of equal size, updated in place (the paper's momentum SGD):
 // v <- momentum*v - weightDecay*lr*w - lr*dw; w <- w + v.
-import { ShapeError, type OpInputs, type OpOutputs, type SgdAttrs } from '../backend.ts';
-import { arg, shapeStr } from './tensor.ts';
+// Sizes and attrs were validated by the registry (ops.ts).
+import type { OpInputs, OpOutputs, SgdAttrs } from '../backend.ts';
+import { arg } from './tensor.ts';
 
 export function sgd(inp: OpInputs<'sgd'>, a: SgdAttrs): OpOutputs<'sgd'> {
   const op = 'sgd';
   const w = arg(op, 'w', inp.w), dw = arg(op, 'dw', inp.dw), v = arg(op, 'v', inp.v);
-  if (dw.size !== w.size || v.size !== w.size) {
-    throw new ShapeError(op, `w ${shapeStr(w.shape)}, dw ${shapeStr(dw.shape)} and v ${shapeStr(v.shape)} must have the same size`);
-  }
-  for (const [k, x] of Object.entries(a)) if (!Number.isFinite(x)) throw new ShapeError(op, `${k} must be finite, got ${x}`);
   const W = w.f, DW = dw.f, V = v.f, { lr, momentum, weightDecay } = a;
   for (let i = 0; i < W.length; i++) {
     const vi = momentum * V[i] - weightDecay * lr * W[i] - lr * DW[i];

@@ -3,7 +3,7 @@
 import { sizeOf, type DType, type Tensor } from '../backend.ts';
 import { checkArg } from '../shapes.ts';
 
-export { shapeStr, sameShape, positiveInt } from '../shapes.ts';
+export { shapeStr } from '../shapes.ts';
 
 export type FArr = Float32Array | Float64Array;
 export type Store = FArr | Int32Array;

@@ -1,7 +1,8 @@
 // Backend mechanics (alloc/upload/view/read/free/dispose), shape errors, and full-size speed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OP_NAMES, ShapeError, type Backend, type Tensor } from '../../../src/backend/backend.ts';
+import { ShapeError, type Backend, type Tensor } from '../../../src/backend/backend.ts';
+import { OP_NAMES } from '../../../src/backend/ops.ts';
 import { createRefBackend, readF64, uploadF64 } from '../../../src/backend/ref/index.ts';
 
 const f32 = (a: ArrayLike<number>) => Float32Array.from(a);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Backend, OpName } from '../../../src/backend/backend.ts';
-import { createRefBackend } from '../../../src/backend/ref/index.ts';
+import type { OpName } from '../../../src/backend/backend.ts';
+import { createRefBackend, type RefBackend as Backend } from '../../../src/backend/ref/index.ts';
 import { type Fixture, havePythonTorch, pythonPath, readFixture } from '../../helpers/fixture.ts';
 import { TOL, assertClose } from '../../tolerances.ts';
 
