@@ -9,6 +9,8 @@
 // and transposes 4x8 at the store so the output lands in nChw8c (bias and ReLU fused).  nChw8c rather than
 // NHWC: oneDNN's max-pool after it runs 1.6x faster on it and conv2 needs no reorder (measured, batch 64).
 // The weight gradient (conv1 has no dx) runs on the same phase split.
+#include "conv_fast.h"
+#if AN_X86  // AVX2 kernels, chosen at run time; elsewhere fast_stubs.cc says "not applicable"
 #include <immintrin.h>
 #include <omp.h>
 
@@ -200,9 +202,8 @@ bool dnnlHasDirect(Engine &e, const Geo &g) {
   return e.cached<bool>("conv1.dnnlDirect|" + dimsKey(xd) + "|" + dimsKey(wd) + "|" + std::to_string(g.s) + "," + std::to_string(g.pad), [&] {
     try {
       auto any = [](const dims &d) { return memory::desc(d, dt::f32, tag::any); };
-      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(xd), any(wd),
-                                        memory::desc({g.K}, dt::f32, tag::x), any(yd), {g.s, g.s}, {g.pad, g.pad}, {g.pad, g.pad});
-      const std::string impl = dnnl::convolution_forward::primitive_desc(d, e.eng).impl_info_str();
+      const std::string impl = dn::convFwd(e.eng, any(xd), any(wd), memory::desc({g.K}, dt::f32, tag::x), any(yd), {g.s, g.s},
+                                           {g.pad, g.pad}, {g.pad, g.pad}).impl_info_str();
       return impl.rfind("jit", 0) == 0 && impl.find("gemm") == std::string::npos;
     } catch (const dnnl::error &) { return false; }
   });
@@ -335,3 +336,5 @@ bool gemmConv2dBackwardWeights(Engine &e, const Args &a) {
 }
 
 }  // namespace an
+
+#endif  // AN_X86
