@@ -59,6 +59,16 @@ inline Layout layout(const memory::desc &md) {
   return l;
 }
 
+// oneDNN 3.5+ may pick implementations with atomics unless asked for bitwise run-to-run repeatability; training
+// relies on it (a resumed run must reproduce the uninterrupted one). 2.x CPU primitives are deterministic for a
+// fixed thread count already. Applied to the convolutions and LRN, the primitives the attribute concerns.
+inline primitive_attr deterministic(primitive_attr attr = primitive_attr()) {
+#if DNNL_VERSION_MAJOR > 3 || (DNNL_VERSION_MAJOR == 3 && DNNL_VERSION_MINOR >= 5)
+  attr.set_deterministic(true);
+#endif
+  return attr;
+}
+
 inline void appendRelu(post_ops &po) {
 #if DNNL_VERSION_MAJOR >= 3
   po.append_eltwise(algorithm::eltwise_relu, 0.f, 0.f);
@@ -73,7 +83,7 @@ inline convolution_forward::primitive_desc convFwd(const engine &eng, const memo
                                                    const dims &padL, const dims &padR,
                                                    const primitive_attr &attr = primitive_attr()) {
 #if DNNL_VERSION_MAJOR >= 3
-  return convolution_forward::primitive_desc(eng, prop_kind::forward_training, algorithm::convolution_direct, src, w, b, dst, strides, padL, padR, attr);
+  return convolution_forward::primitive_desc(eng, prop_kind::forward_training, algorithm::convolution_direct, src, w, b, dst, strides, padL, padR, deterministic(attr));
 #else
   convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, src, w, b, dst, strides, padL, padR);
   return convolution_forward::primitive_desc(d, attr, eng);
@@ -86,7 +96,7 @@ inline convolution_backward_weights::primitive_desc convBwdWeights(const engine 
                                                                    const dims &padL, const dims &padR,
                                                                    const convolution_forward::primitive_desc &hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return convolution_backward_weights::primitive_desc(eng, algorithm::convolution_direct, src, dw, db, ddst, strides, padL, padR, hint);
+  return convolution_backward_weights::primitive_desc(eng, algorithm::convolution_direct, src, dw, db, ddst, strides, padL, padR, hint, deterministic());
 #else
   convolution_backward_weights::desc d(algorithm::convolution_direct, src, dw, db, ddst, strides, padL, padR);
   return convolution_backward_weights::primitive_desc(d, eng, hint);
@@ -98,7 +108,7 @@ inline convolution_backward_data::primitive_desc convBwdData(const engine &eng, 
                                                              const dims &strides, const dims &padL, const dims &padR,
                                                              const convolution_forward::primitive_desc &hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return convolution_backward_data::primitive_desc(eng, algorithm::convolution_direct, dsrc, w, ddst, strides, padL, padR, hint);
+  return convolution_backward_data::primitive_desc(eng, algorithm::convolution_direct, dsrc, w, ddst, strides, padL, padR, hint, deterministic());
 #else
   convolution_backward_data::desc d(algorithm::convolution_direct, dsrc, w, ddst, strides, padL, padR);
   return convolution_backward_data::primitive_desc(d, eng, hint);
@@ -151,7 +161,7 @@ inline eltwise_backward::primitive_desc reluBwd(const engine &eng, const memory:
 inline lrn_forward::primitive_desc lrnFwd(const engine &eng, const memory::desc &md, memory::dim size, float alpha,
                                           float beta, float k) {
 #if DNNL_VERSION_MAJOR >= 3
-  return lrn_forward::primitive_desc(eng, prop_kind::forward_training, algorithm::lrn_across_channels, md, md, size, alpha, beta, k);
+  return lrn_forward::primitive_desc(eng, prop_kind::forward_training, algorithm::lrn_across_channels, md, md, size, alpha, beta, k, deterministic());
 #else
   lrn_forward::desc d(prop_kind::forward_training, algorithm::lrn_across_channels, md, size, alpha, beta, k);
   return lrn_forward::primitive_desc(d, eng);
@@ -161,7 +171,7 @@ inline lrn_forward::primitive_desc lrnFwd(const engine &eng, const memory::desc 
 inline lrn_backward::primitive_desc lrnBwd(const engine &eng, const memory::desc &md, memory::dim size, float alpha,
                                            float beta, float k, const lrn_forward::primitive_desc &hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return lrn_backward::primitive_desc(eng, algorithm::lrn_across_channels, md, md, md, size, alpha, beta, k, hint);
+  return lrn_backward::primitive_desc(eng, algorithm::lrn_across_channels, md, md, md, size, alpha, beta, k, hint, deterministic());
 #else
   lrn_backward::desc d(algorithm::lrn_across_channels, md, md, size, alpha, beta, k);
   return lrn_backward::primitive_desc(d, eng, hint);
