@@ -68,7 +68,16 @@ function find(name) {
   return { name, how: 'not found', cflags: [], libs: [`-l${spec.lib}`], found: false, header: spec.header };
 }
 
-export function locate() { return { dnnl: find('dnnl'), openblas: find('openblas') }; }
+// Apple clang has no OpenMP runtime of its own: Homebrew's libomp (headers and library) joins the flags.
+function libomp() {
+  const prefix = process.platform === 'darwin' && ['/opt/homebrew/opt/libomp', '/usr/local/opt/libomp'].find((p) => existsSync(path.join(p, 'include', 'omp.h')));
+  return prefix ? { name: 'libomp', how: prefix, cflags: [`-I${prefix}/include`], libs: [`-L${prefix}/lib`], found: true, header: `${prefix}/include/omp.h` } : undefined;
+}
+
+export function locate() {
+  const omp = libomp();
+  return { dnnl: find('dnnl'), openblas: find('openblas'), ...(omp ? { omp } : {}) };
+}
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const what = process.argv[2];

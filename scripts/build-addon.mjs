@@ -45,8 +45,9 @@ const { locate } = await import('../addon/flags.mjs');
 const libs = locate();
 const missing = Object.values(libs).filter((l) => !l.found);
 if (missing.length) {
+  const viaEnv = missing.filter((l) => l.how.startsWith('$')).map((l) => l.how.slice(1));
   done(false, `native addon not built for ${platform}: ${missing.map((l) => `${l.name} headers (${l.header})`).join(' and ')} not found. ` +
-    `Fix: ${installHint()}, then ${rebuildHint()}`);
+    `Fix: ${viaEnv.length ? `point ${viaEnv.join(' and ')} at the library's install prefix (or unset it)` : installHint()}, then ${rebuildHint()}`);
 }
 
 const candidates = [

@@ -46,7 +46,7 @@ console.log(JSON.stringify({ backend: model.model.backend.name, top, libs: [...n
 model.dispose();
 `;
 
-test('npm run pack: the release installs into an empty project and runs native with the system oneDNN/OpenBLAS hidden', { skip: skipReason(), timeout: 600_000 }, () => {
+test('npm run pack: the release installs into an empty project and runs native with the system oneDNN/OpenBLAS hidden', { skip: skipReason(), timeout: 600_000 }, (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'alexnet-release-'));
   try {
     const rel = path.join(work, 'release');
@@ -62,6 +62,10 @@ test('npm run pack: the release installs into an empty project and runs native w
     writeFileSync(path.join(app, 'app.mjs'), APP);
     const inst = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tgz.map((f) => path.join(rel, f))],
       { cwd: app, encoding: 'utf8' });
+    if (inst.status !== 0 && /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ENOTCACHED/.test(inst.stderr)) {
+      t.skip('SKIP: the npm registry (or a filled npm cache) is needed to install the dependencies');
+      return;
+    }
     assert.equal(inst.status, 0, inst.stderr);
     assert.ok(existsSync(path.join(app, 'node_modules', 'alexnet-ts-linux-x64-gnu', 'libdnnl.so.2')));
 
