@@ -2,11 +2,13 @@
 // the shared libraries it needs, as an optional dependency of alexnet-ts that npm installs only where os/cpu/libc
 // match. Used by the loader (src/backend/native/addon.ts), the install script and scripts/pack.mjs.
 
-/** 'gnu' or 'musl' on Linux, '' elsewhere. */
+let libc;
+/** 'gnu' or 'musl' on Linux, '' elsewhere (the process report takes a few ms: asked once). */
 export function libcFamily() {
-  if (process.platform !== 'linux') return '';
+  if (libc !== undefined) return libc;
+  if (process.platform !== 'linux') return (libc = '');
   const header = /** @type {{ glibcVersionRuntime?: string }} */ (process.report?.getReport().header ?? {});
-  return header.glibcVersionRuntime ? 'gnu' : 'musl';
+  return (libc = header.glibcVersionRuntime ? 'gnu' : 'musl');
 }
 
 /** The platform package's name for this process, e.g. alexnet-ts-linux-x64-gnu. */

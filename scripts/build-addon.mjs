@@ -29,6 +29,7 @@ function done(ok, msg) {
 }
 
 if (!existsSync(path.join(root, 'addon', 'binding.gyp'))) done(true, 'no addon/binding.gyp; skipping native build');
+if (process.platform === 'win32') done(false, 'native addon: no Windows build yet (the sources use POSIX memory calls and GCC/Clang builtins)');
 
 // A prebuilt platform package that loads makes a source build pointless (it is what users without apt get).
 if (soft && process.env.ALEXNET_BUILD_FROM_SOURCE !== '1') {

@@ -96,8 +96,10 @@ export function loadAddon(): NativeAddon {
   if (process.env.ALEXNET_NO_NATIVE === '1') throw new Error(`${BUILD_HINT} [disabled by ALEXNET_NO_NATIVE=1]`);
   const candidates = addonCandidates();
   if (!candidates.length) {
-    throw new Error(`no native addon for ${platformLabel()}: neither ${ADDON_PATH} nor the prebuilt package ${prebuiltPackage()} is installed. ` +
-      `Fix: ${APT}, then ${REBUILD}`);
+    const fix = process.platform === 'linux' ? `${APT}, then ${REBUILD}`
+      : process.platform === 'darwin' ? `brew install onednn openblas libomp, then ${REBUILD}`
+        : 'none yet: the native backend builds on Linux and macOS only (ref works everywhere)';
+    throw new Error(`no native addon for ${platformLabel()}: neither ${ADDON_PATH} nor the prebuilt package ${prebuiltPackage()} is installed. Fix: ${fix}`);
   }
   // libgomp reads its wait policy once, when the addon pulls it in. Its default spins idle threads for a while
   // after every parallel region; with the JS thread, the worker and other processes sharing few cores that
