@@ -3,17 +3,36 @@
     "target_name": "alexnet_native",
     "sources": [
       "src/binding.cc", "src/engine.cc", "src/conv.cc", "src/pool.cc", "src/lrn.cc",
-      "src/eltwise.cc", "src/linear.cc", "src/softmax.cc", "src/winograd.cc", "src/winograd_dw.cc", "src/conv_gemm.cc", "src/maxpool_blk.cc"
+      "src/eltwise.cc", "src/linear.cc", "src/softmax.cc", "src/winograd.cc", "src/winograd_dw.cc", "src/conv_gemm.cc",
+      "src/maxpool_blk.cc", "src/fast_stubs.cc"
     ],
     "include_dirs": [
       "<!(node -p \"require('node-addon-api').include_dir\")",
-      "/usr/include/x86_64-linux-gnu"
+      "<!@(node flags.mjs include)"
     ],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
-    "cflags!": ["-fno-exceptions", "-O2"],
-    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-O2"],
-    "cflags": ["-O3", "-march=x86-64-v2", "-mtune=generic", "-fopenmp"],
-    "cflags_cc": ["-std=c++17", "-O3", "-march=x86-64-v2", "-fopenmp", "-fexceptions", "-frtti"],
-    "libraries": ["-ldnnl", "-lopenblas", "-fopenmp"]
+    "libraries": ["<!@(node flags.mjs libs)"],
+    "conditions": [
+      # No -march: the AVX2 kernels carry their own target attributes and are chosen at run time (cpuid), so one
+      # binary runs on any x86-64 and the same sources build on arm64.
+      ["OS=='linux' or OS=='freebsd'", {
+        "cflags!": ["-fno-exceptions", "-O2"],
+        "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-O2"],
+        "cflags": ["-O3", "-fopenmp"],
+        "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions", "-frtti", "<!@(node flags.mjs cflags)"],
+        "ldflags": ["-fopenmp"]
+      }],
+      # Apple clang: OpenMP from Homebrew's libomp (brew install libomp onednn openblas)
+      ["OS=='mac'", {
+        "xcode_settings": {
+          "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+          "GCC_ENABLE_CPP_RTTI": "YES",
+          "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+          "MACOSX_DEPLOYMENT_TARGET": "11.0",
+          "OTHER_CPLUSPLUSFLAGS": ["-O3", "-Xpreprocessor", "-fopenmp", "<!@(node flags.mjs cflags)"],
+          "OTHER_LDFLAGS": ["-lomp"]
+        }
+      }]
+    ]
   }]
 }

@@ -43,7 +43,7 @@ void copyOut(Engine &e, int64_t id, void *dst, size_t bytes) {
   an::Tens &t = e.get(id);
   if (t.priv) { std::memset(dst, 0, bytes); return; }
   if (an::isPlain(t.md)) { std::memcpy(dst, t.ptr(), bytes); return; }
-  e.reorder(e.mem(t), dnnl::memory(an::plainMd(t.d, t.md.data_type()), e.eng, dst));
+  e.reorder(e.mem(t), dnnl::memory(an::plainMd(t.d, an::dn::dataType(t.md)), e.eng, dst));
 }
 
 // Upload snapshots JS data on the JS thread (the caller may reuse its array at once) into a staging buffer that
@@ -197,7 +197,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       an::Tens v = b;
       v.off = b.off + size_t(offset) * 4;
       v.d = d;
-      v.md = an::plainMd(d, b.md.data_type());
+      v.md = an::plainMd(d, an::dn::dataType(b.md));
       e->alias(id, v);
     });
     return info.Env().Undefined();

@@ -37,9 +37,7 @@ memory::desc any(const dims &d) { return memory::desc(d, dt::f32, tag::any); }
 convolution_forward::primitive_desc fwdPd(Engine &e, const Shape &s) {
   return e.cached<convolution_forward::primitive_desc>("convfwd.pd|" + s.key, [&] {
     auto make = [&](const memory::desc &src, const memory::desc &dst) {
-      convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, src, any(s.wd),
-                                  memory::desc(s.b, dt::f32, tag::x), dst, s.strides, s.padL, s.padR);
-      return convolution_forward::primitive_desc(d, e.eng);
+      return dn::convFwd(e.eng, src, any(s.wd), memory::desc(s.b, dt::f32, tag::x), dst, s.strides, s.padL, s.padR);
     };
     auto pd = make(any(s.x), any(s.y));
     // With 3 input channels oneDNN 2.6 on AVX2 has no direct conv; its gemm conv is ~2x faster in NHWC than
@@ -76,12 +74,11 @@ void conv2d(Engine &e, const Args &a) {
   auto &prim = e.cached<convolution_forward>("convfwd|" + s.key + (fuse ? "|relu" : ""), [&] {
     if (!fuse) return convolution_forward(pd);
     dnnl::post_ops po;
-    po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    dn::appendRelu(po);
     dnnl::primitive_attr attr;
     attr.set_post_ops(po);
-    convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, pd.src_desc(), pd.weights_desc(),
-                                pd.bias_desc(), pd.dst_desc(), s.strides, s.padL, s.padR);
-    return convolution_forward(convolution_forward::primitive_desc(d, attr, e.eng));
+    return convolution_forward(dn::convFwd(e.eng, pd.src_desc(), pd.weights_desc(), pd.bias_desc(), pd.dst_desc(), s.strides,
+                                           s.padL, s.padR, attr));
   });
   memory src = e.as(x, pd.src_desc(), "conv.src");
   memory wm = e.weights(grouped(w, s), pd.weights_desc());
@@ -105,9 +102,8 @@ void conv2dBackward(Engine &e, const Args &a) {
     Tens &dw = e.plain(a.in[3]);
     Tens &db = e.plain(a.in[4]);
     auto bwpd = e.cached<convolution_backward_weights::primitive_desc>("convbw.pd|" + s.key, [&] {
-      convolution_backward_weights::desc d(algorithm::convolution_direct, any(s.x), any(s.wd),
-                                           memory::desc(s.b, dt::f32, tag::x), any(s.y), s.strides, s.padL, s.padR);
-      return convolution_backward_weights::primitive_desc(d, e.eng, fpd);
+      return dn::convBwdWeights(e.eng, any(s.x), any(s.wd), memory::desc(s.b, dt::f32, tag::x), any(s.y), s.strides, s.padL,
+                                s.padR, fpd);
     });
     auto &bw = e.cached<convolution_backward_weights>("convbw|" + s.key, [&] { return convolution_backward_weights(bwpd); });
     memory src = e.as(x, bwpd.src_desc(), "convbw.src");
@@ -128,8 +124,7 @@ void conv2dBackward(Engine &e, const Args &a) {
 
   if (!needDx || (fast && winogradConv2dBackwardData(e, a))) return;
   auto bdpd = e.cached<convolution_backward_data::primitive_desc>("convbd.pd|" + s.key, [&] {
-    convolution_backward_data::desc d(algorithm::convolution_direct, any(s.x), any(s.wd), any(s.y), s.strides, s.padL, s.padR);
-    return convolution_backward_data::primitive_desc(d, e.eng, fpd);
+    return dn::convBwdData(e.eng, any(s.x), any(s.wd), any(s.y), s.strides, s.padL, s.padR, fpd);
   });
   auto &bd = e.cached<convolution_backward_data>("convbd|" + s.key, [&] { return convolution_backward_data(bdpd); });
   memory ddst2 = ddst && bdpd.diff_dst_desc() == ddst.get_desc() ? ddst : e.as(dy, bdpd.diff_dst_desc(), "convbd.ddst");

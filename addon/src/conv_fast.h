@@ -4,6 +4,13 @@
 #pragma once
 #include "engine.h"
 
+// The AVX2 paths exist on x86-64 only (AN_NO_X86_KERNELS=1 leaves them out, to test the portable build on x86).
+#if defined(__x86_64__) && !defined(AN_NO_X86_KERNELS)
+#define AN_X86 1
+#else
+#define AN_X86 0
+#endif
+
 namespace an {
 
 // True when the CPU has AVX2+FMA and ALEXNET_CONV is not "dnnl".

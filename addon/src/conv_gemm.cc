@@ -9,6 +9,8 @@
 // and transposes 4x8 at the store so the output lands in nChw8c (bias and ReLU fused).  nChw8c rather than
 // NHWC: oneDNN's max-pool after it runs 1.6x faster on it and conv2 needs no reorder (measured, batch 64).
 // The weight gradient (conv1 has no dx) runs on the same phase split.
+#include "conv_fast.h"
+#if AN_X86  // AVX2 kernels, chosen at run time; elsewhere fast_stubs.cc says "not applicable"
 #include <immintrin.h>
 #include <omp.h>
 
@@ -163,6 +165,7 @@ __attribute__((target("avx2,fma"))) void bwTile(const Geo &g, const float *xb, c
 using BwTileFn = void (*)(const Geo &, const float *, const int32_t *, const float *, float *, int64_t, int64_t, int64_t);
 template <int KV> constexpr BwTileFn bwTiles[7] = {nullptr, bwTile<1, KV>, bwTile<2, KV>, bwTile<3, KV>, bwTile<4, KV>, bwTile<5, KV>, bwTile<6, KV>};
 constexpr int BW_RT = 6, BW_ROWS = 4;  // 6 taps x 16 channels (12 accumulators); 4 output rows of x and dy stay in L2
+constexpr int64_t BW_CHUNK = 4;       // images per partial weight-gradient sum (fixed: results independent of threads)
 
 // Geometry of the phase split; false (the caller returns false, touching nothing) where this path does not apply.
 bool phaseGeo(const Tens &x, const Tens &w, const Args &a, Geo &g) {
@@ -200,9 +203,8 @@ bool dnnlHasDirect(Engine &e, const Geo &g) {
   return e.cached<bool>("conv1.dnnlDirect|" + dimsKey(xd) + "|" + dimsKey(wd) + "|" + std::to_string(g.s) + "," + std::to_string(g.pad), [&] {
     try {
       auto any = [](const dims &d) { return memory::desc(d, dt::f32, tag::any); };
-      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(xd), any(wd),
-                                        memory::desc({g.K}, dt::f32, tag::x), any(yd), {g.s, g.s}, {g.pad, g.pad}, {g.pad, g.pad});
-      const std::string impl = dnnl::convolution_forward::primitive_desc(d, e.eng).impl_info_str();
+      const std::string impl = dn::convFwd(e.eng, any(xd), any(wd), memory::desc({g.K}, dt::f32, tag::x), any(yd), {g.s, g.s},
+                                           {g.pad, g.pad}, {g.pad, g.pad}).impl_info_str();
       return impl.rfind("jit", 0) == 0 && impl.find("gemm") == std::string::npos;
     } catch (const dnnl::error &) { return false; }
   });
@@ -277,7 +279,12 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
 }
 
 // in: x, w, dy, dw, db; attrs: stride, pad, groups, needDx (must be 0: conv1 has no dx).  dw += , db +=
-// x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S), db (K).  Whole images per thread into private (taps, K8) sums.
+// x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S), db (K).
+// Deterministic: images are summed in fixed chunks of BW_CHUNK (each chunk by one thread, in image order, into its
+// own (taps, K8) partial sum) and the chunks are added in chunk order, so the result depends neither on which
+// thread ran which chunk (dynamic scheduling balances a busy machine) nor on the thread count. Per-thread sums
+// over dynamically assigned images made training differ from run to run in the last bits, which grew to 1e-4 in
+// the loss after some steps.
 bool gemmConv2dBackwardWeights(Engine &e, const Args &a) {
   Geo g;
   const Tens &x0 = e.get(a.in[0]), &dy0 = e.get(a.in[2]);
@@ -289,45 +296,51 @@ bool gemmConv2dBackwardWeights(Engine &e, const Args &a) {
   memory dym = e.as(dy0, memory::desc(dy0.d, dt::f32, tag::nChw8c), "conv1bw.dy");
   const float *x = static_cast<const float *>(xm.get_data_handle()), *dy = static_cast<const float *>(dym.get_data_handle());
   const int32_t *off = tapOffsets(e, g);
-  std::vector<float *> xbs(T), lines(T), parts(T);
+  std::vector<float *> xbs(T), lines(T);
   for (int t = 0; t < T; ++t) {
     xbs[t] = static_cast<float *>(e.scratch("conv1.xb" + std::to_string(t), sizeof(float) * g.C * g.CS));
     lines[t] = static_cast<float *>(e.scratch("conv1.line" + std::to_string(t), sizeof(float) * g.RS));
-    parts[t] = static_cast<float *>(e.scratch("conv1bw.part" + std::to_string(t), sizeof(float) * (nr + 1) * K8));
   }
+  const int64_t nch = (g.N + BW_CHUNK - 1) / BW_CHUNK, partLen = (nr + 1) * K8;
+  float *parts = static_cast<float *>(e.scratch("conv1bw.parts", sizeof(float) * nch * partLen));
   const Geo gc = g;
 #pragma omp parallel num_threads(T)
   {
     const int tid = omp_get_thread_num();
-    float *xb = xbs[tid], *part = parts[tid], *pb = part + nr * K8;  // pb: the bias sums
-    std::memset(part, 0, sizeof(float) * (nr + 1) * K8);
+    float *xb = xbs[tid];
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t n = 0; n < gc.N; ++n) {
-      splitPhases(gc, x + n * gc.C * gc.H * gc.W, xb, lines[tid], 0, gc.C * gc.Hp);
-      const float *dyn = dy + n * nb * bs;
-      for (int64_t p0 = 0; p0 < gc.P; p0 += BW_ROWS)
-        for (int64_t r0 = 0; r0 < nr; r0 += BW_RT) {
-          const int rt = int(std::min<int64_t>(BW_RT, nr - r0));
-          for (int64_t b = 0; b < nb; b += 2)
-            (b + 1 < nb ? bwTiles<2> : bwTiles<1>)[rt](gc, xb, off + r0, dyn + b * bs, part + r0 * K8 + b * 8, K8, p0,
-                                                       std::min(gc.P, p0 + BW_ROWS));
-        }
-      for (int64_t b = 0; b < nb; ++b)
-        for (int64_t i = 0; i < gc.P * gc.Q; ++i)
-          for (int l = 0; l < 8; ++l) pb[b * 8 + l] += dyn[b * bs + i * 8 + l];
+    for (int64_t ch = 0; ch < nch; ++ch) {
+      float *part = parts + ch * partLen, *pb = part + nr * K8;  // pb: the bias sums
+      std::memset(part, 0, sizeof(float) * partLen);
+      for (int64_t n = ch * BW_CHUNK; n < std::min(gc.N, (ch + 1) * BW_CHUNK); ++n) {
+        splitPhases(gc, x + n * gc.C * gc.H * gc.W, xb, lines[tid], 0, gc.C * gc.Hp);
+        const float *dyn = dy + n * nb * bs;
+        for (int64_t p0 = 0; p0 < gc.P; p0 += BW_ROWS)
+          for (int64_t r0 = 0; r0 < nr; r0 += BW_RT) {
+            const int rt = int(std::min<int64_t>(BW_RT, nr - r0));
+            for (int64_t b = 0; b < nb; b += 2)
+              (b + 1 < nb ? bwTiles<2> : bwTiles<1>)[rt](gc, xb, off + r0, dyn + b * bs, part + r0 * K8 + b * 8, K8, p0,
+                                                         std::min(gc.P, p0 + BW_ROWS));
+          }
+        for (int64_t b = 0; b < nb; ++b)
+          for (int64_t i = 0; i < gc.P * gc.Q; ++i)
+            for (int l = 0; l < 8; ++l) pb[b * 8 + l] += dyn[b * bs + i * 8 + l];
+      }
     }
   }
-  // (taps, K8) per thread -> dw (K, taps) and db, accumulated
+  // (taps, K8) per chunk, added in chunk order -> dw (K, taps) and db, accumulated
   Tens &dw = e.plain(a.in[3]);
   Tens &db = e.plain(a.in[4]);
   float *dwp = dw.f(), *dbp = db.f();
-  for (int64_t k = 0; k < g.K; ++k) {
-    for (int64_t r = 0; r <= nr; ++r) {
-      float s = 0.f;
-      for (int t = 0; t < T; ++t) s += parts[t][r * K8 + k];
-      (r < nr ? dwp[k * nr + r] : dbp[k]) += s;
-    }
+  // element i of chunk 0 += the same element of chunks 1, 2, ... in order (any thread may own any i)
+#pragma omp parallel for schedule(static) num_threads(T)
+  for (int64_t i = 0; i < partLen; ++i) {
+    float s = parts[i];
+    for (int64_t ch = 1; ch < nch; ++ch) s += parts[ch * partLen + i];
+    parts[i] = s;
   }
+  for (int64_t k = 0; k < g.K; ++k)
+    for (int64_t r = 0; r <= nr; ++r) (r < nr ? dwp[k * nr + r] : dbp[k]) += parts[r * K8 + k];
   e.touch(dw);
   e.touch(db);
   e.tag = "im2col+gemm";
@@ -335,3 +348,5 @@ bool gemmConv2dBackwardWeights(Engine &e, const Args &a) {
 }
 
 }  // namespace an
+
+#endif  // AN_X86

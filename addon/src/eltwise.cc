@@ -9,8 +9,7 @@ using namespace dnnl;
 
 static eltwise_forward::primitive_desc reluPd(Engine &e, const memory::desc &md) {
   return e.cached<eltwise_forward::primitive_desc>("relu.pd|" + mdKey(md), [&] {
-    eltwise_forward::desc d(prop_kind::forward_training, algorithm::eltwise_relu_use_dst_for_bwd, md, 0.f, 0.f);
-    return eltwise_forward::primitive_desc(d, e.eng);
+    return dn::reluFwd(e.eng, md);
   });
 }
 
@@ -40,8 +39,7 @@ void reluBackward(Engine &e, const Args &a) {
   auto fpd = reluPd(e, y.md);
   const std::string key = mdKey(y.md);
   auto pd = e.cached<eltwise_backward::primitive_desc>("relubwd.pd|" + key, [&] {
-    eltwise_backward::desc d(algorithm::eltwise_relu_use_dst_for_bwd, y.md, y.md, 0.f, 0.f);
-    return eltwise_backward::primitive_desc(d, e.eng, fpd);
+    return dn::reluBwd(e.eng, y.md, fpd);
   });
   auto &prim = e.cached<eltwise_backward>("relubwd|" + key, [&] { return eltwise_backward(pd); });
   if (dy.st.use_count() == 1 && dy.md == pd.diff_dst_desc() && dy.md == pd.diff_src_desc() && e.nextFrees(a.in[1])) {  // dy dies next, unshared
@@ -103,18 +101,18 @@ void reshape(Engine &e, const Args &a) {
   if (isPlain(x.md)) {
     Tens y = x;
     y.d = nd;
-    y.md = plainMd(nd, x.md.data_type());
+    y.md = plainMd(nd, dn::dataType(x.md));
     e.alias(a.out[0], y);
     return;
   }
-  Tens &y = e.put(a.out[0], plainMd(nd, x.md.data_type()), nd, x.i32);
-  e.reorder(e.mem(x), memory(plainMd(x.d, x.md.data_type()), e.eng, y.ptr()));
+  Tens &y = e.put(a.out[0], plainMd(nd, dn::dataType(x.md)), nd, x.i32);
+  e.reorder(e.mem(x), memory(plainMd(x.d, dn::dataType(x.md)), e.eng, y.ptr()));
 }
 
 // in place: x[:] = value
 void fill(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
-  if (!isPlain(x.md)) x.md = plainMd(x.d, x.md.data_type());  // contents are replaced: any layout will do
+  if (!isPlain(x.md)) x.md = plainMd(x.d, dn::dataType(x.md));  // contents are replaced: any layout will do
   const int64_t n = x.numel();
   if (x.i32) {
     int32_t *p = static_cast<int32_t *>(x.ptr());

@@ -43,13 +43,13 @@ SerialScope::~SerialScope() {
 }
 
 bool isPlain(const memory::desc &md) {
-  const auto &c = md.data;
-  if (c.format_kind != dnnl_blocked || c.format_desc.blocking.inner_nblks != 0) return false;
+  const dn::Layout l = dn::layout(md);
+  if (!l.blocked || !l.innerBlks.empty()) return false;
   int64_t acc = 1;
-  for (int i = c.ndims - 1; i >= 0; --i) {
-    if (c.padded_dims[i] != c.dims[i]) return false;
-    if (c.dims[i] != 1 && c.format_desc.blocking.strides[i] != acc) return false;
-    acc *= c.dims[i];
+  for (int i = int(l.d.size()) - 1; i >= 0; --i) {
+    if (l.padded[i] != l.d[i]) return false;
+    if (l.d[i] != 1 && l.strides[i] != acc) return false;
+    acc *= l.d[i];
   }
   return true;
 }
@@ -61,16 +61,15 @@ std::string dimsKey(const dims &d) {
 }
 
 std::string mdKey(const memory::desc &md) {
-  const auto &c = md.data;
+  const dn::Layout l = dn::layout(md);
   std::ostringstream o;
-  o << int(c.data_type) << ':' << int(c.format_kind) << ':';
-  for (int i = 0; i < c.ndims; ++i) o << c.dims[i] << ',';
-  if (c.format_kind == dnnl_blocked) {
-    const auto &b = c.format_desc.blocking;
+  o << l.dtype << ':' << l.kind << ':';
+  for (auto v : l.d) o << v << ',';
+  if (l.blocked) {
     o << 's';
-    for (int i = 0; i < c.ndims; ++i) o << b.strides[i] << ',';
+    for (auto v : l.strides) o << v << ',';
     o << 'b';
-    for (int i = 0; i < b.inner_nblks; ++i) o << b.inner_idxs[i] << '/' << b.inner_blks[i] << ',';
+    for (size_t i = 0; i < l.innerBlks.size(); ++i) o << l.innerIdxs[i] << '/' << l.innerBlks[i] << ',';
   }
   return o.str();
 }
@@ -281,7 +280,7 @@ void *Engine::derived(const Tens &w, const std::string &kind, size_t bytes, cons
 Tens &Engine::plain(int64_t id) {
   Tens &t = get(id);
   if (isPlain(t.md)) return t;
-  auto md = plainMd(t.d, t.md.data_type());
+  auto md = plainMd(t.d, an::dn::dataType(t.md));
   auto st = newStorage(md.get_size());
   memory dst(md, eng, st->p);
   reorder(mem(t), dst);

@@ -4,6 +4,8 @@
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "dnnl_compat.h"
+
 #include <any>
 #include <atomic>
 #include <condition_variable>

@@ -26,8 +26,7 @@ LrnP params(const Tens &x, const Args &a) {
 
 lrn_forward::primitive_desc fwdPd(Engine &e, const Tens &x, const LrnP &p) {
   return e.cached<lrn_forward::primitive_desc>("lrn.pd|" + p.key, [&] {
-    lrn_forward::desc d(prop_kind::forward_training, algorithm::lrn_across_channels, x.md, p.size, p.alpha, p.beta, p.k);
-    return lrn_forward::primitive_desc(d, e.eng);
+    return dn::lrnFwd(e.eng, x.md, p.size, p.alpha, p.beta, p.k);
   });
 }
 
@@ -54,8 +53,7 @@ void lrnBackward(Engine &e, const Args &a) {
   LrnP p = params(x, a);
   auto fpd = fwdPd(e, x, p);
   auto pd = e.cached<lrn_backward::primitive_desc>("lrnbwd.pd|" + p.key, [&] {
-    lrn_backward::desc d(algorithm::lrn_across_channels, x.md, x.md, p.size, p.alpha, p.beta, p.k);
-    return lrn_backward::primitive_desc(d, e.eng, fpd);
+    return dn::lrnBwd(e.eng, x.md, p.size, p.alpha, p.beta, p.k, fpd);
   });
   auto &prim = e.cached<lrn_backward>("lrnbwd|" + p.key, [&] { return lrn_backward(pd); });
   memory ddst = e.as(dy, pd.diff_dst_desc(), "lrnbwd.ddst");

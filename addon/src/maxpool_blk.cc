@@ -2,6 +2,8 @@
 //   x nChw8c (N,C,H,W) -> y nChw8c (N,C,P,Q), argmax u8 (N,C,P,Q) = window tap kh*k+kw of the (first) maximum.
 // One 8-channel vector per output pixel, the argmax kept as a byte (oneDNN's workspace is the same size): measured
 // at batch 64, oneDNN 2.6's JIT pooling took 23 ms for pool1, ~4x its memory traffic.
+#include "conv_fast.h"
+#if AN_X86  // AVX2 kernels, chosen at run time; elsewhere fast_stubs.cc says "not applicable"
 #include <immintrin.h>
 #include <omp.h>
 
@@ -107,3 +109,5 @@ bool blockedMaxPoolBackward(Engine &e, const Args &a) {
 }
 
 }  // namespace an
+
+#endif  // AN_X86

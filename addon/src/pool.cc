@@ -28,9 +28,7 @@ PoolShape poolShape(const Tens &x, const Args &a) {
 
 pooling_forward::primitive_desc maxFwdPd(Engine &e, const Tens &x, const PoolShape &s) {
   return e.cached<pooling_forward::primitive_desc>("maxpool.pd|" + s.key, [&] {
-    pooling_forward::desc d(prop_kind::forward_training, algorithm::pooling_max, x.md,
-                            memory::desc(s.y, dt::f32, tag::any), s.strides, s.kernel, s.padL, s.padR);
-    return pooling_forward::primitive_desc(d, e.eng);
+    return dn::maxPoolFwd(e.eng, x.md, memory::desc(s.y, dt::f32, tag::any), s.strides, s.kernel, s.padL, s.padR);
   });
 }
 
@@ -60,8 +58,7 @@ void maxPoolBackward(Engine &e, const Args &a) {
   PoolShape s = poolShape(x, a);
   auto fpd = maxFwdPd(e, x, s);
   auto pd = e.cached<pooling_backward::primitive_desc>("maxpoolbwd.pd|" + s.key, [&] {
-    pooling_backward::desc d(algorithm::pooling_max, x.md, fpd.dst_desc(), s.strides, s.kernel, s.padL, s.padR);
-    return pooling_backward::primitive_desc(d, e.eng, fpd);
+    return dn::maxPoolBwd(e.eng, x.md, fpd.dst_desc(), s.strides, s.kernel, s.padL, s.padR, fpd);
   });
   auto &prim = e.cached<pooling_backward>("maxpoolbwd|" + s.key, [&] { return pooling_backward(pd); });
   memory ddst = e.as(dy, pd.diff_dst_desc(), "maxpoolbwd.ddst");

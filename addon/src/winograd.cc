@@ -5,6 +5,8 @@
 // the 36 tile points are 36 GEMMs per chunk of tiles (microkernel.h); transforms run on 8-channel AVX2 vectors, which is
 // exactly the nChw8c block, so input and output stay in the blocked layout the other ops use.
 //   x nChw8c (N,C,H,W), w (K,C/G,r,r), b (K) -> y nChw8c (N,K,H,W);  dy nChw8c (N,K,H,W) -> dx nChw8c (N,C,H,W)
+#include "conv_fast.h"
+#if AN_X86  // AVX2 kernels, chosen at run time; elsewhere fast_stubs.cc says "not applicable"
 #include <immintrin.h>
 #include <omp.h>
 
@@ -208,3 +210,5 @@ bool winogradConv2dBackwardData(Engine &e, const Args &a) {
 }
 
 }  // namespace an
+
+#endif  // AN_X86

@@ -3,6 +3,8 @@
 // x nChw8c (N,C,H,W), dy nChw8c (N,K,H,W). Tiles go in chunks: phase 1 transforms a chunk (threads split the
 // tiles), phase 2 runs the 36·G per-point GEMMs dU[p] (Cg x Kg) += Vt[p] (Cg x n) · dM[p] (n x Kg) (threads
 // split the points, so dU needs no per-thread copies), and G^T dU G is applied once at the end.
+#include "conv_fast.h"
+#if AN_X86  // AVX2 kernels, chosen at run time; elsewhere fast_stubs.cc says "not applicable"
 #include <omp.h>
 
 #include <algorithm>
@@ -162,3 +164,5 @@ bool winogradConv2dBackwardWeights(Engine &e, const Args &a) {
 }
 
 }  // namespace an
+
+#endif  // AN_X86

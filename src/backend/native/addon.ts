@@ -1,8 +1,13 @@
-// Loads addon/build/Release/alexnet_native.node (built by `npm run build:addon`). A missing or broken
-// binary throws an Error naming the fix; createBackend('auto') then falls back to ref.
+// Finds and loads the native addon: $ALEXNET_NATIVE_ADDON (an explicit file, for bundled apps), then a source build
+// (addon/build/Release/alexnet_native.node, `npm rebuild alexnet-ts`), then the prebuilt platform package
+// (alexnet-ts-linux-x64-gnu, an optional dependency that carries its own oneDNN/OpenBLAS). When none loads, the
+// Error is ONE line: which file, what is missing (parsed from dlopen's message), the platform, and the fix;
+// createBackend('auto') prints it and falls back to ref.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findPrebuilt, libcFamily, prebuiltPackage } from '../../../addon/prebuilt.mjs';
 
 /** The C++ engine (addon/src/binding.cc): every method only enqueues; read/sync settle from the worker. */
 export interface NativeEngine {
@@ -27,23 +32,88 @@ export interface NativeAddon {
   dnnlVersion: string;
 }
 
+/** The source build's output. */
 export const ADDON_PATH = fileURLToPath(new URL('../../../addon/build/Release/alexnet_native.node', import.meta.url));
-export const BUILD_HINT = 'native addon not built: run `npm run build:addon` (needs apt-get install libdnnl-dev libopenblas-dev)';
+const REBUILD = 'npm rebuild alexnet-ts --foreground-scripts';
+const APT = 'apt-get install libdnnl-dev libopenblas-dev g++ make python3';
+export const BUILD_HINT = `native addon not built: run \`${REBUILD}\` (in a clone: \`npm run build:addon\`) after \`${APT}\``;
 
+const req = createRequire(import.meta.url);
 let cached: NativeAddon | undefined;
+
+/** e.g. "linux-x64 (glibc 2.36)" */
+export function platformLabel(): string {
+  const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
+  const libc = libcFamily();
+  return `${process.platform}-${process.arch}${libc ? ` (${libc === 'gnu' ? `glibc ${glibc ?? '?'}` : 'musl'})` : ''}`;
+}
+
+/** The addon files to try, in order, each with where it came from. */
+export function addonCandidates(): { file: string; from: string }[] {
+  const out: { file: string; from: string }[] = [];
+  const explicit = process.env.ALEXNET_NATIVE_ADDON;
+  if (explicit) out.push({ file: explicit, from: 'ALEXNET_NATIVE_ADDON' });
+  if (existsSync(ADDON_PATH)) out.push({ file: ADDON_PATH, from: 'source build' });
+  const pre = findPrebuilt(req);
+  if (pre) out.push({ file: pre.file, from: pre.pkg });
+  return out;
+}
+
+/** True when some addon file exists (it may still fail to load). */
+export const addonPresent = (): boolean => addonCandidates().some((c) => existsSync(c.file));
+
+// Debian package that ships a shared library, for the "what to install" part of the message
+const DEB: [RegExp, string][] = [
+  [/^libdnnl/, 'libdnnl-dev'], [/^libopenblas/, 'libopenblas-dev'], [/^libgomp/, 'libgomp1'],
+  [/^libgfortran/, 'libgfortran5'], [/^libOpenCL/, 'ocl-icd-libopencl1'], [/^libquadmath/, 'libquadmath0'],
+];
+
+/** One line from a failed require() of an addon: what is wrong and how to fix it. */
+export function explainLoadError(file: string, from: string, message: string): string {
+  const first = message.split('\n')[0];
+  const where = `${file} (${from}) on ${platformLabel()}`;
+  const fix = from === 'source build' ? REBUILD : `${REBUILD} to build from source`;
+  let m = /([^\s:]+\.so(?:\.\d+)*): (cannot open shared object file|file too short|invalid ELF header|wrong ELF class)/.exec(first);
+  if (m && path.basename(m[1]) !== path.basename(file)) {
+    const lib = path.basename(m[1]);
+    const deb = DEB.find(([re]) => re.test(lib))?.[1];
+    const what = m[2] === 'cannot open shared object file' ? 'is missing' : `is unusable (${m[2]})`;
+    return `cannot load ${where}: ${lib} ${what}. Fix: ${deb ? `apt-get install ${deb}` : `install the package that provides ${lib}`}` +
+      (from === 'source build' ? '' : `, or ${fix}`);
+  }
+  m = /version `([^']+)' not found/.exec(first);
+  if (m) return `cannot load ${where}: it needs ${m[1]}, newer than this system's C/C++ runtime. Fix: ${APT}, then ${fix}`;
+  if (/undefined symbol/.test(first)) return `cannot load ${where}: ${first.replace(/^.*undefined symbol/, 'undefined symbol')} (built against another oneDNN/OpenBLAS). Fix: ${REBUILD}`;
+  if (/NODE_MODULE_VERSION|was compiled against a different Node\.js/.test(first)) return `cannot load ${where}: built for another Node.js version. Fix: ${REBUILD}`;
+  if (/invalid ELF header|wrong ELF class|cannot open shared object file|ERR_DLOPEN_FAILED/.test(first)) {
+    return `cannot load ${where}: ${first.replace(/^Error: /, '')}. Fix: ${fix}`;
+  }
+  return `cannot load ${where}: ${first}. Fix: ${fix}`;
+}
 
 export function loadAddon(): NativeAddon {
   if (cached) return cached;
   if (process.env.ALEXNET_NO_NATIVE === '1') throw new Error(`${BUILD_HINT} [disabled by ALEXNET_NO_NATIVE=1]`);
-  if (!existsSync(ADDON_PATH)) throw new Error(BUILD_HINT);
+  const candidates = addonCandidates();
+  if (!candidates.length) {
+    const fix = process.platform === 'linux' ? `${APT}, then ${REBUILD}`
+      : process.platform === 'darwin' ? `brew install onednn openblas libomp, then ${REBUILD}`
+        : 'none yet: the native backend builds on Linux and macOS only (ref works everywhere)';
+    throw new Error(`no native addon for ${platformLabel()}: neither ${ADDON_PATH} nor the prebuilt package ${prebuiltPackage()} is installed. Fix: ${fix}`);
+  }
   // libgomp reads its wait policy once, when the addon pulls it in. Its default spins idle threads for a while
   // after every parallel region; with the JS thread, the worker and other processes sharing few cores that
   // spinning steals the cores the next op needs (batch-1 forward ran 2.7x slower here). Passive unless set.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
-  try {
-    cached = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
-  } catch (err) {
-    throw new Error(`${BUILD_HINT} [loading ${ADDON_PATH} failed: ${(err as Error).message.split('\n')[0]}]`);
+  const errors: string[] = [];
+  for (const c of candidates) {
+    if (!existsSync(c.file)) { errors.push(`${c.file} (${c.from}) does not exist`); continue; }
+    try {
+      cached = req(c.file) as NativeAddon;
+      return cached;
+    } catch (err) {
+      errors.push(explainLoadError(c.file, c.from, (err as Error).message));
+    }
   }
-  return cached;
+  throw new Error(errors.join('; '));
 }

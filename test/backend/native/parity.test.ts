@@ -26,6 +26,8 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     { name: 'conv1-like batch 1, 10 channels', x: [1, 3, 35, 39], w: [10, 3, 11, 11], stride: 4, pad: 2, groups: 1 },
     { name: 'conv1-like batch 3, 16 channels, pad 3', x: [3, 3, 30, 27], w: [16, 3, 11, 11], stride: 4, pad: 3, groups: 1 },
     { name: '9x9 stride 3 pad 4, 4 input channels', x: [2, 4, 23, 21], w: [6, 4, 9, 9], stride: 3, pad: 4, groups: 1 },
+    // batch 9: the weight gradient sums images in fixed chunks of 4 (the last one partial), added in chunk order
+    { name: 'conv1-like batch 9, 8 channels', x: [9, 3, 23, 23], w: [8, 3, 11, 11], stride: 4, pad: 2, groups: 1 },
   ];
   for (const c of convCases) {
     test(`conv2d + conv2dBackward: ${c.name}`, async () => {
