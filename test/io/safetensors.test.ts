@@ -34,7 +34,7 @@ test('save/load round trip keeps tensors and metadata, atomic (no temp left)', a
 test('a per-pixel mean image is stored relative to the weights file and found again after the folder moves', async () => {
   const run = join(dir, 'run-a');
   mkdirSync(run);
-  writeFileSync(join(run, 'mean_image.f32'), new Uint8Array(16));
+  writeFileSync(join(run, 'mean_image.f32'), new Uint8Array(256 * 256 * 3 * 4)); // resize 256: 256x256x3 float32
   const meta = metaFor('paper', 5, { widthScale: 8 / 96, hidden: 32 });
   meta.preprocessing = { ...meta.preprocessing, meanImage: join(run, 'mean_image.f32') };
   await saveWeights(join(run, 'w.safetensors'), randomStateDict('paper', 1 / 12, 32, 5), meta);
