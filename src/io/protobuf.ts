@@ -3,8 +3,9 @@
 // for real AlexNet) be written as chunk references instead of copied through an object model.
 import { WeightsFormatError } from './meta.ts';
 
-/** Fields one message may hold: an AlexNet graph has a few hundred; bounds the objects a file can make us build. */
-export const MAX_FIELDS = 1 << 20;
+/** Fields one message may hold: an AlexNet graph has a few hundred (tensors come packed or as raw_data);
+ *  bounds the objects a file can make us build (~60 bytes each). */
+export const MAX_FIELDS = 1 << 18;
 
 /** Builds one message as a list of chunks; nested messages are finished writers. */
 export class PbWriter {
