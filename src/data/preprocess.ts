@@ -61,7 +61,8 @@ async function finish(p: sharp.Sharp, what: string): Promise<RawImage> {
   try {
     out = await p.raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new Error(`cannot decode image ${what}: ${(err as Error).message}`);
+    // libvips repeats its message over several lines: keep one
+    throw new Error(`cannot decode image ${what}: ${(err as Error).message.trim().split('\n')[0]}`);
   }
   const img = { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width: out.info.width, height: out.info.height, channels: out.info.channels };
   return img.channels === 3 ? img : toRgb(img, what);

@@ -48,8 +48,8 @@ export function mutate(kind: string, good: Uint8Array, r: (n: number) => number,
     default: { // length-field edit: small nudge, zero, or a huge value
       const fields = lengthFields(kind, b);
       const at = fields.length ? fields[r(fields.length)] : pos();
-      const v = [0, 0xff, 0x7f, 1 + r(255)][r(4)];
-      for (let k = 0; k < 1 + r(4) && at + k < b.length; k++) b[at + k] = k === 0 ? (v === 1 + r(1) ? b[at] + 1 : v) : r(2) ? 0xff : b[at + k];
+      const how = r(4), n = 1 + r(4);
+      for (let k = 0; k < n && at + k < b.length; k++) b[at + k] = how === 0 ? (b[at + k] + 1) & 255 : how === 1 ? 0 : how === 2 ? 0xff : 0x7f;
       return b;
     }
   }

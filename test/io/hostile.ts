@@ -79,12 +79,17 @@ export async function deflatedZeros(bytes: number): Promise<Uint8Array> {
 
 export interface Outcome { file: string; ok: boolean; name?: string; message?: string; ms: number; rssGrowthMB: number }
 
-/** Loads each file with loadWeights in one child process (heap capped, deadline), in order.
- *  A file missing from the result means the child died or hung at it. */
-export function loadBounded(files: string[], opts: { timeoutMs?: number; heapMB?: number } = {}): { outcomes: Outcome[]; status: number | null; signal: string | null; stderr: string } {
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${opts.heapMB ?? 256}`, '--import', 'tsx', WORKER, 'load', ...files], {
+/** Runs bounded-worker.ts in a child (heap capped, deadline): one outcome per case, in order. A case
+ *  missing from the result means the child died or hung at it. */
+export function runWorker(args: string[], opts: { timeoutMs?: number; heapMB?: number } = {}): { outcomes: Outcome[]; status: number | null; signal: string | null; stderr: string } {
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${opts.heapMB ?? 256}`, '--import', 'tsx', WORKER, ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, env: { ...process.env, ALEXNET_QUIET: '1' }, maxBuffer: 64 << 20,
   });
-  const outcomes = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Outcome);
-  return { outcomes, status: r.status, signal: r.signal, stderr: r.stderr.slice(-2000) };
+  const outcomes = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Outcome);
+  return { outcomes, status: r.status, signal: r.signal, stderr: (r.stderr ?? '').slice(-2000) };
+}
+
+/** Loads each file with loadWeights in one bounded child, in order. */
+export function loadBounded(files: string[], opts: { timeoutMs?: number; heapMB?: number } = {}) {
+  return runWorker(['load', ...files], opts);
 }
