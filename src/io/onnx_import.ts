@@ -158,13 +158,18 @@ function tensorOf(inits: Map<string, PbField[]>, name: string, what: string, rol
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let i = 0; i < n; i++) out[i] = size === 4 ? dv.getFloat32(4 * i, true) : size === 8 ? dv.getFloat64(8 * i, true) : halfToFloat(dv.getUint16(2 * i, true));
   } else if (dtype === 1) {
-    const vals: number[] = [];
-    for (const f of t.filter((x) => x.no === 4)) {
-      if (f.wt === 5) vals.push(f.f32!);
-      else if (f.wt === 2) { const dv = new DataView(f.bytes!.buffer, f.bytes!.byteOffset, f.bytes!.byteLength); for (let i = 0; i + 4 <= f.bytes!.length; i += 4) vals.push(dv.getFloat32(i, true)); }
+    // straight into the output (bytesLen bounded the count above); a stray value count is an error
+    let k = 0;
+    const more = () => { throw new WeightsFormatError(`${what}: initializer ${safeName(name)} has more float_data values than shape ${fmtShape(shape)} needs (${n})`); };
+    for (const f of t) {
+      if (f.no !== 4) continue;
+      if (f.wt === 5) { if (k >= n) more(); out[k++] = f.f32!; }
+      else if (f.wt === 2) {
+        const dv = new DataView(f.bytes!.buffer, f.bytes!.byteOffset, f.bytes!.byteLength);
+        for (let i = 0; i + 4 <= f.bytes!.length; i += 4) { if (k >= n) more(); out[k++] = dv.getFloat32(i, true); }
+      }
     }
-    if (vals.length !== n) throw new WeightsFormatError(`${what}: initializer ${safeName(name)} has ${vals.length} float_data values, shape ${fmtShape(shape)} needs ${n}`);
-    out.set(vals);
+    if (k !== n) throw new WeightsFormatError(`${what}: initializer ${safeName(name)} has ${k} float_data values, shape ${fmtShape(shape)} needs ${n}`);
   } else throw new WeightsFormatError(`${what}: initializer ${safeName(name)} (data_type ${dtype}) has no raw_data`);
   return { shape, data: out };
 }

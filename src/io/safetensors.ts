@@ -9,16 +9,22 @@ export { WeightsFormatError } from './meta.ts';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const FLOAT_DTYPES = new Set(['F32', 'F64', 'F16', 'BF16']);
-/** Refuse headers over 100 MB before allocating or parsing them (the spec's own limit). */
-const MAX_HEADER = 100 * 1024 * 1024;
+/** Refuse headers over 16 MiB before reading or parsing them (the spec allows 100 MB; ours are ~30 KB,
+ *  and 21k class names fit in 1 MB). */
+export const MAX_HEADER = 16 << 20;
+/** Bytes allowed after the last tensor (alignment by foreign writers); more is a lying header or junk. */
+const MAX_TRAILING = 4096;
 
-/** True when the bytes look like a safetensors file: a u64 header length within the 100 MB limit,
+/** The format's own header limit: used to recognise the format, so a header over our limit is reported as such. */
+const SPEC_MAX_HEADER = 100 * 1024 * 1024;
+
+/** True when the bytes look like a safetensors file: a u64 header length within the spec's 100 MB,
  *  followed by JSON (an object, or anything else JSON-like so that a malformed header is
  *  reported as a safetensors problem rather than as some other format). */
 export function isSafetensors(b: Uint8Array): boolean {
   if (b.length < 10) return false;
   const n = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
-  if (n < 2n || n > BigInt(MAX_HEADER)) return false;
+  if (n < 2n || n > BigInt(SPEC_MAX_HEADER)) return false;
   let i = 8;
   while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
   return b[i] === 0x7b || b[i] === 0x5b || b[i] === 0x22; // '{', '[' or '"'
@@ -56,14 +62,16 @@ export function encodeSafetensors(sd: StateDict, metadata: Record<string, string
   return out;
 }
 
-/** Parses and checks the header only: every dtype, shape and offset against the file's real size. */
-export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors'): { entries: SafetensorsEntry[]; metadata: Record<string, string>; dataStart: number } {
+/** Parses and checks the header only: every dtype, shape and offset against the file's real size
+ *  (`fileSize`, when b holds only the start of the file). */
+export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileSize = b.length): { entries: SafetensorsEntry[]; metadata: Record<string, string>; dataStart: number } {
   if (b.length < 8) throw new WeightsFormatError(`${what}: file is ${b.length} bytes, too short for a safetensors header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER)) throw new WeightsFormatError(`${what}: safetensors header length ${n64} exceeds the 100 MB limit (corrupt file?)`);
+  if (n64 > BigInt(MAX_HEADER)) throw new WeightsFormatError(`${what}: safetensors header length ${n64} exceeds the ${MAX_HEADER >> 20} MiB limit (corrupt file?)`);
   const n = Number(n64);
-  if (8 + n > b.length) throw new WeightsFormatError(`${what}: safetensors header claims ${n} bytes but the file has only ${b.length - 8} after the length (truncated?)`);
+  if (8 + n > fileSize) throw new WeightsFormatError(`${what}: safetensors header claims ${n} bytes but the file has only ${fileSize - 8} after the length (truncated?)`);
+  if (8 + n > b.length) throw new WeightsFormatError(`${what}: safetensors header is not in the bytes given`);
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(b.buffer, b.byteOffset + 8, n).toString('utf8'));
@@ -74,7 +82,7 @@ export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors'): { en
     throw new WeightsFormatError(`${what}: safetensors header is ${Array.isArray(header) ? 'a JSON array' : `a JSON ${header === null ? 'null' : typeof header}`}, not an object of tensors`);
   }
   const dataStart = 8 + n;
-  const dataLen = b.length - dataStart;
+  const dataLen = fileSize - dataStart;
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -110,6 +118,8 @@ export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors'): { en
     }
     entries.push({ name, dtype: e.dtype, shape: [...shape], begin, end });
   }
+  const used = entries.reduce((m, e) => Math.max(m, e.end), 0);
+  if (dataLen - used > MAX_TRAILING) throw new WeightsFormatError(`${what}: ${dataLen - used} bytes follow the last tensor (the header describes ${used} of ${dataLen} data bytes; lying header or not a safetensors file)`);
   return { entries, metadata, dataStart };
 }
 

@@ -1,13 +1,13 @@
 // Weights on disk: one registry of formats ({ detect, decode, encode, ext }) used by loadWeights,
 // saveWeights and `alexnet convert` alike. Formats are detected by content; every reader checks names
 // and shapes against the architecture (io/meta.ts) before it materialises a tensor.
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { StateDict, WeightsMeta } from '../model/types.ts';
 import { gaussian, mulberry32 } from '../model/init.ts';
 import { writeAtomic } from '../util/atomic-write.ts';
 import { LIMITS, PARAM_NAMES, WeightsFormatError, checkShapes, checkStateDict, completeMeta, metaFromStrings, metaToStrings, safeName, type ArchFacts, type MetaOverrides } from './meta.ts';
-import { decodeSafetensors, encodeSafetensors, isSafetensors } from './safetensors.ts';
+import { MAX_HEADER, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
 
@@ -123,8 +123,30 @@ export async function loadWeights(file: string, over: MetaOverrides = {}): Promi
   if (st.isDirectory()) throw new WeightsFormatError(`${file} is a directory, not a weights file`);
   if (!st.isFile()) throw new WeightsFormatError(`${file} is not a regular file (a device, pipe or socket cannot be a weights file)`);
   if (st.size > MAX_FILE_BYTES) throw new WeightsFormatError(`${file}: ${st.size} bytes is more than any AlexNet weights file (limit ${MAX_FILE_BYTES})`);
+  await preflight(file, st.size);
   const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => { throw new WeightsFormatError(`${file}: cannot read (${e.code ?? e.message})`); });
   return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over, { dir: dirname(await realpath(file)) });
+}
+
+/** Safetensors: the header is read and checked (metadata, names, shapes, sizes against the file's) before
+ *  the file is, so a small header cannot make us read data it does not describe. Other formats are read
+ *  whole (their cost is the file's size) and checked before anything is materialised. */
+async function preflight(file: string, size: number): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(size, 64));
+    await fh.read(head, 0, head.length, 0);
+    if (!isSafetensors(head)) return;
+    const n = Number(head.readBigUInt64LE(0));
+    if (n > MAX_HEADER || 8 + n > size) return; // decodeWeights reports these
+    const hb = Buffer.alloc(8 + n);
+    await fh.read(hb, 0, hb.length, 0);
+    const { entries, metadata } = readSafetensorsHeader(hb, file, size);
+    metaFromStrings(metadata, file);
+    checkShapes(stripPrefix(Object.fromEntries(entries.map((e) => [e.name, e.shape]))), file);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Decodes weights from bytes. `ctx.dir` is the weights file's folder: the only place a file's metadata

@@ -115,3 +115,12 @@ test('ONNX: unpacked fields and huge declared dims are bounded before anything i
     [put('dims.onnx', dims), /expected an AlexNet graph with 5 Conv/],
   ], { mb: 80 });
 });
+
+test('safetensors: a small header in front of a large file is refused before the data is read', () => {
+  const sd = randomStateDict('torchvision', 1 / 16, 8, 3);
+  const good = encodeSafetensors(sd);
+  const f = join(dir, 'trailing.safetensors');
+  writeFileSync(f, good);
+  writeFileSync(f, new Uint8Array(96 << 20), { flag: 'a' }); // 96 MiB the header does not describe
+  expectRefused([[f, /100663296 bytes follow the last tensor/]], { mb: 48 });
+});
