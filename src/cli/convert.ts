@@ -1,13 +1,8 @@
 // alexnet convert IN OUT: safetensors <-> ONNX, .pth -> either (and back), input detected by content.
 import { readFile, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
 import type { Command } from 'commander';
 import type { Variant } from '../model/types.ts';
-import { exportOnnx } from '../io/onnx.ts';
-import { writePth } from '../io/pth.ts';
-import { loadWeights, saveWeights, writeAtomic, type MetaOverrides, type WeightsFormat } from '../io/weights.ts';
-
-const EXT: Record<string, WeightsFormat> = { '.safetensors': 'safetensors', '.st': 'safetensors', '.onnx': 'onnx', '.pth': 'pth', '.pt': 'pth' };
+import { CODECS, formatFromName, loadWeights, saveWeights, type MetaOverrides, type WeightsFormat } from '../io/weights.ts';
 
 /** One class name per line; "n01440764 tench, Tinca tinca" (synset lines) keeps the words after the id. */
 export async function readLabels(file: string): Promise<string[]> {
@@ -18,8 +13,8 @@ export async function readLabels(file: string): Promise<string[]> {
 export interface ConvertOptions { format?: string; variant?: string; classes?: string; labels?: string; size?: string; softmax?: boolean }
 
 export async function convert(input: string, output: string, o: ConvertOptions): Promise<string> {
-  const fmt = (o.format ?? EXT[extname(output).toLowerCase()]) as WeightsFormat | undefined;
-  if (!fmt || !['safetensors', 'onnx', 'pth'].includes(fmt)) {
+  const fmt = (o.format ?? formatFromName(output)) as WeightsFormat | undefined;
+  if (!fmt || !CODECS.some((c) => c.format === fmt)) {
     throw new Error(`cannot tell the output format of ${output}; use an extension (.safetensors, .onnx, .pth) or --format safetensors|onnx|pth`);
   }
   const over: MetaOverrides = {};
@@ -35,16 +30,11 @@ export async function convert(input: string, output: string, o: ConvertOptions):
   if (o.labels) over.classNames = await readLabels(o.labels);
   const { sd, meta, format, warnings } = await loadWeights(input, over);
   for (const w of warnings) console.error(`alexnet: warning: ${w}`);
-  if (fmt === 'safetensors') await saveWeights(output, sd, meta);
-  else if (fmt === 'onnx') {
-    const size = o.size !== undefined ? Number(o.size) : undefined;
-    if (size !== undefined && !(Number.isInteger(size) && size > 0)) throw new Error(`--size must be a positive integer, got ${o.size}`);
-    await writeAtomic(output, exportOnnx(sd, meta, { size, softmax: o.softmax }));
-  } else {
-    // .pth carries tensors only: metadata (class names, preprocessing) is lost, say so.
-    console.error('alexnet: note: .pth holds only the state_dict; class names and preprocessing are not kept');
-    await writeAtomic(output, writePth(sd));
-  }
+  const size = o.size !== undefined ? Number(o.size) : undefined;
+  if (size !== undefined && !(Number.isInteger(size) && size > 0)) throw new Error(`--size must be a positive integer, got ${o.size}`);
+  // .pth carries tensors only: metadata (class names, preprocessing) is lost, say so.
+  if (fmt === 'pth') console.error('alexnet: note: .pth holds only the state_dict; class names and preprocessing are not kept');
+  await saveWeights(output, sd, meta, { format: fmt, size, softmax: o.softmax }); // the format registry's encoder, written atomically
   const mb = ((await stat(output)).size / 1e6).toFixed(1);
   const width = meta.widthScale ? `, widthScale ${meta.widthScale}` : '';
   return `${input} (${format}) -> ${output} (${fmt}, ${mb} MB): ${meta.variant} AlexNet${width}, ${meta.classes} classes, input ${meta.preprocessing.crop}x${meta.preprocessing.crop}`;
