@@ -6,7 +6,7 @@ import type { StateDict, WeightsMeta } from '../model/types.ts';
 import { PAPER_LRN } from '../model/spec.ts';
 import { halfToFloat } from './half.ts';
 import { WeightsFormatError, checkShapes, completeMeta, fmtShape, metaFromStrings, safeName, type MetaOverrides } from './meta.ts';
-import { decodeMessage, repeatedInts, str, type PbField } from './protobuf.ts';
+import { decodeMessage, fieldBudget, repeatedInts, str, type PbField } from './protobuf.ts';
 
 interface Node { op: string; name: string; inputs: string[]; outputs: string[]; attrs: Map<string, PbField[]> }
 const CONV_NAMES = ['features.0', 'features.3', 'features.6', 'features.8', 'features.10'];
@@ -15,25 +15,26 @@ const PASS_OPS = new Set(['Relu', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
 
 /** sd, metadata (from metadata_props when ours, else inferred from the shapes plus `over`) and caveats. */
 export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides = {}): { sd: StateDict; meta: WeightsMeta; warnings: string[] } {
-  const model = decodeMessage(bytes, what);
+  const budget = fieldBudget(); // one allowance of decoded fields for the whole file
+  const model = decodeMessage(bytes, what, budget);
   const graphField = model.find((f) => f.no === 7 && f.wt === 2);
   if (!graphField) throw new WeightsFormatError(`${what}: not an ONNX model (no graph)`);
   const props: Record<string, string> = Object.create(null);
   for (const f of model.filter((x) => x.no === 14 && x.wt === 2)) {
-    const kv = decodeMessage(f.bytes!, what);
+    const kv = decodeMessage(f.bytes!, what, budget);
     props[str(kv.find((x) => x.no === 1)?.bytes)] = str(kv.find((x) => x.no === 2)?.bytes);
   }
-  const graph = decodeMessage(graphField.bytes!, what);
+  const graph = decodeMessage(graphField.bytes!, what, budget);
   const inits = new Map<string, PbField[]>();
   for (const f of graph.filter((x) => x.no === 5 && x.wt === 2)) {
-    const t = decodeMessage(f.bytes!, what);
+    const t = decodeMessage(f.bytes!, what, budget);
     inits.set(str(t.find((x) => x.no === 8)?.bytes), t);
   }
   const nodes: Node[] = graph.filter((x) => x.no === 1 && x.wt === 2).map((f) => {
-    const n = decodeMessage(f.bytes!, what);
+    const n = decodeMessage(f.bytes!, what, budget);
     const attrs = new Map<string, PbField[]>();
     for (const a of n.filter((x) => x.no === 5 && x.wt === 2)) {
-      const af = decodeMessage(a.bytes!, what);
+      const af = decodeMessage(a.bytes!, what, budget);
       attrs.set(str(af.find((x) => x.no === 1)?.bytes), af);
     }
     return {
@@ -44,7 +45,7 @@ export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides
   // Constant nodes can carry weights too (some exporters): treat their value tensors as initializers.
   for (const n of nodes) {
     const v = n.op === 'Constant' ? n.attrs.get('value')?.find((x) => x.no === 5 && x.wt === 2) : undefined;
-    if (v) inits.set(n.outputs[0], decodeMessage(v.bytes!, what));
+    if (v) inits.set(n.outputs[0], decodeMessage(v.bytes!, what, budget));
   }
 
   const warnings: string[] = [];

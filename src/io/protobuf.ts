@@ -4,8 +4,12 @@
 import { WeightsFormatError } from './meta.ts';
 
 /** Fields one message may hold: an AlexNet graph has a few hundred (tensors come packed or as raw_data);
- *  bounds the objects a file can make us build (~60 bytes each). */
-export const MAX_FIELDS = 1 << 18;
+ *  bounds the objects a file can make us build (~150 bytes each with its view). */
+export const MAX_FIELDS = 1 << 17;
+/** Fields one whole file may hold across all its messages (shared by the decodes of one import). */
+export const MAX_TOTAL_FIELDS = 1 << 18;
+export interface FieldBudget { left: number }
+export const fieldBudget = (): FieldBudget => ({ left: MAX_TOTAL_FIELDS });
 
 /** Builds one message as a list of chunks; nested messages are finished writers. */
 export class PbWriter {
@@ -62,7 +66,7 @@ export class PbWriter {
 export interface PbField { no: number; wt: number; int?: number; bytes?: Uint8Array; f32?: number }
 
 /** One level of a message (nested messages stay bytes until their caller decodes them: no recursion). */
-export function decodeMessage(b: Uint8Array, what: string, maxFields = MAX_FIELDS): PbField[] {
+export function decodeMessage(b: Uint8Array, what: string, budget: FieldBudget = fieldBudget(), maxFields = MAX_FIELDS): PbField[] {
   const out: PbField[] = [];
   let p = 0;
   const bad = (m: string): never => { throw new WeightsFormatError(`${what}: protobuf ${m} at byte ${p} (corrupt or truncated file?)`); };
@@ -79,6 +83,7 @@ export function decodeMessage(b: Uint8Array, what: string, maxFields = MAX_FIELD
   };
   while (p < b.length) {
     if (out.length >= maxFields) bad(`message has more than ${maxFields} fields`);
+    if (--budget.left < 0) bad(`file has more than ${MAX_TOTAL_FIELDS} fields in all`);
     const key = varint();
     const no = Math.floor(key / 8), wt = key & 7;
     if (no < 1) bad(`field number ${no}`);

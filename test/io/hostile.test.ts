@@ -110,8 +110,14 @@ test('ONNX: unpacked fields and huge declared dims are bounded before anything i
   const g = new PbWriter().message(5, t);
   const unpacked = new PbWriter().int(1, 8).message(7, g).finish();
   const dims = new PbWriter().int(1, 8).message(7, new PbWriter().message(5, new PbWriter().packedInts(1, new Array(100).fill(1 << 20)).int(2, 1).string(8, 'x'))).finish();
+  // 120k nodes of 10 tiny attributes each: every message small, 2.5M fields in all
+  const node = new PbWriter(); for (let i = 0; i < 10; i++) node.message(5, new PbWriter().int(3, 1));
+  const nodeBytes = node.finish();
+  const many = new PbWriter(); for (let i = 0; i < 120_000; i++) many.bytes(1, nodeBytes);
+  const manyNodes = new PbWriter().int(1, 8).message(7, many).finish();
   expectRefused([
     [put('unpacked.onnx', unpacked), /protobuf message has more than \d+ fields/],
+    [put('many-nodes.onnx', manyNodes), /protobuf file has more than \d+ fields in all/],
     [put('dims.onnx', dims), /expected an AlexNet graph with 5 Conv/],
   ], { mb: 80 });
 });
