@@ -191,7 +191,7 @@ export function metaFromStrings(m: Record<string, string>, what: string): Partia
   if (m.variant === undefined && m.classes === undefined) return undefined;
   const out: Partial<WeightsMeta> = {};
   const json = (k: string): unknown => {
-    try { return JSON.parse(m[k]); } catch (e) { throw new WeightsFormatError(`${what}: metadata ${k} is not valid JSON (${(e as Error).message})`); }
+    try { return JSON.parse(m[k]); } catch (e) { throw new WeightsFormatError(`${what}: metadata ${k} is not valid JSON (${(e as Error).message.split('\n')[0].slice(0, 120)})`); }
   };
   if (m.variant !== undefined) {
     if (m.variant !== 'paper' && m.variant !== 'torchvision') throw new WeightsFormatError(`${what}: metadata variant ${JSON.stringify(m.variant.slice(0, 40))} is not paper or torchvision`);
