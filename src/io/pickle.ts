@@ -20,7 +20,6 @@ export interface UnpickleOptions {
   what: string;
 }
 
-const MARK = Symbol('mark');
 /** A dict under construction by OrderedDict() / EMPTY_DICT; torch's BUILD on it sets _metadata, ignored. */
 export type PickleDict = Map<unknown, unknown>;
 
