@@ -60,6 +60,9 @@ export function isLegacyTorchSave(b: Uint8Array): boolean {
 export interface ReadPthOptions {
   /** Sees every tensor's name and shape before any storage is inflated or copied; throws to refuse. */
   expect?: (shapes: Record<string, number[]>) => void;
+  /** Contiguous aligned float32 tensors become views of the file's (or the inflated) bytes, not copies:
+   *  for callers that own `bytes`. Tensors that share a storage then share memory, as in torch. */
+  view?: boolean;
 }
 
 export function readPth(bytes: Uint8Array, what: string, opts: ReadPthOptions = {}): StateDict {
@@ -135,15 +138,17 @@ export function readPth(bytes: Uint8Array, what: string, opts: ReadPthOptions = 
     views.set(key, dv);
   }
   const sd: StateDict = {};
-  for (const [name, t] of refs) sd[name] = materialise(views.get(t.storage.key)!, t);
+  for (const [name, t] of refs) sd[name] = materialise(views.get(t.storage.key)!, t, opts.view === true);
   return sd;
 }
 
-function materialise(dv: DataView, t: TensorRef) {
+function materialise(dv: DataView, t: TensorRef, view: boolean) {
   const dt = STORAGE_DTYPES[t.storage.type];
   const n = t.size.reduce((a, d) => a * d, 1);
-  const out = new Float32Array(n);
   const contiguous = t.size.every((_, d) => t.size[d] <= 1 || t.stride[d] === t.size.slice(d + 1).reduce((a, x) => a * x, 1));
+  const at = dv.byteOffset + 4 * t.offset;
+  if (view && contiguous && t.storage.type === 'torch.FloatStorage' && at % 4 === 0) return { shape: [...t.size], data: new Float32Array(dv.buffer, at, n) };
+  const out = new Float32Array(n);
   if (contiguous && t.storage.type === 'torch.FloatStorage') {
     new Uint8Array(out.buffer).set(new Uint8Array(dv.buffer, dv.byteOffset + 4 * t.offset, 4 * n));
     return { shape: [...t.size], data: out };

@@ -124,8 +124,9 @@ export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileS
 }
 
 /** Reads a safetensors file. `expect` sees the declared names and shapes before any tensor is
- *  materialised and throws to refuse them (the architecture check). */
-export function decodeSafetensors(b: Uint8Array, what = 'safetensors', expect?: (shapes: Record<string, number[]>, metadata: Record<string, string>) => void): Safetensors {
+ *  materialised and throws to refuse them (the architecture check). With `view`, aligned F32 tensors
+ *  are views of `b` instead of copies (for callers that own b and drop it afterwards: one copy fewer). */
+export function decodeSafetensors(b: Uint8Array, what = 'safetensors', expect?: (shapes: Record<string, number[]>, metadata: Record<string, string>) => void, opts: { view?: boolean } = {}): Safetensors {
   const { entries, metadata, dataStart } = readSafetensorsHeader(b, what);
   expect?.(Object.fromEntries(entries.map((e) => [e.name, e.shape])), metadata);
   const spans = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin);
@@ -133,11 +134,13 @@ export function decodeSafetensors(b: Uint8Array, what = 'safetensors', expect?: 
     if (spans[i].begin < spans[i - 1].end) throw new WeightsFormatError(`${what}: tensors "${safeName(spans[i - 1].name)}" and "${safeName(spans[i].name)}" overlap in the data section (lying header)`);
   }
   const tensors: StateDict = {};
-  for (const e of entries) tensors[e.name] = { shape: e.shape, data: toF32(b, dataStart + e.begin, (e.end - e.begin) / DTYPE_BYTES[e.dtype], e.dtype) };
+  for (const e of entries) tensors[e.name] = { shape: e.shape, data: toF32(b, dataStart + e.begin, (e.end - e.begin) / DTYPE_BYTES[e.dtype], e.dtype, opts.view === true) };
   return { tensors, metadata };
 }
 
-function toF32(b: Uint8Array, pos: number, count: number, dtype: string): Float32Array {
+function toF32(b: Uint8Array, pos: number, count: number, dtype: string, view: boolean): Float32Array {
+  // little-endian hosts only (as the copy below): the file's bytes are the floats
+  if (dtype === 'F32' && view && (b.byteOffset + pos) % 4 === 0) return new Float32Array(b.buffer, b.byteOffset + pos, count);
   const out = new Float32Array(count);
   if (dtype === 'F32') {
     new Uint8Array(out.buffer).set(b.subarray(pos, pos + 4 * count)); // copy: source may be unaligned

@@ -25,7 +25,8 @@ export interface WeightsCodec {
   /** File name extensions, the first one canonical. */
   readonly ext: readonly string[];
   detect(b: Uint8Array): boolean;
-  decode(b: Uint8Array, what: string, over: MetaOverrides): Decoded;
+  /** `owned`: the caller drops b afterwards, so tensors may be views of it rather than copies. */
+  decode(b: Uint8Array, what: string, over: MetaOverrides, owned?: boolean): Decoded;
   encode(sd: StateDict, meta: WeightsMeta, opts: EncodeOptions): Uint8Array;
 }
 
@@ -43,13 +44,13 @@ const safetensors: WeightsCodec = {
   format: 'safetensors',
   ext: ['.safetensors', '.st'],
   detect: isSafetensors,
-  decode(b, what, over) {
+  decode(b, what, over, owned) {
     let facts: ArchFacts | undefined;
     let partial: Partial<WeightsMeta> | undefined;
     const { tensors } = decodeSafetensors(b, what, (shapes, metadata) => {
       partial = metaFromStrings(metadata, what); // metadata first: its sizes are checked before any tensor is read
       facts = checkShapes(stripPrefix(shapes), what);
-    });
+    }, { view: owned });
     const sd = stripPrefix(tensors);
     return { sd, meta: completeMeta(sd, partial, over, what, facts), warnings: [] };
   },
@@ -65,9 +66,9 @@ const pth: WeightsCodec = {
   ext: ['.pth', '.pt'],
   // zip "PK\3\4" (torch >= 1.6), or a bare pickle (legacy torch.save, refused with a how-to)
   detect: (b) => b.length >= 4 && ((b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04) || (b[0] === 0x80 && b[1] >= 2 && b[1] <= 5)),
-  decode(b, what, over) {
+  decode(b, what, over, owned) {
     let facts: ArchFacts | undefined;
-    const sd = stripPrefix(readPth(b, what, { expect: (shapes) => { facts = checkShapes(stripPrefix(shapes), what); } }));
+    const sd = stripPrefix(readPth(b, what, { view: owned, expect: (shapes) => { facts = checkShapes(stripPrefix(shapes), what); } }));
     return { sd, meta: completeMeta(sd, undefined, over, what, facts), warnings: [] };
   },
   encode: (sd) => writePth(sd),
@@ -125,7 +126,8 @@ export async function loadWeights(file: string, over: MetaOverrides = {}): Promi
   if (st.size > MAX_FILE_BYTES) throw new WeightsFormatError(`${file}: ${st.size} bytes is more than any AlexNet weights file (limit ${MAX_FILE_BYTES})`);
   await preflight(file, st.size);
   const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => { throw new WeightsFormatError(`${file}: cannot read (${e.code ?? e.message})`); });
-  return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over, { dir: dirname(await realpath(file)) });
+  // the bytes are ours: aligned float32 tensors stay views of them (one copy of the weights, not two)
+  return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over, { dir: dirname(await realpath(file)), owned: true });
 }
 
 /** Safetensors: the header is read and checked (metadata, names, shapes, sizes against the file's) before
@@ -150,14 +152,15 @@ async function preflight(file: string, size: number): Promise<void> {
 }
 
 /** Decodes weights from bytes. `ctx.dir` is the weights file's folder: the only place a file's metadata
- *  may point to (a per-pixel mean image); without it such a reference is refused. */
-export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaOverrides = {}, ctx: { dir?: string } = {}): Promise<LoadedWeights> {
+ *  may point to (a per-pixel mean image); without it such a reference is refused. `ctx.owned`: the
+ *  caller hands the bytes over, so tensors may be views of them. */
+export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaOverrides = {}, ctx: { dir?: string; owned?: boolean } = {}): Promise<LoadedWeights> {
   const codec = CODECS.find((c) => c.detect(bytes));
   if (!codec) {
     const head = Array.from(bytes.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
     throw new WeightsFormatError(`${what}: unrecognised weights format (first bytes ${head || '(empty file)'}); expected safetensors, a PyTorch .pth or ONNX`);
   }
-  const r = codec.decode(bytes, what, over);
+  const r = codec.decode(bytes, what, over, ctx.owned === true);
   const pp = r.meta.preprocessing;
   if (pp.meanImage && pp.meanImage !== over.preprocessing?.meanImage) {
     if (!ctx.dir) throw new WeightsFormatError(`${what}: metadata names a mean image file (${safeName(pp.meanImage)}), which can only be read beside a weights file on disk`);
