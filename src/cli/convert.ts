@@ -1,13 +1,10 @@
 // alexnet convert IN OUT: safetensors <-> ONNX, .pth -> either (and back), input detected by content.
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { choice, VARIANTS } from './cli-opts.ts';
 import { checkFile } from './errors.ts';
 import type { Variant } from '../model/types.ts';
 import type { MetaOverrides, WeightsFormat } from '../io/weights.ts';
-
-const EXT: Record<string, WeightsFormat> = { '.safetensors': 'safetensors', '.st': 'safetensors', '.onnx': 'onnx', '.pth': 'pth', '.pt': 'pth' };
 
 /** One class name per line; "n01440764 tench, Tinca tinca" (synset lines) keeps the words after the id. */
 export async function readLabels(file: string): Promise<string[]> {
@@ -19,9 +16,9 @@ export interface ConvertOptions { format?: string; variant?: string; classes?: s
 
 export async function convert(input: string, output: string, o: ConvertOptions): Promise<string> {
   // imported here, not at the top: `alexnet --help` and other commands start without the weight codecs
-  const [{ exportOnnx }, { writePth }, { loadWeights, saveWeights, writeAtomic }] = await Promise.all([import('../io/onnx.ts'), import('../io/pth.ts'), import('../io/weights.ts')]);
-  const fmt = (o.format ?? EXT[extname(output).toLowerCase()]) as WeightsFormat | undefined;
-  if (!fmt || !['safetensors', 'onnx', 'pth'].includes(fmt)) {
+  const { CODECS, formatFromName, loadWeights, saveWeights } = await import('../io/weights.ts');
+  const fmt = (o.format ?? formatFromName(output)) as WeightsFormat | undefined;
+  if (!fmt || !CODECS.some((c) => c.format === fmt)) {
     throw new Error(`cannot tell the output format of ${output}; use an extension (.safetensors, .onnx, .pth) or --format safetensors|onnx|pth`);
   }
   const over: MetaOverrides = {};
@@ -36,17 +33,11 @@ export async function convert(input: string, output: string, o: ConvertOptions):
   if (o.labels) over.classNames = await readLabels(o.labels);
   const { sd, meta, format, warnings } = await loadWeights(input, over);
   for (const w of warnings) console.error(`alexnet: warning: ${w}`);
-  await mkdir(dirname(output), { recursive: true });
-  if (fmt === 'safetensors') await saveWeights(output, sd, meta);
-  else if (fmt === 'onnx') {
-    const size = o.size !== undefined ? Number(o.size) : undefined;
-    if (size !== undefined && !(Number.isInteger(size) && size > 0)) throw new Error(`--size must be a positive integer, got ${o.size}`);
-    await writeAtomic(output, exportOnnx(sd, meta, { size, softmax: o.softmax }));
-  } else {
-    // .pth carries tensors only: metadata (class names, preprocessing) is lost, say so.
-    console.error('alexnet: note: .pth holds only the state_dict; class names and preprocessing are not kept');
-    await writeAtomic(output, writePth(sd));
-  }
+  const size = o.size !== undefined ? Number(o.size) : undefined;
+  if (size !== undefined && !(Number.isInteger(size) && size > 0)) throw new Error(`--size must be a positive integer, got ${o.size}`);
+  // .pth carries tensors only: metadata (class names, preprocessing) is lost, say so.
+  if (fmt === 'pth') console.error('alexnet: note: .pth holds only the state_dict; class names and preprocessing are not kept');
+  await saveWeights(output, sd, meta, { format: fmt, size, softmax: o.softmax }); // the format registry's encoder, written atomically
   const mb = ((await stat(output)).size / 1e6).toFixed(1);
   const width = meta.widthScale ? `, widthScale ${meta.widthScale}` : '';
   return `${input} (${format}) -> ${output} (${fmt}, ${mb} MB): ${meta.variant} AlexNet${width}, ${meta.classes} classes, input ${meta.preprocessing.crop}x${meta.preprocessing.crop}`;

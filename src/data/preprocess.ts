@@ -3,7 +3,7 @@
 // turns pixels into numbers the same way.
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import type { Preprocessing, Variant } from '../model/types.ts';
+import type { Preprocessing } from '../model/types.ts';
 
 /** Decoded pixels, row-major HWC uint8. After loadImage, channels is always 3 (RGB). */
 export interface RawImage { data: Uint8Array; width: number; height: number; channels: number }
@@ -15,8 +15,8 @@ export interface LoadOptions {
   name?: string;
 }
 
-export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
+// Defaults live beside the Preprocessing type (sharp-free, so weight readers need not load sharp).
+export { IMAGENET_MEAN, IMAGENET_STD, defaultPreprocessing } from '../model/preprocessing.ts';
 /** ImageNet RGB PCA on 0..1 pixels (the paper's "lighting" augmentation), as used by fb.resnet.torch. */
 export const IMAGENET_EIGVAL: [number, number, number] = [0.2175, 0.0188, 0.0045];
 export const IMAGENET_EIGVEC: [number, number, number][] = [
@@ -25,16 +25,6 @@ export const IMAGENET_EIGVEC: [number, number, number][] = [
   [-0.5836, -0.6948, 0.4203],
 ];
 export const DEFAULT_PIXEL_LIMIT = 268402689; // sharp's default, 0x3FFF * 0x3FFF
-
-/** Preprocessing for a variant at an optional crop size S (resize scales as 256/224 * S).
- *  torchvision: resize 256, crop 224, ImageNet mean/std. paper: crop 227, plain mean subtraction in
- *  0..255 units (std = 1/255) with ImageNet's mean unless training-set stats are supplied. */
-export function defaultPreprocessing(variant: Variant, crop?: number): Preprocessing {
-  const c = crop ?? (variant === 'paper' ? 227 : 224);
-  const resize = c === 224 || c === 227 ? 256 : Math.round((c * 256) / 224);
-  if (variant === 'paper') return { resize, crop: c, mean: [...IMAGENET_MEAN], std: [1 / 255, 1 / 255, 1 / 255] };
-  return { resize, crop: c, mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
-}
 
 function describe(input: string | Buffer | RawImage, name?: string): string {
   if (name) return name;
@@ -71,7 +61,8 @@ async function finish(p: sharp.Sharp, what: string): Promise<RawImage> {
   try {
     out = await p.raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new Error(`cannot decode image ${what}: ${(err as Error).message}`);
+    // libvips repeats its message over several lines: keep one
+    throw new Error(`cannot decode image ${what}: ${(err as Error).message.trim().split('\n')[0]}`);
   }
   const img = { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width: out.info.width, height: out.info.height, channels: out.info.channels };
   return img.channels === 3 ? img : toRgb(img, what);

@@ -9,8 +9,7 @@
 import type { StateDict, WeightsMeta } from '../model/types.ts';
 import { layerSpecs, normaliseArch, featureSide, POOL_OUT } from '../model/spec.ts';
 import { PbWriter } from './protobuf.ts';
-import { metaToStrings, checkStateDict } from './weights.ts';
-import { WeightsFormatError } from './safetensors.ts';
+import { WeightsFormatError, checkStateDict, metaToStrings } from './meta.ts';
 
 export const ONNX_OPSET = 13;
 const FLOAT = 1;

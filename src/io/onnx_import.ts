@@ -4,9 +4,9 @@
 // out of the weights and reported as warnings.
 import type { StateDict, WeightsMeta } from '../model/types.ts';
 import { PAPER_LRN } from '../model/spec.ts';
-import { decodeMessage, repeatedInts, str, type PbField } from './protobuf.ts';
-import { WeightsFormatError } from './safetensors.ts';
-import { completeMeta, metaFromStrings, type MetaOverrides } from './weights.ts';
+import { halfToFloat } from './half.ts';
+import { WeightsFormatError, checkShapes, completeMeta, fmtShape, metaFromStrings, safeName, type MetaOverrides } from './meta.ts';
+import { decodeMessage, fieldBudget, repeatedInts, str, type PbField } from './protobuf.ts';
 
 interface Node { op: string; name: string; inputs: string[]; outputs: string[]; attrs: Map<string, PbField[]> }
 const CONV_NAMES = ['features.0', 'features.3', 'features.6', 'features.8', 'features.10'];
@@ -15,25 +15,26 @@ const PASS_OPS = new Set(['Relu', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
 
 /** sd, metadata (from metadata_props when ours, else inferred from the shapes plus `over`) and caveats. */
 export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides = {}): { sd: StateDict; meta: WeightsMeta; warnings: string[] } {
-  const model = decodeMessage(bytes, what);
+  const budget = fieldBudget(); // one allowance of decoded fields for the whole file
+  const model = decodeMessage(bytes, what, budget);
   const graphField = model.find((f) => f.no === 7 && f.wt === 2);
   if (!graphField) throw new WeightsFormatError(`${what}: not an ONNX model (no graph)`);
-  const props: Record<string, string> = {};
+  const props: Record<string, string> = Object.create(null);
   for (const f of model.filter((x) => x.no === 14 && x.wt === 2)) {
-    const kv = decodeMessage(f.bytes!, what);
+    const kv = decodeMessage(f.bytes!, what, budget);
     props[str(kv.find((x) => x.no === 1)?.bytes)] = str(kv.find((x) => x.no === 2)?.bytes);
   }
-  const graph = decodeMessage(graphField.bytes!, what);
+  const graph = decodeMessage(graphField.bytes!, what, budget);
   const inits = new Map<string, PbField[]>();
   for (const f of graph.filter((x) => x.no === 5 && x.wt === 2)) {
-    const t = decodeMessage(f.bytes!, what);
+    const t = decodeMessage(f.bytes!, what, budget);
     inits.set(str(t.find((x) => x.no === 8)?.bytes), t);
   }
   const nodes: Node[] = graph.filter((x) => x.no === 1 && x.wt === 2).map((f) => {
-    const n = decodeMessage(f.bytes!, what);
+    const n = decodeMessage(f.bytes!, what, budget);
     const attrs = new Map<string, PbField[]>();
     for (const a of n.filter((x) => x.no === 5 && x.wt === 2)) {
-      const af = decodeMessage(a.bytes!, what);
+      const af = decodeMessage(a.bytes!, what, budget);
       attrs.set(str(af.find((x) => x.no === 1)?.bytes), af);
     }
     return {
@@ -44,7 +45,7 @@ export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides
   // Constant nodes can carry weights too (some exporters): treat their value tensors as initializers.
   for (const n of nodes) {
     const v = n.op === 'Constant' ? n.attrs.get('value')?.find((x) => x.no === 5 && x.wt === 2) : undefined;
-    if (v) inits.set(n.outputs[0], decodeMessage(v.bytes!, what));
+    if (v) inits.set(n.outputs[0], decodeMessage(v.bytes!, what, budget));
   }
 
   const warnings: string[] = [];
@@ -61,24 +62,47 @@ export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides
       if (add) i++;
     } else if (n.op === 'LRN') lrns.push(n);
     else if (n.op === 'MaxPool') {
-      const pads = attrInts(n, 'pads');
-      if (attrInt(n, 'ceil_mode', 0) || pads.some((p) => p !== 0)) warnings.push(`${n.name || n.op}: pooling pads [${pads}] / ceil_mode ${attrInt(n, 'ceil_mode', 0)} (Caffe-style ceil pooling); our model pools in floor mode without padding, so feature maps at the edges differ`);
+      const pads = attrInts(n, 'pads', what);
+      if (attrInt(n, 'ceil_mode', 0) || pads.some((p) => p !== 0)) warnings.push(`${safeName(n.name || n.op)}: pooling pads [${pads}] / ceil_mode ${attrInt(n, 'ceil_mode', 0)} (Caffe-style ceil pooling); our model pools in floor mode without padding, so feature maps at the edges differ`);
     } else if (!PASS_OPS.has(n.op)) {
-      throw new WeightsFormatError(`${what}: node ${n.name || '?'} has op ${n.op}, which an AlexNet-shaped graph does not use`);
+      throw new WeightsFormatError(`${what}: node ${safeName(n.name || '?')} has op ${safeName(n.op)}, which an AlexNet-shaped graph does not use`);
     }
   }
   if (convs.length !== 5 || fcs.length !== 3) throw new WeightsFormatError(`${what}: expected an AlexNet graph with 5 Conv and 3 Gemm/MatMul nodes, found ${convs.length} and ${fcs.length}`);
 
+  // Names and shapes first (dims only, nothing materialised), checked against the architecture.
+  const dimsOf = (name: string, role: string) => {
+    const t = inits.get(name);
+    if (!t) throw new WeightsFormatError(`${what}: ${role} ${safeName(name)} is not an initializer (weights computed at run time are not supported)`);
+    return repeatedInts(t, 1, what, 8);
+  };
+  const numel = (d: number[]) => d.reduce((a, x) => a * x, 1);
+  const shapes: Record<string, number[]> = {};
   convs.forEach((n, i) => {
-    const w = tensorOf(inits, n.inputs[1], what, `${n.op} ${n.name} weight`);
-    if (w.shape.length !== 4) throw new WeightsFormatError(`${what}: ${CONV_NAMES[i]} (node ${n.name}) weight has shape [${w.shape}], expected 4-d`);
-    sd[`${CONV_NAMES[i]}.weight`] = w;
-    sd[`${CONV_NAMES[i]}.bias`] = n.inputs[2] ? tensorOf(inits, n.inputs[2], what, `${n.name} bias`) : { shape: [w.shape[0]], data: new Float32Array(w.shape[0]) };
+    const w = dimsOf(n.inputs[1], `${safeName(n.op)} ${safeName(n.name)} weight`);
+    if (w.length !== 4) throw new WeightsFormatError(`${what}: ${CONV_NAMES[i]} (node ${safeName(n.name)}) weight has shape ${fmtShape(w)}, expected 4-d`);
+    shapes[`${CONV_NAMES[i]}.weight`] = w;
+    shapes[`${CONV_NAMES[i]}.bias`] = n.inputs[2] ? [numel(dimsOf(n.inputs[2], `${safeName(n.name)} bias`))] : [w[0]];
     const group = attrInt(n, 'group', 1);
-    if (group !== 1 && group !== 2) throw new WeightsFormatError(`${what}: ${n.name} has group=${group}; AlexNet uses 1 or 2`);
+    if (group !== 1 && group !== 2) throw new WeightsFormatError(`${what}: ${safeName(n.name)} has group=${group}; AlexNet uses 1 or 2`);
+  });
+  fcs.forEach((f, i) => {
+    const w = dimsOf(f.w, `${f.node.op} ${safeName(f.node.name)} weight`);
+    if (w.length !== 2) throw new WeightsFormatError(`${what}: ${FC_NAMES[i]} (node ${safeName(f.node.name)}) weight has shape ${fmtShape(w)}, expected 2-d`);
+    const W = f.transB ? w : [w[1], w[0]];
+    shapes[`${FC_NAMES[i]}.weight`] = W;
+    shapes[`${FC_NAMES[i]}.bias`] = f.b ? [numel(dimsOf(f.b, `${safeName(f.node.name)} bias`))] : [W[0]];
+  });
+  const facts = checkShapes(shapes, what);
+
+  convs.forEach((n, i) => {
+    const w = tensorOf(inits, n.inputs[1], what, `${safeName(n.op)} ${safeName(n.name)} weight`);
+    sd[`${CONV_NAMES[i]}.weight`] = w;
+    const b = n.inputs[2] ? tensorOf(inits, n.inputs[2], what, `${safeName(n.name)} bias`).data : new Float32Array(w.shape[0]);
+    sd[`${CONV_NAMES[i]}.bias`] = { shape: [b.length], data: b };
   });
   const c1 = convs[0];
-  const pads1 = attrInts(c1, 'pads'), strides1 = attrInts(c1, 'strides');
+  const pads1 = attrInts(c1, 'pads', what), strides1 = attrInts(c1, 'strides', what);
   if (strides1.length && strides1[0] !== 4) warnings.push(`conv1 stride ${strides1[0]} (AlexNet uses 4)`);
   const grouped = attrInt(convs[1], 'group', 1) === 2;
   const variantPad = grouped ? 0 : 2;
@@ -88,25 +112,23 @@ export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides
     const want = { size: PAPER_LRN.size, alpha: PAPER_LRN.alpha * PAPER_LRN.size, beta: PAPER_LRN.beta, k: PAPER_LRN.k };
     const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
     if (size !== want.size || !close(alpha, want.alpha) || !close(beta, want.beta) || !close(k, want.k)) {
-      warnings.push(`${l.name || 'LRN'}: size ${size}, alpha ${Number(alpha.toPrecision(6))} (ONNX, divided by size), beta ${beta}, bias ${k} differ from the paper's LRN (size 5, alpha 1e-4 undivided = ${want.alpha} in ONNX terms, beta 0.75, k 2); the paper variant always uses the paper's LRN`);
+      warnings.push(`${safeName(l.name || 'LRN')}: size ${size}, alpha ${Number(alpha.toPrecision(6))} (ONNX, divided by size), beta ${beta}, bias ${k} differ from the paper's LRN (size 5, alpha 1e-4 undivided = ${want.alpha} in ONNX terms, beta 0.75, k 2); the paper variant always uses the paper's LRN`);
     }
   }
   if (!grouped && lrns.length) warnings.push('graph has LRN but conv2 is not grouped; imported as torchvision, which has no LRN');
 
   fcs.forEach((f, i) => {
     const name = FC_NAMES[i];
-    const w = tensorOf(inits, f.w, what, `${f.node.op} ${f.node.name} weight`);
-    if (w.shape.length !== 2) throw new WeightsFormatError(`${what}: ${name} (node ${f.node.name}) weight has shape [${w.shape}], expected 2-d`);
+    const w = tensorOf(inits, f.w, what, `${f.node.op} ${safeName(f.node.name)} weight`);
     let W = f.transB ? w : transpose(w);
     if (f.alpha !== 1) W = { shape: W.shape, data: W.data.map((x) => x * f.alpha) };
     sd[`${name}.weight`] = W;
     const out = W.shape[0];
-    let b = f.b ? tensorOf(inits, f.b, what, `${f.node.name} bias`) : { shape: [out], data: new Float32Array(out) };
-    if (b.data.length !== out) throw new WeightsFormatError(`${what}: ${name} bias has ${b.data.length} values for ${out} outputs`);
-    if (f.beta !== 1) b = { shape: b.shape, data: b.data.map((x) => x * f.beta) };
-    sd[`${name}.bias`] = { shape: [out], data: b.data };
+    let b = f.b ? tensorOf(inits, f.b, what, `${safeName(f.node.name)} bias`).data : new Float32Array(out);
+    if (f.beta !== 1) b = b.map((x) => x * f.beta);
+    sd[`${name}.bias`] = { shape: [out], data: b };
   });
-  return { sd, meta: completeMeta(sd, metaFromStrings(props, what), over, what), warnings };
+  return { sd, meta: completeMeta(sd, metaFromStrings(props, what), over, what, facts), warnings };
 }
 
 function transpose(t: { shape: number[]; data: Float32Array }) {
@@ -117,34 +139,39 @@ function transpose(t: { shape: number[]; data: Float32Array }) {
 
 function attrInt(n: Node, name: string, dflt: number): number { return n.attrs.get(name)?.find((x) => x.no === 3)?.int ?? dflt; }
 function attrFloat(n: Node, name: string, dflt: number): number { return n.attrs.get(name)?.find((x) => x.no === 2)?.f32 ?? dflt; }
-function attrInts(n: Node, name: string): number[] { const a = n.attrs.get(name); return a ? repeatedInts(a, 8, 'attr') : []; }
+function attrInts(n: Node, name: string, what: string): number[] { const a = n.attrs.get(name); return a ? repeatedInts(a, 8, what) : []; }
 
 /** TensorProto (dims 1, data_type 2, float_data 4, raw_data 9, double_data 10, data_location 14) -> f32. */
 function tensorOf(inits: Map<string, PbField[]>, name: string, what: string, role: string) {
   const t = inits.get(name);
-  if (!t) throw new WeightsFormatError(`${what}: ${role} "${name}" is not an initializer (weights computed at run time are not supported)`);
-  const shape = repeatedInts(t, 1, what);
+  if (!t) throw new WeightsFormatError(`${what}: ${role} ${safeName(name)} is not an initializer (weights computed at run time are not supported)`);
+  const shape = repeatedInts(t, 1, what, 8);
   const n = shape.reduce((a, d) => a * d, 1);
   const dtype = t.find((x) => x.no === 2)?.int ?? 0;
-  if (t.some((x) => x.no === 14 && x.int === 1)) throw new WeightsFormatError(`${what}: initializer "${name}" uses external data files, which are not supported`);
+  if (t.some((x) => x.no === 14 && x.int === 1)) throw new WeightsFormatError(`${what}: initializer ${safeName(name)} uses external data files, which are not supported`);
   const raw = t.find((x) => x.no === 9)?.bytes;
   const size = dtype === 1 ? 4 : dtype === 11 ? 8 : dtype === 10 ? 2 : 0;
-  if (!size) throw new WeightsFormatError(`${what}: initializer "${name}" has data_type ${dtype}; weights must be FLOAT (1), DOUBLE (11) or FLOAT16 (10)`);
-  if (shape.some((d) => !(d >= 0)) || n * size > bytesLen(t)) throw new WeightsFormatError(`${what}: initializer "${name}" shape [${shape}] needs ${n * size} bytes but the tensor carries ${bytesLen(t)}`);
+  if (!size) throw new WeightsFormatError(`${what}: initializer ${safeName(name)} has data_type ${dtype}; weights must be FLOAT (1), DOUBLE (11) or FLOAT16 (10)`);
+  if (shape.some((d) => !(d >= 0)) || n * size > bytesLen(t)) throw new WeightsFormatError(`${what}: initializer ${safeName(name)} shape ${fmtShape(shape)} needs ${n * size} bytes but the tensor carries ${bytesLen(t)}`);
   const out = new Float32Array(n);
   if (raw) {
-    if (raw.length !== n * size) throw new WeightsFormatError(`${what}: initializer "${name}" raw_data has ${raw.length} bytes, shape [${shape}] needs ${n * size}`);
+    if (raw.length !== n * size) throw new WeightsFormatError(`${what}: initializer ${safeName(name)} raw_data has ${raw.length} bytes, shape ${fmtShape(shape)} needs ${n * size}`);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    for (let i = 0; i < n; i++) out[i] = size === 4 ? dv.getFloat32(4 * i, true) : size === 8 ? dv.getFloat64(8 * i, true) : half(dv.getUint16(2 * i, true));
+    for (let i = 0; i < n; i++) out[i] = size === 4 ? dv.getFloat32(4 * i, true) : size === 8 ? dv.getFloat64(8 * i, true) : halfToFloat(dv.getUint16(2 * i, true));
   } else if (dtype === 1) {
-    const vals: number[] = [];
-    for (const f of t.filter((x) => x.no === 4)) {
-      if (f.wt === 5) vals.push(f.f32!);
-      else if (f.wt === 2) { const dv = new DataView(f.bytes!.buffer, f.bytes!.byteOffset, f.bytes!.byteLength); for (let i = 0; i + 4 <= f.bytes!.length; i += 4) vals.push(dv.getFloat32(i, true)); }
+    // straight into the output (bytesLen bounded the count above); a stray value count is an error
+    let k = 0;
+    const more = () => { throw new WeightsFormatError(`${what}: initializer ${safeName(name)} has more float_data values than shape ${fmtShape(shape)} needs (${n})`); };
+    for (const f of t) {
+      if (f.no !== 4) continue;
+      if (f.wt === 5) { if (k >= n) more(); out[k++] = f.f32!; }
+      else if (f.wt === 2) {
+        const dv = new DataView(f.bytes!.buffer, f.bytes!.byteOffset, f.bytes!.byteLength);
+        for (let i = 0; i + 4 <= f.bytes!.length; i += 4) { if (k >= n) more(); out[k++] = dv.getFloat32(i, true); }
+      }
     }
-    if (vals.length !== n) throw new WeightsFormatError(`${what}: initializer "${name}" has ${vals.length} float_data values, shape [${shape}] needs ${n}`);
-    out.set(vals);
-  } else throw new WeightsFormatError(`${what}: initializer "${name}" (data_type ${dtype}) has no raw_data`);
+    if (k !== n) throw new WeightsFormatError(`${what}: initializer ${safeName(name)} has ${k} float_data values, shape ${fmtShape(shape)} needs ${n}`);
+  } else throw new WeightsFormatError(`${what}: initializer ${safeName(name)} (data_type ${dtype}) has no raw_data`);
   return { shape, data: out };
 }
 
@@ -153,11 +180,4 @@ function bytesLen(t: PbField[]): number {
   let n = 0;
   for (const f of t) if (f.no === 9 && f.bytes) n += f.bytes.length; else if (f.no === 4) n += f.wt === 5 ? 4 : f.bytes?.length ?? 0;
   return n;
-}
-
-function half(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }

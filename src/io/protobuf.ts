@@ -1,7 +1,15 @@
 // Protobuf wire format, by hand. ONNX needs ~9 message types and ~40 fields; a 100-line encoder/
 // decoder avoids a protobufjs dependency plus a vendored onnx.proto, and lets initializers (244 MB
 // for real AlexNet) be written as chunk references instead of copied through an object model.
-import { WeightsFormatError } from './safetensors.ts';
+import { WeightsFormatError } from './meta.ts';
+
+/** Fields one message may hold: an AlexNet graph has a few hundred (tensors come packed or as raw_data);
+ *  bounds the objects a file can make us build (~150 bytes each with its view). */
+export const MAX_FIELDS = 1 << 17;
+/** Fields one whole file may hold across all its messages (shared by the decodes of one import). */
+export const MAX_TOTAL_FIELDS = 1 << 18;
+export interface FieldBudget { left: number }
+export const fieldBudget = (): FieldBudget => ({ left: MAX_TOTAL_FIELDS });
 
 /** Builds one message as a list of chunks; nested messages are finished writers. */
 export class PbWriter {
@@ -57,7 +65,8 @@ export class PbWriter {
 /** One decoded field: varints as number (int64 via BigInt when large/negative), fixed32/64 raw, bytes as a view. */
 export interface PbField { no: number; wt: number; int?: number; bytes?: Uint8Array; f32?: number }
 
-export function decodeMessage(b: Uint8Array, what: string): PbField[] {
+/** One level of a message (nested messages stay bytes until their caller decodes them: no recursion). */
+export function decodeMessage(b: Uint8Array, what: string, budget: FieldBudget = fieldBudget(), maxFields = MAX_FIELDS): PbField[] {
   const out: PbField[] = [];
   let p = 0;
   const bad = (m: string): never => { throw new WeightsFormatError(`${what}: protobuf ${m} at byte ${p} (corrupt or truncated file?)`); };
@@ -73,6 +82,8 @@ export function decodeMessage(b: Uint8Array, what: string): PbField[] {
     return bad('varint longer than 10 bytes');
   };
   while (p < b.length) {
+    if (out.length >= maxFields) bad(`message has more than ${maxFields} fields`);
+    if (--budget.left < 0) bad(`file has more than ${MAX_TOTAL_FIELDS} fields in all`);
     const key = varint();
     const no = Math.floor(key / 8), wt = key & 7;
     if (no < 1) bad(`field number ${no}`);
@@ -95,14 +106,16 @@ export function decodeMessage(b: Uint8Array, what: string): PbField[] {
   return out;
 }
 
-/** Repeated int64 field that may be packed (wt 2) or not (wt 0). */
-export function repeatedInts(fields: PbField[], no: number, what: string): number[] {
+/** Repeated int64 field that may be packed (wt 2) or not (wt 0), at most `max` values (dims, pads). */
+export function repeatedInts(fields: PbField[], no: number, what: string, max = 64): number[] {
   const r: number[] = [];
+  const more = () => { throw new WeightsFormatError(`${what}: protobuf field ${no} repeats more than ${max} integers`); };
   for (const f of fields) {
     if (f.no !== no) continue;
-    if (f.wt === 0) r.push(f.int!);
+    if (f.wt === 0) { if (r.length >= max) more(); r.push(f.int!); }
     else if (f.wt === 2) {
-      for (const g of decodeMessage(prefixPacked(f.bytes!), what)) r.push(g.int!);
+      if (f.bytes!.length > 10 * max) more();
+      for (const g of decodeMessage(prefixPacked(f.bytes!), what)) { if (r.length >= max) more(); r.push(g.int!); }
     }
   }
   return r;

@@ -2,7 +2,7 @@
 // 64-byte aligned data, so a ~100-line reader beats a dependency; DEFLATE entries (re-zipped files)
 // go through node:zlib. No ZIP64: torch only needs it past 4 GB, far beyond AlexNet's 244 MB.
 import { crc32, inflateRawSync } from 'node:zlib';
-import { WeightsFormatError } from './safetensors.ts';
+import { WeightsFormatError, safeName } from './meta.ts';
 
 export interface ZipEntry { name: string; method: number; compSize: number; size: number; localOffset: number }
 
@@ -36,28 +36,33 @@ export function readZipDirectory(b: Uint8Array, what: string): Map<string, ZipEn
   return entries;
 }
 
-export function readZipEntry(b: Uint8Array, e: ZipEntry, what: string): Uint8Array {
+/** An entry's bytes: a view for STORED entries, one inflation bounded by `maxBytes` for DEFLATE ones
+ *  (the declared size is checked first, and zlib stops at it, so a lying size cannot grow the output). */
+export function readZipEntry(b: Uint8Array, e: ZipEntry, what: string, maxBytes: number): Uint8Array {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const p = e.localOffset;
-  if (p + 30 > b.length || dv.getUint32(p, true) !== 0x04034b50) throw new WeightsFormatError(`${what}: zip entry ${e.name} has no local header at ${p} (corrupt or truncated)`);
+  const name = safeName(e.name);
+  if (p + 30 > b.length || dv.getUint32(p, true) !== 0x04034b50) throw new WeightsFormatError(`${what}: zip entry ${name} has no local header at ${p} (corrupt or truncated)`);
   const start = p + 30 + dv.getUint16(p + 26, true) + dv.getUint16(p + 28, true);
-  if (start + e.compSize > b.length) throw new WeightsFormatError(`${what}: zip entry ${e.name} runs past the end of the file (truncated?)`);
+  if (start + e.compSize > b.length) throw new WeightsFormatError(`${what}: zip entry ${name} runs past the end of the file (truncated?)`);
+  if (e.size > maxBytes) throw new WeightsFormatError(`${what}: zip entry ${name} claims ${e.size} bytes, more than the ${maxBytes} it may hold`);
   const raw = b.subarray(start, start + e.compSize);
   if (e.method === 0) {
-    if (e.size !== e.compSize) throw new WeightsFormatError(`${what}: zip entry ${e.name} is stored but sizes differ`);
+    if (e.size !== e.compSize) throw new WeightsFormatError(`${what}: zip entry ${name} is stored but its sizes differ (${e.compSize} vs ${e.size})`);
     return raw;
   }
   if (e.method === 8) {
-    if (e.size > 1 << 30) throw new WeightsFormatError(`${what}: zip entry ${e.name} claims ${e.size} bytes uncompressed (over the 1 GB limit)`);
+    let out: Buffer;
     try {
-      const out = inflateRawSync(raw, { maxOutputLength: e.size });
-      if (out.length !== e.size) throw new Error(`inflated to ${out.length} bytes, expected ${e.size}`);
-      return new Uint8Array(out.buffer, out.byteOffset, out.length);
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
     } catch (err) {
-      throw new WeightsFormatError(`${what}: zip entry ${e.name} does not inflate (${(err as Error).message})`);
+      const m = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than its declared ${e.size} bytes` : `does not inflate (${(err as Error).message.split('\n')[0]})`;
+      throw new WeightsFormatError(`${what}: zip entry ${name} ${m}`);
     }
+    if (out.length !== e.size) throw new WeightsFormatError(`${what}: zip entry ${name} inflated to ${out.length} bytes, expected ${e.size}`);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
-  throw new WeightsFormatError(`${what}: zip entry ${e.name} uses compression method ${e.method}; only stored and deflate are supported`);
+  throw new WeightsFormatError(`${what}: zip entry ${name} uses compression method ${e.method}; only stored and deflate are supported`);
 }
 
 /** Writes a STORED zip with each entry's data aligned to 64 bytes (as torch.save does, so the

@@ -1,6 +1,6 @@
 // Test helpers: random AlexNet-shaped state_dicts of any width, without needing src/model.
 import type { StateDict, Variant, WeightsMeta } from '../../src/model/types.ts';
-import { defaultPreprocessing } from '../../src/data/preprocess.ts';
+import { defaultPreprocessing } from '../../src/model/preprocessing.ts';
 import { scaleWidth } from '../../src/model/spec.ts';
 
 /** Widths as src/model/spec.ts derives them from widthScale. */

@@ -34,7 +34,7 @@ test('save/load round trip keeps tensors and metadata, atomic (no temp left)', a
 test('a per-pixel mean image is stored relative to the weights file and found again after the folder moves', async () => {
   const run = join(dir, 'run-a');
   mkdirSync(run);
-  writeFileSync(join(run, 'mean_image.f32'), new Uint8Array(16));
+  writeFileSync(join(run, 'mean_image.f32'), new Uint8Array(256 * 256 * 3 * 4)); // resize 256: 256x256x3 float32
   const meta = metaFor('paper', 5, { widthScale: 8 / 96, hidden: 32 });
   meta.preprocessing = { ...meta.preprocessing, meanImage: join(run, 'mean_image.f32') };
   await saveWeights(join(run, 'w.safetensors'), randomStateDict('paper', 1 / 12, 32, 5), meta);
@@ -119,4 +119,21 @@ test('resetClassifier: new fc8 shape, N(0, 0.01), seeded, rest shared', () => {
   assert.ok(Math.abs(mean) < 0.003 && Math.abs(sdv - 0.01) < 0.003, `mean ${mean} std ${sdv}`);
   assert.deepEqual(resetClassifier(sd, 7, 42)['classifier.6.weight'].data, w);
   assert.notDeepEqual(resetClassifier(sd, 7, 43)['classifier.6.weight'].data, w);
+});
+
+test('loading from a file keeps one copy of the weights: float32 tensors are views of the file bytes', async () => {
+  const sd = randomStateDict('torchvision', 1 / 8, 16, 3);
+  const f = join(dir, 'views.safetensors');
+  await saveWeights(f, sd, metaFor('torchvision', 3, { widthScale: 1 / 8, hidden: 16 }));
+  const r = await loadWeights(f);
+  const buffers = new Set(Object.values(r.sd).map((t) => t.data.buffer));
+  assert.equal(buffers.size, 1, 'every tensor views the one file buffer');
+  assert.equal([...buffers][0].byteLength, readFileSync(f).length);
+  for (const [k, v] of Object.entries(sd)) assert.deepEqual(r.sd[k].data, v.data, k);
+  const pth = await loadWeights(join(new URL('../fixtures/io/', import.meta.url).pathname, 'tv_small.pth'));
+  assert.equal(new Set(Object.values(pth.sd).map((t) => t.data.buffer)).size, 1, '.pth float32 storages too');
+  // bytes handed in by a caller are copied: the caller may reuse them
+  const bytes = new Uint8Array(readFileSync(f));
+  const c = decodeSafetensors(bytes).tensors;
+  assert.ok(Object.values(c).every((t) => t.data.buffer !== bytes.buffer));
 });
