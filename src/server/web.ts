@@ -12,13 +12,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import sharp from 'sharp';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { prepareImage } from '../viz/image.ts';
 import { conv1Weight, filterTiles, filterGrid, type FilterTiles } from '../viz/filters.ts';
 import { imageActivations, convLayerNames } from '../viz/activations.ts';
 import { encodePng } from '../viz/png.ts';
+import { Admission, HttpError, replyError } from './admission.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 
-export interface WebContext { model: Model; meta: WeightsMeta; runDir?: string }
+export interface WebContext {
+  model: Model; meta: WeightsMeta; runDir?: string;
+  /** The service's admission control (queue, body bytes, deadline); a default one when the routes run alone. */
+  admission?: Admission;
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const WEB_DIST = path.join(ROOT, 'web', 'dist');
@@ -84,21 +91,30 @@ async function readLog(file: string, since: number): Promise<LogState & { reset:
   } finally { await fh.close(); }
 }
 
+/** The service's --max-pixels for the explorer's uploads too, from the header alone (nothing is decoded). */
+async function checkPixels(body: Buffer, maxPixels: number): Promise<void> {
+  let m;
+  try { m = await sharp(body).metadata(); } catch { return; } // not an image: prepareImage says so in its own words
+  const px = (m.width ?? 0) * (m.height ?? 0);
+  if (px > maxPixels) throw new HttpError(413, `the image is too large (${m.width}x${m.height} is more than the ${maxPixels} pixel limit)`);
+}
+
 export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): Promise<void> {
   await app.register(async (scope) => {
     const { model, meta } = ctx;
-    const bodyLimit = 10 * 1024 * 1024;
+    const admission = ctx.admission ?? new Admission(DEFAULT_LIMITS);
+    const bodyLimit = admission.limits.bodyLimit;
 
     // Own parsers in this scope only: any body arrives as a Buffer (the page posts raw image bytes).
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 
-    scope.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    scope.setErrorHandler((err: Error & { statusCode?: number; code?: string; retryAfterS?: number }, _req, reply) => {
       let status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
       let msg = err.message;
-      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; msg = `the file is too large (limit ${bodyLimit / 1024 / 1024} MB)`; }
-      if (status >= 500) scope.log.error(err);
-      reply.code(status).type('application/json').send({ error: msg });
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; msg = `the file is too large (limit ${+(bodyLimit / 1024 / 1024).toFixed(2)} MB)`; }
+      if (status >= 500 && status !== 503) scope.log.error(err);
+      replyError(reply, status, msg, err);
     });
 
     await scope.register(fastifyStatic, { root: WEB_DIST, serve: false });
@@ -156,13 +172,19 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
     });
 
     // ---- activations + predictions for one image ----
-    scope.post('/v1/activations', async (req: FastifyRequest<{ Querystring: { top?: string } }>, reply) => {
+    // Same admission as /v1/classify: queue bound, body-byte budget and deadline (src/server/admission.ts).
+    scope.post<{ Querystring: { top?: string } }>('/v1/activations', { onRequest: admission.admit }, async (req, reply) => {
       const body = req.body;
       if (!Buffer.isBuffer(body) || body.length === 0) return reply.code(400).send({ error: 'no image in the request: send the image file as the request body' });
       const top = Math.min(64, Math.max(1, Number(req.query.top) || 16));
-      const img = await prepareImage(body, meta.preprocessing);
-      const t0 = performance.now();
-      const r = await exclusive(() => imageActivations(model, img.input, img.shape, meta.classNames, { top, topk: 5 }));
+      let t0 = 0;
+      const { img, r } = await admission.within(req, async (signal) => {
+        await checkPixels(body, admission.limits.maxPixels);
+        const img = await prepareImage(body, meta.preprocessing);
+        admission.checkQueue();
+        const r = await admission.waitTurn(exclusive, () => { t0 = performance.now(); return imageActivations(model, img.input, img.shape, meta.classNames, { top, topk: 5 }); }, signal);
+        return { img, r };
+      });
       return {
         size: img.size,
         crop: b64(img.cropRgb),
