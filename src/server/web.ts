@@ -7,7 +7,8 @@
 //   GET  /v1/samples[/:name]  sample photos (../shared/data/samples or ALEXNET_SAMPLES)
 //   GET  /v1/run/log?since=N  the run's log.jsonl from byte N (404 JSON without --run)
 //   GET  /v1/run/events       the same as server-sent events, live
-import { existsSync, promises as fsp, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -19,6 +20,7 @@ import { conv1Weight, filterTiles, filterGrid, type FilterTiles } from '../viz/f
 import { imageActivations, convLayerNames } from '../viz/activations.ts';
 import { encodePng } from '../viz/png.ts';
 import { Admission, HttpError, replyError } from './admission.ts';
+import { LogTail, pieces } from './run-log.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 
 export interface WebContext {
@@ -29,6 +31,8 @@ export interface WebContext {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const WEB_DIST = path.join(ROOT, 'web', 'dist');
+/** Bytes an SSE client may leave unread before it is dropped. */
+const SSE_MAX_BUFFER = 16 * 1024 * 1024;
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
 
 function samplesDir(): string | undefined {
@@ -67,28 +71,12 @@ const NOT_BUILT_HTML = `<!doctype html><html lang="en"><meta charset="utf-8"><ti
 <p>The server could not find or build <code>web/dist</code>. Run <code>npm run build:web</code> in the project folder, then reload.</p>
 <p>The JSON routes work regardless: <a href="/v1/architecture">/v1/architecture</a>, <a href="/v1/filters">/v1/filters</a>.</p></body></html>`;
 
-interface LogState { entries: unknown[]; offset: number; size: number }
-
-/** Reads complete JSONL lines from byte `since`; a shorter file than `since` means a new log, read from 0. */
-async function readLog(file: string, since: number): Promise<LogState & { reset: boolean }> {
-  let st;
-  try { st = await fsp.stat(file); } catch { return { entries: [], offset: 0, size: 0, reset: since > 0 }; }
-  const reset = since > st.size;
-  const from = reset ? 0 : since;
-  if (st.size === from) return { entries: [], offset: from, size: st.size, reset };
-  const fh = await fsp.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(st.size - from, 64 * 1024 * 1024));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, from);
-    const text = buf.subarray(0, bytesRead);
-    const end = text.lastIndexOf(0x0a) + 1; // only whole lines; a half-written last line waits for the next read
-    const entries: unknown[] = [];
-    for (const line of text.subarray(0, end).toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try { entries.push(JSON.parse(line)); } catch { /* a corrupt line is skipped, not fatal */ }
-    }
-    return { entries, offset: from + end, size: st.size, reset };
-  } finally { await fh.close(); }
+/** Resolves when a response can take more (or is gone), leaving no listener behind. */
+function drained(res: NodeJS.WritableStream & { once: NodeJS.EventEmitter['once']; off: NodeJS.EventEmitter['off'] }): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+    res.once('drain', done); res.once('close', done);
+  });
 }
 
 /** The service's --max-pixels for the explorer's uploads too, from the header alone (nothing is decoded). */
@@ -208,41 +196,60 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
       return reply.sendFile(name, d);
     });
 
-    // ---- training run ----
+    // ---- training run: one shared reader of log.jsonl for every client (src/server/run-log.ts) ----
     const logFile = ctx.runDir ? path.join(ctx.runDir, 'log.jsonl') : undefined;
+    const tail = logFile ? new LogTail(logFile) : undefined;
+    const runName = ctx.runDir ? path.basename(path.resolve(ctx.runDir)) : '';
     const noRun = { error: 'no training run: start the server with --run RUN_DIR to see its curves' };
     scope.get('/v1/run/log', async (req: FastifyRequest<{ Querystring: { since?: string } }>, reply) => {
-      if (!logFile) return reply.code(404).send(noRun);
-      const since = Math.max(0, Number(req.query.since) || 0);
-      const r = await readLog(logFile, since);
-      return { run: path.basename(path.resolve(ctx.runDir!)), exists: existsSync(logFile), ...r };
+      if (!tail) return reply.code(404).send(noRun);
+      await tail.refresh();
+      const s = tail.since(Math.max(0, Number(req.query.since) || 0));
+      const head = JSON.stringify({ run: runName, exists: tail.exists, offset: s.offset, size: tail.size, reset: s.reset, truncated: s.truncated });
+      const body = (function* () {
+        yield `${head.slice(0, -1)},"entries":[`;
+        let first = true;
+        for (const p of pieces(s)) { yield (first ? '' : ',') + p.json; first = false; }
+        yield ']}';
+      })();
+      return reply.type('application/json').send(Readable.from(body, { objectMode: false }));
     });
     const streams = new Set<() => void>();
-    scope.addHook('preClose', async () => { for (const stop of [...streams]) stop(); });
+    const liveText = new WeakMap<object, string>(); // one event text per batch, written to every client
+    scope.addHook('preClose', async () => { for (const stop of [...streams]) stop(); tail?.close(); });
     scope.get('/v1/run/events', async (req, reply) => {
-      if (!logFile) return reply.code(404).send(noRun);
+      if (!tail) return reply.code(404).send(noRun);
+      await tail.refresh();
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      let offset = 0, closed = false, lastMtime = -1;
-      const tick = async () => {
-        if (closed) return;
-        try {
-          const m = existsSync(logFile) ? statSync(logFile).mtimeMs + statSync(logFile).size : 0;
-          if (m !== lastMtime) {
-            lastMtime = m;
-            const r = await readLog(logFile, offset);
-            if (r.entries.length || r.reset) res.write(`event: log\ndata: ${JSON.stringify({ entries: r.entries, offset: r.offset, reset: r.reset })}\n\n`);
-            offset = r.offset;
-          } else res.write(': keep-alive\n\n');
-        } catch (err) { res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`); }
+      const event = (json: string, offset: number, reset: boolean) => `event: log\ndata: {"entries":[${json}],"offset":${offset},"reset":${reset}}\n\n`;
+      let closed = false, sending = true, last = Date.now();
+      const pending: string[] = [];
+      const write = (text: string) => {
+        last = Date.now();
+        // a client that stops reading is dropped rather than buffered without bound
+        if (res.writableLength > SSE_MAX_BUFFER) { stop(); return; }
+        res.write(text);
       };
-      await tick();
-      const timer = setInterval(tick, 1000);
-      timer.unref();
-      const stop = () => { if (closed) return; closed = true; clearInterval(timer); streams.delete(stop); res.end(); };
+      // New records fan out as one shared event text per batch; history goes first, slice by slice.
+      const unsubscribe = tail.subscribe((b) => {
+        let ev = liveText.get(b);
+        if (ev === undefined) liveText.set(b, ev = event(b.lines.slice(b.from, b.to).join(','), b.offset, b.reset));
+        if (sending) pending.push(ev); else write(ev);
+      });
+      const keepAlive = setInterval(() => { if (Date.now() - last > 15_000) write(': keep-alive\n\n'); }, 5_000);
+      keepAlive.unref();
+      const stop = () => { if (closed) return; closed = true; clearInterval(keepAlive); unsubscribe(); streams.delete(stop); res.end(); };
       streams.add(stop);
       req.raw.on('close', stop);
+      res.write(': connected\n\n');
+      for (const p of pieces(tail.since(0))) {
+        if (closed) return;
+        if (!res.write(event(p.json, p.offset, false))) await drained(res);
+      }
+      sending = false;
+      for (const ev of pending.splice(0)) write(ev);
     });
   });
 }
