@@ -4,10 +4,10 @@
 //   GET  /v1/architecture     summary rows, totals, variant
 //   GET  /v1/filters          conv1 kernels as JSON tiles (?format=png for one PNG grid)
 //   POST /v1/activations      raw image body -> crop, top-5, strongest channels of every conv layer
-//   GET  /v1/samples[/:name]  sample photos (../shared/data/samples or ALEXNET_SAMPLES)
+//   GET  /v1/samples[/:name]  sample photos (../shared/data/samples or ALEXNET_SAMPLES): {samples: [{file, label?, inClass?}]}
 //   GET  /v1/run/log?since=N  the run's log.jsonl from byte N (404 JSON without --run)
 //   GET  /v1/run/events       the same as server-sent events, live
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { imageActivations, convLayerNames } from '../viz/activations.ts';
 import { encodePng } from '../viz/png.ts';
 import { Admission, HttpError, replyError } from './admission.ts';
 import { LogTail, pieces } from './run-log.ts';
+import { listSamples, openSample } from './samples.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 
 export interface WebContext {
@@ -33,7 +34,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const WEB_DIST = path.join(ROOT, 'web', 'dist');
 /** Bytes an SSE client may leave unread before it is dropped. */
 const SSE_MAX_BUFFER = 16 * 1024 * 1024;
-const IMAGE_EXT = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
 
 function samplesDir(): string | undefined {
   const d = process.env.ALEXNET_SAMPLES ?? path.resolve(ROOT, '..', 'shared', 'data', 'samples');
@@ -183,17 +183,12 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
     });
     scope.get('/v1/layers', async () => ({ conv: convLayerNames(model) }));
 
-    // ---- samples ----
-    scope.get('/v1/samples', async () => {
-      const d = samplesDir();
-      return { samples: d ? readdirSync(d).filter((f) => IMAGE_EXT.test(f)).sort() : [] };
-    });
+    // ---- samples: only files really inside the folder; inClass from samples.json or a `label__` name (src/server/samples.ts) ----
+    scope.get('/v1/samples', async () => ({ samples: await listSamples(samplesDir(), meta.classNames ?? []) }));
     scope.get('/v1/samples/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
-      const d = samplesDir();
-      const name = req.params.name;
-      if (!d || !IMAGE_EXT.test(name) || name !== path.basename(name) || !existsSync(path.join(d, name)))
-        return reply.code(404).send({ error: `no sample named ${JSON.stringify(name)}` });
-      return reply.sendFile(name, d);
+      const s = await openSample(samplesDir(), req.params.name);
+      if (!s) return reply.code(404).send({ error: `no sample named ${JSON.stringify(req.params.name)}` });
+      return reply.type(s.type).header('content-length', s.size).header('cache-control', 'no-cache').send(s.stream);
     });
 
     // ---- training run: one shared reader of log.jsonl for every client (src/server/run-log.ts) ----
