@@ -114,7 +114,7 @@ export async function setupTry(): Promise<void> {
       const outside = inClass === false ? ` (${label}: not a class this model knows)` : '';
       const url = `/v1/samples/${encodeURIComponent(name)}`;
       list.append(h('button', {
-        type: 'button', class: 'sample', 'data-sample': name, 'aria-label': `Classify the sample ${name}${outside}`
+        type: 'button', class: 'sample', 'data-sample': name, 'aria-label': `Classify the sample ${name}${outside}`,
         onclick: async () => {
           try {
             const res = await fetch(url);
