@@ -9,7 +9,6 @@
 import { constants, promises as fsp, type ReadStream } from 'node:fs';
 import path from 'node:path';
 
-export const IMAGE_EXT = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
 const TYPES: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', avif: 'image/avif', tif: 'image/tiff', tiff: 'image/tiff' };
 const SIDECAR = 'samples.json';
 
@@ -24,14 +23,14 @@ function classIndex(classNames: readonly string[]): Set<string> {
   return names;
 }
 
-/** A plain file name that is an image; never a path. */
-export function safeName(name: string): boolean {
-  return IMAGE_EXT.test(name) && name === path.basename(name) && !name.includes('\\') && !name.includes('\0') && name !== '..' && !path.isAbsolute(name);
+/** A plain file name with an image extension (`ext`); never a path. */
+export function safeName(name: string, ext: RegExp): boolean {
+  return ext.test(name) && name === path.basename(name) && !name.includes('\\') && !name.includes('\0') && name !== '..' && !path.isAbsolute(name);
 }
 
 /** The file's real path when it is a regular file inside the real samples folder, else undefined. */
-async function inside(dir: string, name: string): Promise<string | undefined> {
-  if (!safeName(name)) return undefined;
+async function inside(dir: string, ext: RegExp, name: string): Promise<string | undefined> {
+  if (!safeName(name, ext)) return undefined;
   try {
     const root = await fsp.realpath(dir);
     const real = await fsp.realpath(path.join(root, name));
@@ -55,7 +54,7 @@ async function sidecar(dir: string): Promise<Map<string, string[]>> {
   return m;
 }
 
-export async function listSamples(dir: string | undefined, classNames: readonly string[]): Promise<Sample[]> {
+export async function listSamples(dir: string | undefined, ext: RegExp, classNames: readonly string[]): Promise<Sample[]> {
   if (!dir) return [];
   let names: string[];
   try { names = await fsp.readdir(dir); } catch { return []; }
@@ -63,7 +62,7 @@ export async function listSamples(dir: string | undefined, classNames: readonly 
   const known = classIndex(classNames);
   const out: Sample[] = [];
   for (const file of names.sort()) {
-    if (!(await inside(dir, file))) continue;
+    if (!(await inside(dir, ext, file))) continue;
     const m = /^(.+?)__/.exec(file);
     const ls = labels.get(file) ?? (m ? [m[1].replace(/_/g, ' ')] : undefined);
     out.push(ls ? { file, label: ls.join(' / '), inClass: ls.some((l) => known.has(norm(l))) } : { file });
@@ -73,9 +72,9 @@ export async function listSamples(dir: string | undefined, classNames: readonly 
 
 /** An open stream of the sample and its content type, or undefined when it may not be served. The file is
  *  opened by its resolved real path without following a link, so a link swapped in after the check is refused. */
-export async function openSample(dir: string | undefined, name: string): Promise<{ stream: ReadStream; type: string; size: number } | undefined> {
+export async function openSample(dir: string | undefined, ext: RegExp, name: string): Promise<{ stream: ReadStream; type: string; size: number } | undefined> {
   if (!dir) return undefined;
-  const real = await inside(dir, name);
+  const real = await inside(dir, ext, name);
   if (!real) return undefined;
   let fh;
   try {

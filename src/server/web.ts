@@ -32,8 +32,7 @@ export interface WebContext {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const WEB_DIST = path.join(ROOT, 'web', 'dist');
-/** Bytes an SSE client may leave unread before it is dropped. */
-const SSE_MAX_BUFFER = 16 * 1024 * 1024;
+const IMAGE_EXT = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
 
 function samplesDir(): string | undefined {
   const d = process.env.ALEXNET_SAMPLES ?? path.resolve(ROOT, '..', 'shared', 'data', 'samples');
@@ -65,6 +64,9 @@ export function ensureWebBuilt(): Promise<boolean> {
   })();
   return building;
 }
+
+/** Bytes an SSE client may leave unread before it is dropped. */
+const SSE_MAX_BUFFER = 16 * 1024 * 1024;
 
 const NOT_BUILT_HTML = `<!doctype html><html lang="en"><meta charset="utf-8"><title>AlexNet explorer: page not built</title>
 <body style="font:16px system-ui;margin:3rem;max-width:40rem"><h1>The explorer page is not built</h1>
@@ -184,9 +186,9 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
     scope.get('/v1/layers', async () => ({ conv: convLayerNames(model) }));
 
     // ---- samples: only files really inside the folder; inClass from samples.json or a `label__` name (src/server/samples.ts) ----
-    scope.get('/v1/samples', async () => ({ samples: await listSamples(samplesDir(), meta.classNames ?? []) }));
+    scope.get('/v1/samples', async () => ({ samples: await listSamples(samplesDir(), IMAGE_EXT, meta.classNames ?? []) }));
     scope.get('/v1/samples/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
-      const s = await openSample(samplesDir(), req.params.name);
+      const s = await openSample(samplesDir(), IMAGE_EXT, req.params.name);
       if (!s) return reply.code(404).send({ error: `no sample named ${JSON.stringify(req.params.name)}` });
       return reply.type(s.type).header('content-length', s.size).header('cache-control', 'no-cache').send(s.stream);
     });
