@@ -52,7 +52,9 @@ export class Admission {
     }
     this.bytes += want;
     let held = true;
-    reply.raw.once('close', () => { if (held) { held = false; this.bytes -= want; } });
+    const release = () => { if (held) { held = false; this.bytes -= want; } };
+    reply.raw.once('finish', release); // an answered request (also under inject, which may not emit close)
+    reply.raw.once('close', release); // an aborted one
   };
 
   /** Runs work under the request's deadline (counted from arrival); on expiry aborts the signal and answers 503. */

@@ -113,11 +113,19 @@ export async function buildServer(opts: BuildServerOptions): Promise<AlexNetServ
 
 async function readImageBody(req: FastifyRequest, bodyLimit: number): Promise<Buffer> {
   if (req.isMultipart()) {
-    let file;
+    const parts = req.parts();
     try {
-      file = await req.file();
-      if (!file) throw new HttpError(400, 'multipart request has no file part');
-      return await file.toBuffer();
+      for (;;) {
+        const { value: part, done } = await parts.next();
+        if (done) throw new HttpError(400, 'multipart request has no file part');
+        if (part.type !== 'file') continue;
+        try { return await part.toBuffer(); } catch (e) {
+          // A limit reached in the same chunk as the file destroys the file's stream first ("Premature close");
+          // the limit's own error is queued right behind it.
+          const queued = await Promise.race([parts.next().then(() => undefined, (x: unknown) => x), new Promise((r) => setTimeout(r, 50).unref())]);
+          throw (queued as { code?: string } | undefined)?.code?.endsWith('_LIMIT') ? queued : e;
+        }
+      }
     } catch (e) { throw multipartError(e as Error & { statusCode?: number; code?: string }, bodyLimit); }
   }
   const body = req.body;
