@@ -212,7 +212,7 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
       return reply.type('application/json').send(Readable.from(body, { objectMode: false }));
     });
     const streams = new Set<() => void>();
-    const liveText = new WeakMap<object, string>(); // one event text per batch, written to every client
+    const liveText = new WeakMap<object, Buffer>(); // one event per batch, encoded once, written to every client
     scope.addHook('preClose', async () => { for (const stop of [...streams]) stop(); tail?.close(); });
     scope.get('/v1/run/events', async (req, reply) => {
       if (!tail) return reply.code(404).send(noRun);
@@ -221,9 +221,9 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       const event = (json: string, offset: number, reset: boolean) => `event: log\ndata: {"entries":[${json}],"offset":${offset},"reset":${reset}}\n\n`;
-      let closed = false, sending = true, last = Date.now();
-      const pending: string[] = [];
-      const write = (text: string) => {
+      let closed = false, sending = true, last = Date.now(), pendingBytes = 0;
+      const pending: Buffer[] = [];
+      const write = (text: string | Buffer) => {
         last = Date.now();
         // a client that stops reading is dropped rather than buffered without bound
         if (res.writableLength > SSE_MAX_BUFFER) { stop(); return; }
@@ -232,8 +232,10 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
       // New records fan out as one shared event text per batch; history goes first, slice by slice.
       const unsubscribe = tail.subscribe((b) => {
         let ev = liveText.get(b);
-        if (ev === undefined) liveText.set(b, ev = event(b.lines.slice(b.from, b.to).join(','), b.offset, b.reset));
-        if (sending) pending.push(ev); else write(ev);
+        if (ev === undefined) liveText.set(b, ev = Buffer.from(event(b.lines.slice(b.from, b.to).join(','), b.offset, b.reset)));
+        if (!sending) write(ev);
+        else if ((pendingBytes += ev.length) > SSE_MAX_BUFFER) stop(); // still reading its history while the log races ahead
+        else pending.push(ev);
       });
       const keepAlive = setInterval(() => { if (Date.now() - last > 15_000) write(': keep-alive\n\n'); }, 5_000);
       keepAlive.unref();
