@@ -1,4 +1,5 @@
 // alexnet serve --weights W: the HTTP service (src/server/app.ts) with graceful SIGTERM/SIGINT shutdown.
+import path from 'node:path';
 import type { Command } from 'commander';
 import { load } from '../api.ts';
 import { buildServer, DEFAULT_LIMITS } from '../server/app.ts';
@@ -34,7 +35,8 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('HTTP inference service: POST /v1/classify, POST /v1/embed, GET /v1/model, GET /healthz (+ explorer page).\n'
-      + 'Every limit must be >= 1: a 0 would switch a protection off or refuse every request, so it is refused.')
+      + 'Every limit (--body-limit, --max-pixels, --timeout, --batch, --max-queue, --max-inflight-bytes) must be >= 1: '
+      + 'a 0 would switch a protection off or refuse every request, so it is refused at start-up.')
     .option('--weights <file>', 'weights (safetensors, .pth or ONNX); default: the newest in $ALEXNET_HOME/weights, else the newest runs/*/weights.safetensors')
     .option('--port <n>', 'port (0 = any free port)', port, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
@@ -56,15 +58,16 @@ export function register(program: Command): void {
         maxQueue: o.maxQueue, maxInflightBytes: o.maxInflightBytes,
       };
       checkLimits({ ...DEFAULT_LIMITS, ...limits }, FLAGS); // before the model loads: a bad flag fails at once
-      let weights = o.weights;
+      let weights = o.weights, runDir = o.run;
       if (!weights) {
         const found = findDefaultWeights();
         if (!found) throw new Error(noWeightsMessage());
         weights = found.file;
+        if (found.from === 'run') runDir ??= path.dirname(found.file); // its curves on the explorer page too
         console.log(`alexnet serve: no --weights given, serving the newest ${found.from === 'cache' ? 'cached model' : 'training run'}: ${weights}`);
       }
       const api = await load({ weights, backend: o.backend as 'auto', threads: o.threads });
-      const app = await buildServer({ api, runDir: o.run, logger: !!o.log, limits });
+      const app = await buildServer({ api, runDir, logger: !!o.log, limits });
       let address: string;
       try {
         address = await app.listen({ port: o.port, host: o.host });

@@ -104,6 +104,7 @@ test('without --weights: the newest run folder is served, or one line says how t
       });
       assert.match(out, /no --weights given, serving the newest training run: .*runs\/small\/weights\.safetensors/);
       assert.equal((await (await fetch(`${base}/v1/model`)).json()).classes, 10);
+      assert.equal((await fetch(`${base}/v1/run/log`)).status, 200); // the run's folder is the explorer's run
     } finally { child.kill('SIGKILL'); }
   } finally { rmSync(root, { recursive: true, force: true }); rmSync(dir, { recursive: true, force: true }); }
 });
