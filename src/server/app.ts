@@ -3,30 +3,21 @@
 //   POST /v1/embed             same input -> {embedding: number[], dim}
 //   GET  /v1/model             variant, classes, class names, input size, preprocessing
 //   GET  /healthz              status, uptime, batching counters
-// Errors are JSON {error}: bad image 400, body or pixel count over the limit 413, timeout or full queue 503, unknown route 404.
+// Errors are JSON {error}: bad image or multipart 400, body, pixel count or part count over the limit 413,
+// timeout, full queue or body-byte budget 503 (the busy ones with Retry-After), unknown route 404.
+// Limits and their one rule: src/server/limits.ts; the admission control every model route shares: admission.ts.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { AlexNetClassifier } from '../api.ts';
 import { prepareInput, DEFAULT_PIXEL_LIMIT } from '../data/preprocess.ts';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { Batcher } from './batcher.ts';
+import { type ServerLimits, DEFAULT_LIMITS, checkLimits } from './limits.ts';
+import { Admission, HttpError, httpTimeouts, replyError } from './admission.ts';
 
-export interface ServerLimits {
-  /** Request body bytes (raw or multipart file). Default 10 MB. */
-  bodyLimit: number;
-  /** Decoded pixels per image (decompression bombs). Default 40 megapixels. */
-  maxPixels: number;
-  /** Per-request deadline (receiving, decoding, waiting for and running the forward). Default 30 s. */
-  timeoutMs: number;
-  /** Dynamic batching: at most maxBatch images per forward, waiting at most batchWaitMs for company. */
-  maxBatch: number;
-  batchWaitMs: number;
-  /** Images waiting for a forward beyond which new requests get 503 (bounded memory under overload). */
-  maxQueue: number;
-}
-export const DEFAULT_LIMITS: ServerLimits = { bodyLimit: 10 * 1024 * 1024, maxPixels: 40_000_000, timeoutMs: 30_000, maxBatch: 16, batchWaitMs: 5, maxQueue: 256 };
+export { type ServerLimits, DEFAULT_LIMITS } from './limits.ts';
 
 export interface BuildServerOptions {
   api: AlexNetClassifier;
@@ -38,33 +29,33 @@ export interface BuildServerOptions {
   web?: boolean;
 }
 
-export type AlexNetServer = FastifyInstance & { batcher: Batcher; limits: ServerLimits; shutdown(): Promise<void> };
-
-class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string) { super(message); }
-}
+export type AlexNetServer = FastifyInstance & { batcher: Batcher; admission: Admission; limits: ServerLimits; shutdown(): Promise<void> };
 
 export async function buildServer(opts: BuildServerOptions): Promise<AlexNetServer> {
   const { api } = opts;
   const meta = opts.meta ?? api.meta;
-  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const limits = checkLimits({ ...DEFAULT_LIMITS, ...opts.limits });
   if (limits.maxPixels > DEFAULT_PIXEL_LIMIT) limits.maxPixels = DEFAULT_PIXEL_LIMIT;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: limits.bodyLimit, requestTimeout: limits.timeoutMs, return503OnClosing: true }) as unknown as AlexNetServer;
+  const { requestTimeout, ...http } = httpTimeouts(limits.timeoutMs);
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: limits.bodyLimit, requestTimeout, http, return503OnClosing: true }) as unknown as AlexNetServer;
+  app.server.headersTimeout = http.headersTimeout;
   const batcher = new Batcher((xs, embedding) => api.inferBatch(xs, { embedding }), { maxBatch: limits.maxBatch, maxWaitMs: limits.batchWaitMs });
+  const admission = new Admission(limits, () => batcher.pending);
   app.decorate('batcher', batcher);
+  app.decorate('admission', admission);
   app.decorate('limits', limits);
   const started = Date.now();
   let inflight = 0;
 
   app.setNotFoundHandler((req, reply) => { reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }); });
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; retryAfterS?: number }, _req, reply) => {
     let status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     let msg = err.message;
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE') {
       status = 413; msg = `request body too large (limit ${limits.bodyLimit} bytes)`;
     }
-    if (status >= 500) app.log.error(err);
-    reply.code(status).send({ error: msg });
+    if (status >= 500 && status !== 503) app.log.error(err);
+    replyError(reply, status, msg, err);
   });
 
   await app.register(async (v1) => {
@@ -72,32 +63,26 @@ export async function buildServer(opts: BuildServerOptions): Promise<AlexNetServ
     v1.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.bodyLimit }, (_req, body, done) => done(null, body));
     await v1.register(multipart, { limits: { fileSize: limits.bodyLimit, files: 1, fields: 10 }, throwFileSizeLimit: true });
 
-    const handle = (embedding: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const handle = (embedding: boolean) => async (req: FastifyRequest) => {
       const top = embedding ? 0 : parseTop((req.query as Record<string, string>).top, meta.classes);
       inflight++;
-      const ac = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const work = (async () => {
-          const bytes = await readImageBody(req);
+        const y = await admission.within(req, async (signal) => {
+          const bytes = await readImageBody(req, limits.bodyLimit);
           const x = await prepareInput(bytes, meta.preprocessing, { limitInputPixels: limits.maxPixels, name: 'request body' }).catch((e: Error) => {
             throw new HttpError(/pixel limit/.test(e.message) ? 413 : 400, e.message);
           });
-          if (batcher.pending >= limits.maxQueue) throw new HttpError(503, `server busy: ${batcher.pending} images already queued (limit ${limits.maxQueue}); retry later`);
-          return batcher.submit(x, embedding, ac.signal);
-        })();
-        const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => { ac.abort(); rej(new HttpError(503, `request timed out after ${limits.timeoutMs} ms`)); }, limits.timeoutMs); });
-        const y = await Promise.race([work, timeout]);
-        work.catch(() => {}); // a late failure after the timeout must not go unhandled
+          admission.checkQueue();
+          return batcher.submit(x, embedding, signal);
+        });
         if (embedding) return { embedding: Array.from(y), dim: y.length };
         return { predictions: api.topk(y, top) };
       } finally {
-        clearTimeout(timer);
         inflight--;
       }
     };
-    v1.post('/v1/classify', handle(false));
-    v1.post('/v1/embed', handle(true));
+    v1.post('/v1/classify', { onRequest: admission.admit }, handle(false));
+    v1.post('/v1/embed', { onRequest: admission.admit }, handle(true));
   });
 
   app.get('/v1/model', async () => ({
@@ -106,9 +91,12 @@ export async function buildServer(opts: BuildServerOptions): Promise<AlexNetServ
     paramCount: api.model.paramCount, backend: api.model.backend.name,
     batching: { maxBatch: limits.maxBatch, maxWaitMs: limits.batchWaitMs },
   }));
-  app.get('/healthz', async () => ({ status: 'ok', uptimeS: Math.round((Date.now() - started) / 1000), inflight, queued: batcher.pending, ...batcher.stats }));
+  app.get('/healthz', async () => ({
+    status: 'ok', uptimeS: Math.round((Date.now() - started) / 1000), inflight, queued: admission.queued, inflightBytes: admission.bytes,
+    ...batcher.stats, ...admission.stats,
+  }));
 
-  if (opts.web !== false) await mountWeb(app, api, meta, opts.runDir);
+  if (opts.web !== false) await mountWeb(app, api, meta, admission, opts.runDir);
 
   let closing = false;
   app.addHook('onSend', async (_req, reply) => { if (closing) reply.header('connection', 'close'); });
@@ -123,15 +111,35 @@ export async function buildServer(opts: BuildServerOptions): Promise<AlexNetServ
   return app;
 }
 
-async function readImageBody(req: FastifyRequest): Promise<Buffer> {
+async function readImageBody(req: FastifyRequest, bodyLimit: number): Promise<Buffer> {
   if (req.isMultipart()) {
-    const file = await req.file();
-    if (!file) throw new HttpError(400, 'multipart request has no file part');
-    return file.toBuffer();
+    const parts = req.parts();
+    try {
+      for (;;) {
+        const { value: part, done } = await parts.next();
+        if (done) throw new HttpError(400, 'multipart request has no file part');
+        if (part.type !== 'file') continue;
+        try { return await part.toBuffer(); } catch (e) {
+          // A limit reached in the same chunk as the file destroys the file's stream first ("Premature close");
+          // the limit's own error is queued right behind it.
+          const queued = await Promise.race([parts.next().then(() => undefined, (x: unknown) => x), new Promise((r) => setTimeout(r, 50).unref())]);
+          throw (queued as { code?: string } | undefined)?.code?.endsWith('_LIMIT') ? queued : e;
+        }
+      }
+    } catch (e) { throw multipartError(e as Error & { statusCode?: number; code?: string }, bodyLimit); }
   }
   const body = req.body;
   if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty body: send the image bytes (or multipart/form-data with one file)');
   return body;
+}
+
+/** A malformed multipart body is the client's fault (400); one over a count or size limit is 413. */
+function multipartError(e: Error & { statusCode?: number; code?: string }, bodyLimit: number): Error {
+  if (e instanceof HttpError) return e;
+  if (e.code === 'FST_REQ_FILE_TOO_LARGE') return new HttpError(413, `request body too large (limit ${bodyLimit} bytes)`);
+  if (e.code === 'FST_PARTS_LIMIT' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_FIELDS_LIMIT')
+    return new HttpError(413, `multipart request has too many ${e.code.slice(4, -6).toLowerCase()} (send one file part)`);
+  return new HttpError(400, `bad multipart request: ${e.message.split('\n')[0]}`);
 }
 
 function parseTop(v: string | undefined, classes: number): number {
@@ -143,10 +151,10 @@ function parseTop(v: string | undefined, classes: number): number {
 
 /** The WEB engineer's explorer (src/server/web.ts), loaded only when present. Its model calls go
  *  through api.exclusive so they never interleave with a batched forward. */
-async function mountWeb(app: FastifyInstance, api: AlexNetClassifier, meta: WeightsMeta, runDir?: string): Promise<void> {
+async function mountWeb(app: FastifyInstance, api: AlexNetClassifier, meta: WeightsMeta, admission: Admission, runDir?: string): Promise<void> {
   // './web.ts' from sources, './web.js' in the compiled dist/ (the import below is rewritten by tsc; this URL is not).
   if (!existsSync(fileURLToPath(new URL(import.meta.url.endsWith('.js') ? './web.js' : './web.ts', import.meta.url)))) return;
-  const { registerWebRoutes } = (await import('./web.ts')) as { registerWebRoutes: (a: FastifyInstance, c: { model: Model; meta: WeightsMeta; runDir?: string }) => Promise<void> };
+  const { registerWebRoutes } = (await import('./web.ts')) as { registerWebRoutes: (a: FastifyInstance, c: { model: Model; meta: WeightsMeta; runDir?: string; admission: Admission }) => Promise<void> };
   const serial = new Set(['forward', 'embed', 'activations', 'stateDict', 'lossAndGrads', 'getArenas']);
   const model = new Proxy(api.model, {
     get(t, p, r) {
@@ -157,5 +165,5 @@ async function mountWeb(app: FastifyInstance, api: AlexNetClassifier, meta: Weig
       return (v as (...x: unknown[]) => unknown).bind(t);
     },
   });
-  await registerWebRoutes(app, { model, meta, runDir });
+  await registerWebRoutes(app, { model, meta, runDir, admission });
 }

@@ -1,7 +1,8 @@
 // The explorer's JSON/PNG routes (registerWebRoutes) through fastify.inject, with the real small model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -112,11 +113,49 @@ test('bad uploads: plain-words 400s, 413 for oversized, server keeps working', a
 test('samples: listed and served; no path traversal', async (t) => {
   const list = (await app.inject('/v1/samples')).json();
   if (!existsSync(SAMPLES)) { t.diagnostic('SKIP part: ../shared/data/samples missing'); assert.deepEqual(list.samples, []); return; }
-  assert.ok(list.samples.includes('dog.jpg'));
+  assert.ok(list.samples.some((s: { file: string }) => s.file === 'dog.jpg'));
   const dog = await app.inject('/v1/samples/dog.jpg');
   assert.equal(dog.statusCode, 200);
   assert.equal(dog.headers['content-type'], 'image/jpeg');
-  for (const bad of ['..%2F..%2Fpackage.json', '..%2Fsamples%2Fdog.jpg', 'nope.jpg']) assert.equal((await app.inject(`/v1/samples/${bad}`)).statusCode, 404, bad);
+  assert.deepEqual(dog.rawPayload, readFileSync(path.join(SAMPLES, 'dog.jpg')));
+  for (const bad of ['..%2F..%2Fpackage.json', '..%2Fsamples%2Fdog.jpg', 'nope.jpg', '%2Fetc%2Fpasswd.jpg', '..', '.%2Fdog.jpg']) assert.equal((await app.inject(`/v1/samples/${bad}`)).statusCode, 404, bad);
+});
+
+test('samples: a link out of the folder is neither listed nor served; labels mark what the model knows', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alexnet-samples-'));
+  const outside = mkdtempSync(path.join(tmpdir(), 'alexnet-outside-'));
+  const saved = process.env.ALEXNET_SAMPLES;
+  try {
+    writeFileSync(path.join(dir, 'dog.jpg'), jpeg);
+    writeFileSync(path.join(dir, 'golf_ball__1.jpg'), jpeg);
+    writeFileSync(path.join(dir, 'samoyed__2.jpg'), jpeg);
+    mkdirSync(path.join(dir, 'sub'));
+    writeFileSync(path.join(dir, 'sub', 'inner.jpg'), jpeg);
+    symlinkSync(path.join(dir, 'sub', 'inner.jpg'), path.join(dir, 'inner-link.jpg')); // a link that stays inside is fine
+    writeFileSync(path.join(outside, 'secret.jpg'), 'not yours');
+    symlinkSync('/etc/passwd', path.join(dir, 'passwd.jpg'));
+    symlinkSync(path.join(outside, 'secret.jpg'), path.join(dir, 'secret.jpg'));
+    symlinkSync(outside, path.join(dir, 'outdir.jpg'));
+    symlinkSync(path.join(dir, 'nowhere.jpg'), path.join(dir, 'dangling.jpg'));
+    writeFileSync(path.join(dir, 'samples.json'), JSON.stringify([{ file: 'dog.jpg', label: 'English springer' }, { file: 'inner-link.jpg', label: ['zebra', 'tench'] }]));
+    process.env.ALEXNET_SAMPLES = dir;
+    const { samples } = (await app.inject('/v1/samples')).json();
+    assert.deepEqual(samples, [
+      { file: 'dog.jpg', label: 'English springer', inClass: true },
+      { file: 'golf_ball__1.jpg', label: 'golf ball', inClass: true },
+      { file: 'inner-link.jpg', label: 'zebra / tench', inClass: true },
+      { file: 'samoyed__2.jpg', label: 'samoyed', inClass: false },
+    ]);
+    assert.equal((await app.inject('/v1/samples/inner-link.jpg')).statusCode, 200);
+    for (const bad of ['passwd.jpg', 'secret.jpg', 'outdir.jpg', 'dangling.jpg', 'samples.json', 'sub%2Finner.jpg']) {
+      const r = await app.inject(`/v1/samples/${bad}`);
+      assert.equal(r.statusCode, 404, bad);
+      assert.doesNotMatch(r.body, /root:|not yours/);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.ALEXNET_SAMPLES; else process.env.ALEXNET_SAMPLES = saved;
+    rmSync(dir, { recursive: true, force: true }); rmSync(outside, { recursive: true, force: true });
+  }
 });
 
 test('run log: 404 JSON without a run; whole lines only, since=offset, reset on a new log', async () => {

@@ -108,12 +108,13 @@ export async function setupTry(): Promise<void> {
 
   const list = document.getElementById('sample-list')!;
   try {
-    const { samples } = await api<{ samples: string[] }>('/v1/samples');
+    const { samples } = await api<{ samples: { file: string; label?: string; inClass?: boolean }[] }>('/v1/samples');
     if (!samples.length) { list.append(h('span', { class: 'muted' }, 'none on this server')); return; }
-    for (const name of samples) {
+    for (const { file: name, label, inClass } of samples) {
+      const outside = inClass === false ? ` (${label}: not a class this model knows)` : '';
       const url = `/v1/samples/${encodeURIComponent(name)}`;
       list.append(h('button', {
-        type: 'button', class: 'sample', 'data-sample': name, 'aria-label': `Classify the sample ${name}`,
+        type: 'button', class: 'sample', 'data-sample': name, 'aria-label': `Classify the sample ${name}${outside}`,
         onclick: async () => {
           try {
             const res = await fetch(url);
@@ -121,7 +122,8 @@ export async function setupTry(): Promise<void> {
             await classify(await res.blob(), name);
           } catch (err) { showError(TITLE, err); }
         },
-      }, h('img', { src: url, alt: '', loading: 'lazy', width: 44, height: 44 }), h('span', {}, name.replace(/\.[a-z]+$/i, ''))));
+      }, h('img', { src: url, alt: '', loading: 'lazy', width: 44, height: 44 }), h('span', {}, name.replace(/\.[a-z]+$/i, '')),
+        outside && h('span', { class: 'muted' }, 'not a class this model knows')));
     }
   } catch (err) {
     list.append(h('span', { class: 'muted' }, 'unavailable'));
