@@ -10,12 +10,13 @@ import { prepareImage } from '../viz/image.ts';
 import { imageActivations } from '../viz/activations.ts';
 import { activationGrid } from '../viz/grid.ts';
 import { encodePng } from '../viz/png.ts';
+import { resolveWeightsPath } from '../io/hub.ts';
 
 export interface VizOptions { weights: string; image?: string; out: string; top?: number; backend?: 'ref' | 'native' | 'auto'; scale?: number }
 export interface VizResult { files: string[]; predictions?: { index: number; className: string; probability: number }[] }
 
 export async function runViz(o: VizOptions): Promise<VizResult> {
-  if (!existsSync(o.weights)) throw new Error(`weights file not found: ${o.weights}`);
+  if (!existsSync(resolveWeightsPath(o.weights))) throw new Error(`weights file not found: ${o.weights}`);  // a pulled name (torchvision) is a file too
   if (o.image && !existsSync(o.image)) throw new Error(`image not found: ${o.image}`);
   const top = o.top ?? 16;
   if (!(Number.isInteger(top) && top >= 1 && top <= 256)) throw new Error(`--top must be an integer in 1..256, got ${o.top}`);

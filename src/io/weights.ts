@@ -6,6 +6,7 @@ import type { Preprocessing, StateDict, Variant, WeightsMeta } from '../model/ty
 import { normaliseArch, paramSpecs } from '../model/spec.ts';
 import { gaussian, mulberry32 } from '../model/init.ts';
 import { defaultPreprocessing } from '../data/preprocess.ts';
+import { resolveWeightsPath } from './hub.ts';
 import { WeightsFormatError, decodeSafetensors, encodeSafetensors, isSafetensors } from './safetensors.ts';
 
 export { WeightsFormatError } from './safetensors.ts';
@@ -180,7 +181,9 @@ export async function writeAtomic(file: string, bytes: Uint8Array): Promise<void
 /** Reads weights in any supported format, detected by content. */
 export interface LoadedWeights { sd: StateDict; meta: WeightsMeta; format: WeightsFormat; /** Import caveats (ONNX graphs our model cannot mirror exactly). */ warnings: string[] }
 
-export async function loadWeights(file: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
+export async function loadWeights(fileOrName: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
+  // names of pulled weights (`torchvision`, any `pull --name N`) resolve to their cached file here, once for every caller
+  const file = resolveWeightsPath(fileOrName);
   const bytes = await readFile(file);
   const r = await decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over);
   const mi = r.meta.preprocessing.meanImage;
