@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Preprocessing, WeightsMeta } from '../model/types.ts';
+import type { MetaOverrides } from './weights.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
 import { alexnetHome, homeWeightsDir } from '../util/home.ts';
 import { DownloadError, download, verifyFile, type DownloadEvents } from './download.ts';
@@ -80,6 +81,12 @@ export function imagenetClassNames(): string[] {
   return (imagenet = names);
 }
 
+/** What a known file does not carry itself (a .pth holds tensors only): its class names and preprocessing. */
+export function pretrainedOverrides(name: string): MetaOverrides {
+  const p = PRETRAINED[name];
+  return { variant: 'torchvision', classNames: p.classes === 'imagenet' ? imagenetClassNames() : undefined, preprocessing: p.preprocessing };
+}
+
 export interface PullRequest {
   /** A PRETRAINED name, or the name to store a URL's file under. */
   name: string;
@@ -134,9 +141,7 @@ export async function pullWeights(req: PullRequest, ev: DownloadEvents = {}): Pr
     source = raw;
   }
   const bytesIn = await readFile(source);
-  const over = known
-    ? { variant: 'torchvision' as const, classNames: imagenetClassNames(), preprocessing: known.preprocessing }
-    : { classNames: req.classNames };
+  const over = known ? pretrainedOverrides(req.name) : { classNames: req.classNames };
   const { sd, meta } = await decodeWeights(new Uint8Array(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength), source, over);
   mkdirSync(path.dirname(dest), { recursive: true });
   await saveWeights(dest, sd, meta);
