@@ -71,11 +71,14 @@ export function resolveWeightsPath(arg: string, env: NodeJS.ProcessEnv = process
   throw new Error(`weights not found: ${arg} is neither a file nor pulled weights in ${homeWeightsDir(env)} (pulled: ${have.join(', ') || 'none'}; known: ${Object.keys(PRETRAINED).join(', ')})`);
 }
 
+/** The 1000 ILSVRC-2012 synsets in index order ("n01440764 tench, Tinca tinca"), shipped with the package. */
+export const IMAGENET_SYNSETS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'imagenet-synsets.txt');
+
 let imagenet: string[] | undefined;
 /** The 1000 ILSVRC-2012 class names in index order (the first name of each synset, as torchvision's). */
 export function imagenetClassNames(): string[] {
   if (imagenet) return imagenet;
-  const f = path.join(path.dirname(fileURLToPath(import.meta.url)), 'imagenet-synsets.txt');
+  const f = IMAGENET_SYNSETS_FILE;
   const names = readFileSync(f, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean).map((l) => l.replace(/^n\d{8}\s+/, '').split(',')[0].trim());
   if (names.length !== 1000) throw new Error(`${f}: ${names.length} class names, expected 1000`);
   return (imagenet = names);
