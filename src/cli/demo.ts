@@ -134,7 +134,7 @@ async function runDemo(o: Opts): Promise<void> {
     throw e;
   }
   disposeModel(model);
-  await torchvisionAnswers([...held.files.map((h) => ({ file: h.path, truth: nameOf(h.cls) })), ...samples.map((f) => ({ file: f, truth: SAMPLE_TRUTH[path.basename(f)] }))], o, notes);
+  await torchvisionAnswers([...held.files.map((h) => ({ file: h.path, truth: nameOf(h.cls), imagenet: true })), ...samples.map((f) => ({ file: f, truth: SAMPLE_TRUTH[path.basename(f)] }))], o, notes);
   const report = path.join(out, 'report.html');
   writeReport(report, {
     title: `AlexNet demo: ${K}-class ${src.synthetic ? 'synthetic shapes' : 'Imagenette'}`,
@@ -144,7 +144,7 @@ async function runDemo(o: Opts): Promise<void> {
 }
 
 /** The same photos through torchvision's 1000-class ImageNet weights, when `alexnet pull torchvision` has run. */
-async function torchvisionAnswers(photos: { file: string; truth?: string }[], o: Opts, notes: string[]): Promise<void> {
+async function torchvisionAnswers(photos: { file: string; truth?: string; imagenet?: boolean }[], o: Opts, notes: string[]): Promise<void> {
   if (!photos.length) return;
   const file = cachedWeightsPath('torchvision');
   if (!existsSync(file)) {
@@ -157,7 +157,9 @@ async function torchvisionAnswers(photos: { file: string; truth?: string }[], o:
     console.log(`\ntorchvision's ImageNet weights (${m.meta.classes} classes, ${file}):`);
     for (const p of photos) {
       const top = await m.classify(p.file, 3);
-      console.log(`  ${path.basename(p.file)}${p.truth ? ` (${p.truth})` : ''}: ${top.map((t) => `${t.className} ${(100 * t.probability).toFixed(1)}%`).join(', ')}`);
+      // an Imagenette photo's true class is an ImageNet class by the same name, so it can be marked right or wrong
+      const mark = p.imagenet ? (top[0].className === p.truth ? '  right' : '  WRONG') : '';
+      console.log(`  ${path.basename(p.file)}${p.truth ? ` (${p.truth})` : ''}: ${top.map((t) => `${t.className} ${(100 * t.probability).toFixed(1)}%`).join(', ')}${mark}`);
     }
     notes.push(`torchvision's ImageNet weights were in the cache (${file}); their answers for these photos are in the demo's console output.`);
   } finally {
