@@ -25,6 +25,12 @@ export interface DemoData {
   said: string;
 }
 
+/** A path as the user would type it: relative to the working folder when it is near, else absolute. */
+export function shown(p: string): string {
+  const r = path.relative(process.cwd(), p);
+  return r && !r.startsWith(`..${path.sep}..${path.sep}`) && !path.isAbsolute(r) ? r : p;
+}
+
 const splits = (d: string) => existsSync(path.join(d, 'train')) && existsSync(path.join(d, 'val'));
 const dirOrNone = (d: string) => (existsSync(d) ? d : undefined);
 
@@ -42,9 +48,9 @@ export async function demoData(o: { data?: string; synthetic?: boolean; out: str
     if (splits(path.join(env, 'imagenette'))) return real(path.resolve(env, 'imagenette'), `data: ${env}/imagenette (ALEXNET_DATA)`, dirOrNone(path.join(env, 'samples')) ?? sharedSamples);
     throw new Error(`ALEXNET_DATA=${env} has neither train/ and val/ nor imagenette/train/ and imagenette/val/`);
   }
-  if (splits(path.join(shared, 'imagenette'))) return real(path.join(shared, 'imagenette'), `data: ${path.join(shared, 'imagenette')}`);
+  if (splits(path.join(shared, 'imagenette'))) return real(path.join(shared, 'imagenette'), `data: ${shown(path.join(shared, 'imagenette'))}`);
   const cached = cachedImagenette();
-  if (cached) return real(cached, `data: ${cached} (downloaded earlier)`);
+  if (cached) return real(cached, `data: ${shown(cached)} (downloaded earlier)`);
   if (o.synthetic) {
     const root = await makeSyntheticFolder(path.join(o.out, 'synthetic-data'));
     return { root, synthetic: true, said: `training on a SYNTHETIC folder, ${root} (4 classes of coloured shapes): a smoke test, not a demo of real photos` };
@@ -53,7 +59,7 @@ export async function demoData(o: { data?: string; synthetic?: boolean; out: str
   try {
     const root = await fetchImagenette({ ...bar, log: (m) => console.log(m) });
     bar.stop();
-    return real(root, `data: ${root} (downloaded Imagenette)`);
+    return real(root, `data: ${shown(root)} (downloaded Imagenette)`);
   } finally {
     bar.stop();
   }

@@ -17,7 +17,7 @@ import { conv1Grid, writeReport, type ReportPrediction } from '../train/report.t
 import { DEFAULTS, type TrainConfig } from '../train/setup.ts';
 import { train } from '../train/trainer.ts';
 import { int, oneOf } from '../train/cli-opts.ts';
-import { demoData, holdOut } from './demo-data.ts';
+import { demoData, holdOut, shown } from './demo-data.ts';
 
 /** Held-out validation photos per class: shown with their true class, left out of the validation figures. */
 const HOLDOUT_PER_CLASS = 1;
@@ -63,7 +63,7 @@ async function runDemo(o: Opts): Promise<void> {
   };
   if (!native) notes.push('The native backend is not built, so this demo trains a half-width AlexNet (fc6/fc7 256 wide) at 64 px on the ref backend. Build it with npm run build:addon for the real one.');
   const command = `alexnet demo${process.argv.slice(3).length ? ' ' + process.argv.slice(3).join(' ') : ''}`;
-  console.log(`demo: training AlexNet (${cfg.variant}, ${cfg.imageSize}px) on ${cfg.data}, ${cfg.limitPerClass} images per class, ${cfg.epochs} epochs -> ${out}`);
+  console.log(`demo: training AlexNet (${cfg.variant}, ${cfg.imageSize}px) on ${shown(cfg.data)}, ${cfg.limitPerClass} images per class, ${cfg.epochs} epochs -> ${shown(out)}`);
   const r = await train(cfg, { progress: o.progress, handleSigint: true });
   const model = r.model;
   const predictions: ReportPrediction[] = [];
@@ -140,7 +140,7 @@ async function runDemo(o: Opts): Promise<void> {
     title: `AlexNet demo: ${K}-class ${src.synthetic ? 'synthetic shapes' : 'Imagenette'}`,
     command, notes, summary, curvesSvg: readFileSync(path.join(out, 'curves.svg'), 'utf8'), conv1Png: 'conv1.png', confusion, predictions,
   });
-  console.log(`\nreport: ${report}\nweights: ${r.weights}\n(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
+  console.log(`\nreport: ${shown(report)}\nweights: ${r.weights ? shown(r.weights) : "(none)"}\n(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
 }
 
 /** The same photos through torchvision's 1000-class ImageNet weights, when `alexnet pull torchvision` has run. */
@@ -154,7 +154,7 @@ async function torchvisionAnswers(photos: { file: string; truth?: string; imagen
   const { load } = await import('../api.ts');
   const m = await load({ weights: file, backend: o.backend, threads: o.threads });
   try {
-    console.log(`\ntorchvision's ImageNet weights (${m.meta.classes} classes, ${file}):`);
+    console.log(`\ntorchvision's ImageNet weights (${m.meta.classes} classes, ${shown(file)}):`);
     for (const p of photos) {
       const top = await m.classify(p.file, 3);
       // an Imagenette photo's true class is an ImageNet class by the same name, so it can be marked right or wrong
