@@ -6,6 +6,7 @@ import { PRETRAINED, checkName, imagenetClassNames, pullWeights } from '../io/hu
 import type { DownloadEvents } from '../io/download.ts';
 import { formatBytes } from '../util/atomic-write.ts';
 import { formatEta } from '../train/progress.ts';
+import { oneOf } from '../train/cli-opts.ts';
 import { readLabels } from './convert.ts';
 
 /** A byte progress bar (cli-progress) on a terminal; a line every few seconds otherwise. */
@@ -87,7 +88,7 @@ export function register(program: Command): void {
     .option('--file <path>', 'use this local copy instead of downloading (verified the same way)')
     .option('--labels <file>', "class names for a URL's file, one per line, or 'imagenet' for the 1000 ImageNet classes")
     .option('--force', 'pull again even if the cache has it')
-    .option('--progress <mode>', 'auto | bar | lines | quiet', 'auto')
+    .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .addHelpText('after', '\nThe hub base URL is $ALEXNET_HUB (default https://download.pytorch.org); torchvision is fetched from $ALEXNET_HUB/models/alexnet-owt-7be5be79.pth.')
     .action(async (source: string | undefined, o: PullOpts) => {
       console.log(await pull(source, o));
