@@ -121,7 +121,7 @@ export async function pullWeights(req: PullRequest, ev: DownloadEvents = {}): Pr
     const { meta } = await loadWeights(dest);
     return { dest, meta, source: dest, already: true, bytes: 0 };
   }
-  const base = known?.file ?? path.basename(new URL(url ?? `file://${req.file}`).pathname) ?? `${req.name}.bin`;
+  const base = known?.file ?? ((url && path.basename(new URL(url).pathname)) || `${req.name}.bin`);
   const raw = path.join(downloadsDir(env), base);
   let source = req.file, bytes = 0;
   if (source) {
