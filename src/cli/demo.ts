@@ -1,19 +1,21 @@
-// alexnet demo: the whole job on an embedded default. Trains a real AlexNet on Imagenette (or on a
-// synthetic folder when no data is present) for a few minutes at reduced resolution, evaluates,
-// classifies the sample photos and writes an HTML report into the run folder.
+// alexnet demo: the whole job on an embedded default. Trains a real AlexNet on Imagenette for a few
+// minutes at reduced resolution (data: see demo-data.ts; downloaded when there is none), evaluates,
+// classifies held-out validation photos beside their true class, marks photos of other classes as such,
+// adds torchvision's ImageNet answers when those weights are in the cache, and writes an HTML report.
 import type { Command } from 'commander';
 import type { BackendName } from '../backend/index.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ReportPrediction } from '../train/report.ts';
 import type { TrainConfig } from '../train/setup.ts';
 import { int, choice, BACKENDS, PROGRESS } from './cli-opts.ts';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SHARED = process.env.ALEXNET_SHARED_DATA ?? path.resolve(REPO, '../shared/data');
+/** Held-out validation photos per class: shown with their true class, left out of the validation figures. */
+const HOLDOUT_PER_CLASS = 1;
+/** What the project's sample photos show; none of them is an Imagenette class. */
+const SAMPLE_TRUTH: Record<string, string> = { 'dog.jpg': 'a Samoyed', 'cat.jpg': 'a kitten', 'fish-bike.jpg': 'a man riding a fish-shaped bicycle' };
 
-interface Opts { data?: string; out?: string; epochs?: number; imageSize?: number; limitPerClass?: number; backend: BackendName; threads?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { data?: string; synthetic?: boolean; out?: string; epochs?: number; imageSize?: number; limitPerClass?: number; backend: BackendName; threads?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function declare(program: Command): Command {
   return program.command('demo')
@@ -22,7 +24,8 @@ export function declare(program: Command): Command {
 
 export function configure(cmd: Command): void {
   cmd
-    .option('--data <dir>', 'folder with train/ and val/ ImageFolders (default ../shared/data/imagenette; a synthetic one when absent)')
+    .option('--data <dir>', 'folder with train/ and val/ ImageFolders (default: $ALEXNET_DATA, ../shared/data, else Imagenette is downloaded into the cache, about 341 MB)')
+    .option('--synthetic', 'when there is no local data, train on generated shapes instead of downloading Imagenette (an offline smoke test)')
     .option('--out <dir>', 'run folder (default runs/demo-<time>)')
     .option('--epochs <n>', 'epochs (default 6)', int('--epochs'))
     .option('--image-size <s>', 'crop side (default 112 native, 64 ref)', int('--image-size'))
@@ -36,43 +39,44 @@ export function configure(cmd: Command): void {
 async function runDemo(o: Opts): Promise<void> {
   const t0 = Date.now();
   // imported here, not at the top: `alexnet --help` and other commands start without sharp and the trainer
-  const [{ default: sharp }, { createBackend }, { BatchLoader }, { prepareInput }, { makeSyntheticFolder }, { evaluate }, { disposeModel }, { softmaxRows, topK }, { conv1Grid, writeReport }, { DEFAULTS }, { train }] = await Promise.all([
-    import('sharp'), import('../backend/index.ts'), import('../data/loader.ts'), import('../data/preprocess.ts'), import('../data/synthetic.ts'), import('../train/evaluate.ts'),
-    import('./infer.ts'), import('../model/postprocess.ts'), import('../train/report.ts'), import('../train/setup.ts'), import('../train/trainer.ts'),
+  const [{ default: sharp }, { createBackend }, { BatchLoader }, { readSynsets }, { prepareInput }, { evaluate }, { disposeModel }, { softmaxRow, topK }, { conv1Grid, writeReport }, { DEFAULTS }, { train }, { demoData, holdOut, shown }] = await Promise.all([
+    import('sharp'), import('../backend/index.ts'), import('../data/loader.ts'), import('../data/folder.ts'), import('../data/preprocess.ts'), import('../train/evaluate.ts'),
+    import('./infer.ts'), import('../model/postprocess.ts'), import('../train/report.ts'), import('../train/setup.ts'), import('../train/trainer.ts'), import('./demo-data.ts'),
   ]);
   const out = path.resolve(o.out ?? path.join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`));
   const notes: string[] = [];
-  let root = o.data ?? path.join(SHARED, 'imagenette');
-  const labels = path.join(SHARED, 'labels', 'imagenet_synsets.txt');
-  if (!existsSync(path.join(root, 'train'))) {
-    if (o.data) throw new Error(`${o.data} has no train/ folder (expected ${o.data}/train/<class>/*.jpg and ${o.data}/val/...)`);
-    root = await makeSyntheticFolder(path.join(out, 'synthetic-data'));
-    const msg = `${path.join(SHARED, 'imagenette')} not found: training on a SYNTHETIC folder instead, ${root} (4 classes of coloured shapes).`;
-    console.log(msg);
-    notes.push(msg);
-  }
+  const src = await demoData({ data: o.data, synthetic: o.synthetic, out, progress: o.progress });
+  console.log(src.said);
+  if (src.synthetic) notes.push(src.said);
+  const valDir = path.join(src.root, 'val');
+  const held = src.synthetic ? { valLimit: 40, files: [] } : holdOut(valDir, HOLDOUT_PER_CLASS, 40);
   // the full-size net on the ref backend would take hours: shrink it there and say so
   const probe = await createBackend(o.backend, { threads: o.threads });
   const native = probe.name !== 'ref';
   probe.dispose();
   const cfg: TrainConfig = {
-    ...DEFAULTS, data: path.join(root, 'train'), val: existsSync(path.join(root, 'val')) ? path.join(root, 'val') : undefined,
-    labels: existsSync(labels) && !notes.length ? labels : undefined, variant: 'torchvision', out,
+    ...DEFAULTS, data: path.join(src.root, 'train'), val: valDir, labels: src.labels, variant: 'torchvision', out,
     imageSize: o.imageSize ?? (native ? 112 : 64), epochs: o.epochs ?? 6, batch: 32, lr: 0.01, warmupSteps: 30, schedule: 'cosine',
-    initScheme: 'lsuv', limitPerClass: o.limitPerClass ?? 300, valLimitPerClass: 40, seed: 0, backend: o.backend, threads: o.threads,
+    initScheme: 'lsuv', limitPerClass: o.limitPerClass ?? 300, valLimitPerClass: held.valLimit, seed: 0, backend: o.backend, threads: o.threads,
     ...(native ? {} : { widthScale: 0.5, hidden: 256 }),
   };
   if (!native) notes.push('The native backend is not built, so this demo trains a half-width AlexNet (fc6/fc7 256 wide) at 64 px on the ref backend. Build it with npm run build:addon for the real one.');
   const command = `alexnet demo${process.argv.slice(3).length ? ' ' + process.argv.slice(3).join(' ') : ''}`;
-  console.log(`demo: training AlexNet (${cfg.variant}, ${cfg.imageSize}px) on ${cfg.data}, ${cfg.limitPerClass} images per class, ${cfg.epochs} epochs -> ${out}`);
+  console.log(`demo: training AlexNet (${cfg.variant}, ${cfg.imageSize}px) on ${shown(cfg.data)}, ${cfg.limitPerClass} images per class, ${cfg.epochs} epochs -> ${shown(out)}`);
   const r = await train(cfg, { progress: o.progress, handleSigint: true });
   const model = r.model;
+  const predictions: ReportPrediction[] = [];
+  const summary: [string, string][] = [];
+  let confusion: { classNames: string[]; counts: number[][] } | undefined;
+  const K = model.classes;
+  const names = src.labels ? readSynsets(src.labels) : undefined;
+  const nameOf = (wnid: string) => names?.get(wnid) ?? wnid;
+  const samples = src.samplesDir ? readdirSync(src.samplesDir).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort().map((f) => path.join(src.samplesDir!, f)) : [];
+  const pct = (p: number) => `${(100 * p).toFixed(1)}%`;
   try {
     if (r.interrupted) throw new Error(`interrupted; resume with: alexnet train --resume ${out}`);
-    const pp = r.data.pp, K = model.classes;
+    const pp = r.data.pp;
     // validation: centre crop with a confusion matrix, and the paper's 10 crops
-    let confusion: { classNames: string[]; counts: number[][] } | undefined;
-    const summary: [string, string][] = [];
     if (r.data.val) {
       const loader = new BatchLoader(r.data.val, pp, { batch: 32, seed: 0, worker: false });
       const c = await evaluate(model, loader, { batch: 32 });
@@ -85,35 +89,80 @@ async function runDemo(o: Opts): Promise<void> {
         counts[r.data.val.labels[i]][best]++;
       }
       confusion = { classNames: r.classNames, counts };
-      summary.push(['validation images', String(c.images)], ['top-1 (centre crop)', `${(100 * c.top1).toFixed(1)}%`], ['top-5 (centre crop)', `${(100 * c.top5).toFixed(1)}%`],
-        ['top-1 (10 crops)', `${(100 * t.top1).toFixed(1)}%`], ['chance', `${(100 / K).toFixed(1)}%`]);
-      console.log(`validation (${c.images} images): top-1 ${(100 * c.top1).toFixed(1)}% centre, ${(100 * t.top1).toFixed(1)}% 10-crop; top-5 ${(100 * c.top5).toFixed(1)}% (chance ${(100 / K).toFixed(1)}%)`);
+      summary.push(['validation images', String(c.images)], ['top-1 (centre crop)', pct(c.top1)], ['top-5 (centre crop)', pct(c.top5)],
+        ['top-1 (10 crops)', pct(t.top1)], ['chance', pct(1 / K)]);
+      console.log(`validation (${c.images} images): top-1 ${pct(c.top1)} centre, ${pct(t.top1)} 10-crop; top-5 ${pct(c.top5)} (chance ${pct(1 / K)})`);
     }
     const last = r.history.epochs.at(-1);
     summary.unshift(['model', `AlexNet ${cfg.variant}, ${model.paramCount.toLocaleString()} parameters, ${model.backend.name} backend`],
       ['data', `${r.data.train.n} training images, ${K} classes, ${pp.crop}px crops`], ['training', `${r.step} steps, ${(last?.seconds ?? 0).toFixed(0)} s, ${(last?.imagesPerSec ?? 0).toFixed(1)} images/s`]);
-    // sample photos
-    const sdir = path.join(SHARED, 'samples');
-    const samples = existsSync(sdir) ? readdirSync(sdir).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort().map((f) => path.join(sdir, f)) : [];
-    const predictions: ReportPrediction[] = [];
-    for (const f of samples) {
+    const classify = async (f: string) => {
       const x = await prepareInput(f, pp);
-      const p = softmaxRows(await model.forward(x, [1, 3, pp.crop, pp.crop]), K);
-      const top = topK(p, 5, r.classNames).map((t) => ({ className: t.className, probability: t.probability }));
-      const thumb = `sample-${path.basename(f).replace(/\.[^.]+$/, '')}.jpg`;
-      await sharp(f).rotate().resize(300, 300, { fit: 'inside' }).jpeg({ quality: 85 }).toFile(path.join(out, thumb));
-      predictions.push({ file: f, thumb, predictions: top });
-      console.log(`${path.basename(f)}: ${top.slice(0, 3).map((t) => `${t.className} ${(100 * t.probability).toFixed(1)}%`).join(', ')}`);
+      return topK(softmaxRow(await model.forward(x, [1, 3, pp.crop, pp.crop]), 0, K), 5, r.classNames).map((t) => ({ className: t.className, probability: t.probability }));
+    };
+    const thumb = async (f: string, tag: string) => {
+      const name = `${tag}-${path.basename(f).replace(/\.[^.]+$/, '')}.jpg`;
+      await sharp(f).rotate().resize(300, 300, { fit: 'inside' }).jpeg({ quality: 85 }).toFile(path.join(out, name));
+      return name;
+    };
+    if (held.files.length) {
+      console.log(`\nheld-out validation photos (not trained on, not in the figures above): true class -> this model's answer`);
+      let right = 0;
+      for (const h of held.files) {
+        const top = await classify(h.path);
+        const truth = nameOf(h.cls), ok = top[0].className === truth;
+        right += ok ? 1 : 0;
+        console.log(`  ${path.basename(h.path).padEnd(28)} true: ${truth.padEnd(18)} -> ${`${top[0].className} ${pct(top[0].probability)}`.padEnd(26)} ${ok ? 'right' : 'WRONG'}`);
+        predictions.push({ file: h.path, thumb: await thumb(h.path, 'heldout'), predictions: top, caption: `true class: ${truth} (held-out validation photo) - ${ok ? 'right' : 'wrong'}` });
+      }
+      console.log(`  ${right}/${held.files.length} right`);
+      notes.push(`The first ${held.files.length} photos below are validation photos held out of training and of the validation figures (the last ${HOLDOUT_PER_CLASS} of each class); their true class is shown.`);
     }
-    if (samples.length && !notes.length) notes.push(`The sample photos are classified among the ${K} training classes only (a dog that is not an English springer still gets one of these ${K} names).`);
+    if (samples.length) {
+      console.log(`\nother photos: not of the ${K} classes this model knows, so whatever it answers is wrong by construction`);
+      for (const f of samples) {
+        const top = await classify(f);
+        const what = SAMPLE_TRUTH[path.basename(f)] ?? 'unlabelled photo';
+        console.log(`  ${path.basename(f)} (${what}, not one of the ${K} classes this model knows): ${top.slice(0, 3).map((t) => `${t.className} ${pct(t.probability)}`).join(', ')}`);
+        predictions.push({ file: f, thumb: await thumb(f, 'sample'), predictions: top, caption: `${what}: not one of the ${K} classes this model knows` });
+      }
+    }
     await conv1Grid(await model.stateDict(), path.join(out, 'conv1.png'));
-    const report = path.join(out, 'report.html');
-    writeReport(report, {
-      title: `AlexNet demo: ${K}-class ${notes.length && notes[0].includes('SYNTHETIC') ? 'synthetic shapes' : 'Imagenette'}`,
-      command, notes, summary, curvesSvg: readFileSync(path.join(out, 'curves.svg'), 'utf8'), conv1Png: 'conv1.png', confusion, predictions,
-    });
-    console.log(`\nreport: ${report}\nweights: ${r.weights}\n(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
-  } finally {
+  } catch (e) {
     disposeModel(model);
+    throw e;
+  }
+  disposeModel(model);
+  await torchvisionAnswers([...held.files.map((h) => ({ file: h.path, truth: nameOf(h.cls), imagenet: true })), ...samples.map((f) => ({ file: f, truth: SAMPLE_TRUTH[path.basename(f)] }))], o, notes);
+  const report = path.join(out, 'report.html');
+  writeReport(report, {
+    title: `AlexNet demo: ${K}-class ${src.synthetic ? 'synthetic shapes' : 'Imagenette'}`,
+    command, notes, summary, curvesSvg: readFileSync(path.join(out, 'curves.svg'), 'utf8'), conv1Png: 'conv1.png', confusion, predictions,
+  });
+  console.log(`\nreport: ${shown(report)}\nweights: ${r.weights ? shown(r.weights) : "(none)"}\n(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
+}
+
+/** The same photos through torchvision's 1000-class ImageNet weights, when `alexnet pull torchvision` has run. */
+async function torchvisionAnswers(photos: { file: string; truth?: string; imagenet?: boolean }[], o: Opts, notes: string[]): Promise<void> {
+  if (!photos.length) return;
+  const [{ cachedWeightsPath }, { shown }] = await Promise.all([import('../io/hub.ts'), import('./demo-data.ts')]);
+  const file = cachedWeightsPath('torchvision');
+  if (!existsSync(file)) {
+    console.log(`\n(torchvision's ImageNet weights are not in the cache: \`alexnet pull torchvision\` fetches them, 233 MiB, and the next demo also classifies these photos among 1000 classes)`);
+    return;
+  }
+  const { load } = await import('../api.ts');
+  const m = await load({ weights: file, backend: o.backend, threads: o.threads });
+  try {
+    console.log(`\ntorchvision's ImageNet weights (${m.meta.classes} classes, ${shown(file)}):`);
+    for (const p of photos) {
+      const top = await m.classify(p.file, 3);
+      // an Imagenette photo's true class is an ImageNet class by the same name, so it can be marked right or wrong
+      const mark = p.imagenet ? (top[0].className === p.truth ? '  right' : '  WRONG') : '';
+      console.log(`  ${path.basename(p.file)}${p.truth ? ` (${p.truth})` : ''}: ${top.map((t) => `${t.className} ${(100 * t.probability).toFixed(1)}%`).join(', ')}${mark}`);
+    }
+    notes.push(`torchvision's ImageNet weights were in the cache (${file}); their answers for these photos are in the demo's console output.`);
+  } finally {
+    m.dispose();
   }
 }

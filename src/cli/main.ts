@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Cli>> = {
   train: () => import('./train.ts'), eval: () => import('./eval.ts'), predict: () => import('./predict.ts'),
   demo: () => import('./demo.ts'), convert: () => import('./convert.ts'), serve: () => import('./serve.ts'),
   viz: () => import('./viz.ts'),
+  pull: () => import('./pull.ts'),
 };
 
 /** The version in package.json (two folders up from both src/cli/ and dist/cli/). */

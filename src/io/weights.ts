@@ -10,6 +10,7 @@ import { LIMITS, PARAM_NAMES, WeightsFormatError, checkShapes, checkStateDict, c
 import { MAX_HEADER, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
+import { resolveWeightsPath } from './hub.ts';
 
 export { WeightsFormatError, checkStateDict, completeMeta, metaFromStrings, metaToStrings, PARAM_NAMES } from './meta.ts';
 export type { MetaOverrides } from './meta.ts';
@@ -114,7 +115,9 @@ export async function saveWeights(file: string, sd: StateDict, meta: WeightsMeta
 /** Reads weights in any supported format, detected by content. */
 export interface LoadedWeights extends Decoded { format: WeightsFormat }
 
-export async function loadWeights(file: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
+export async function loadWeights(fileOrName: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
+  // names of pulled weights (`torchvision`, any `pull --name N`) resolve to their cached file here, once for every caller
+  const file = resolveWeightsPath(fileOrName);
   const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new WeightsFormatError(`file not found: ${file}`);
     if (e.code === 'EACCES' || e.code === 'EPERM') throw new WeightsFormatError(`${file}: permission denied`);

@@ -29,7 +29,7 @@ export async function conv1Grid(sd: StateDict, file: string, zoom = 6): Promise<
   return { filters: K, width: W, height: H };
 }
 
-export interface ReportPrediction { file: string; thumb: string; predictions: { className: string; probability: number }[] }
+export interface ReportPrediction { file: string; thumb: string; predictions: { className: string; probability: number }[]; /** What the photo really is ("true class: tench", "not one of the 10 classes"). */ caption?: string }
 export interface ReportData {
   title: string;
   command: string;
@@ -54,7 +54,7 @@ function confusionTable(c: NonNullable<ReportData['confusion']>): string {
 }
 
 export function writeReport(file: string, d: ReportData): void {
-  const preds = d.predictions.map((p) => `<div class="pred"><img src="${esc(p.thumb)}" alt=""><div><b>${esc(path.basename(p.file))}</b>${p.predictions.map((q) =>
+  const preds = d.predictions.map((p) => `<div class="pred"><img src="${esc(p.thumb)}" alt=""><div><b>${esc(path.basename(p.file))}</b>${p.caption ? `<div class="small">${esc(p.caption)}</div>` : ''}${p.predictions.map((q) =>
     `<div class="bar"><span style="width:${(100 * q.probability).toFixed(1)}%"></span><em>${esc(q.className)} ${(100 * q.probability).toFixed(1)}%</em></div>`).join('')}</div></div>`).join('\n');
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>${esc(d.title)}</title><style>
 body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222} h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em}

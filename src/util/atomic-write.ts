@@ -128,7 +128,8 @@ export async function writeAtomic(file: string, parts: Uint8Array | readonly Uin
   f.commit(beforeRename);
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host still runs (lock and temp-file owners). */
+export function alive(pid: number): boolean {
   if (pid === process.pid) return true;
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }

@@ -10,10 +10,10 @@ import { ROOT, tmpDir } from '../data/helpers.ts';
 test('demo falls back to a synthetic folder, names it, and writes an HTML report', async () => {
   const d = tmpDir('demo');
   const out = path.join(d, 'run');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/alexnet.mjs'), 'demo', '--backend', 'ref', '--epochs', '2', '--limit-per-class', '12', '--out', out, '--progress', 'quiet'],
-    { encoding: 'utf8', cwd: ROOT, env: { ...process.env, ALEXNET_QUIET: '1', ALEXNET_SHARED_DATA: path.join(d, 'no-shared-data'), ALEXNET_CACHE_DIR: path.join(d, 'cache') } });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/alexnet.mjs'), 'demo', '--synthetic', '--backend', 'ref', '--epochs', '2', '--limit-per-class', '12', '--out', out, '--progress', 'quiet'],
+    { encoding: 'utf8', cwd: ROOT, env: { ...process.env, ALEXNET_QUIET: '1', ALEXNET_SHARED_DATA: path.join(d, 'no-shared-data'), ALEXNET_HOME: path.join(d, 'home'), ALEXNET_DATA: '', ALEXNET_CACHE_DIR: path.join(d, 'cache') } });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /not found: training on a SYNTHETIC folder instead, .*synthetic-data/);
+  assert.match(r.stdout, /training on a SYNTHETIC folder, .*synthetic-data/);
   assert.match(r.stdout, /validation \(60 images\): top-1 [\d.]+% centre/);
   const report = path.join(out, 'report.html');
   assert.match(r.stdout, new RegExp(`report: ${report.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
