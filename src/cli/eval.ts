@@ -9,7 +9,7 @@ import { makeProgress } from '../train/progress.ts';
 import { DEFAULT_CACHE_DIR } from '../train/setup.ts';
 import { int, oneOf } from '../train/cli-opts.ts';
 
-interface Opts { weights?: string; data?: string; tenCrop?: boolean; json?: boolean; batch: number; backend: 'auto' | 'native' | 'ref'; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { weights?: string; data?: string; tenCrop?: boolean; json?: boolean; batch: number; backend: 'auto' | 'native' | 'ref' | 'webgpu'; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function register(program: Command): void {
   program
@@ -18,9 +18,9 @@ export function register(program: Command): void {
     .option('--weights <file>', 'weights (safetensors, .pth or ONNX)')
     .option('--data <dir>', 'images, one folder per class (the training class order)')
     .option('--ten-crop', 'average the softmax over 4 corners + centre and their mirrors')
-    .option('--json', 'one line: {"top1","top5","images","protocol"}')
+    .option('--json', 'one line: {"top1","top5","images","protocol","backend"}')
     .option('--batch <n>', 'batch size', int('--batch'), 64)
-    .option('--backend <name>', 'auto | native | ref', oneOf('--backend', ['auto', 'native', 'ref'] as const), 'auto')
+    .option('--backend <name>', 'auto | native | ref | webgpu', oneOf('--backend', ['auto', 'native', 'ref', 'webgpu'] as const), 'auto')
     .option('--threads <n>', 'kernel threads', int('--threads'))
     .option('--labels <file>', 'synset list to map wnid folders onto 1000-class ImageNet weights')
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
@@ -54,7 +54,7 @@ export function register(program: Command): void {
         });
         progress.stop();
         loader.close();
-        if (o.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, images: r.images, protocol: r.protocol }));
+        if (o.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, images: r.images, protocol: r.protocol, backend: model.backend.name }));
         else {
           console.log(`${r.images} images, ${r.protocol === 'ten-crop' ? '10-crop' : 'centre crop'} (${pp.crop}px): top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%` +
             `  (error ${(100 * (1 - r.top1)).toFixed(2)}% / ${(100 * (1 - r.top5)).toFixed(2)}%)${cache.bad.length ? `, ${cache.bad.length} unreadable skipped` : ''}`);
