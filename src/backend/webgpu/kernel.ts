@@ -60,7 +60,7 @@ export function wgsl(k: KernelSpec): string {
 export interface Win { t: WebGpuTensor; start?: number; count?: number }
 export type Bind = WebGpuTensor | Win;
 /** Threads of a 1-D kernel, or workgroups of a 1-D (wrapping) / 2-D kernel. */
-export type Grid = { threads: number } | { groups: number } | { wg2: [number, number] };
+export type Grid = { threads: number } | { groups: number } | { wg3: [number, number, number] };
 
 const FLUSH_EVERY = 64;
 const MAX_DIM = 65535;
@@ -175,20 +175,20 @@ export class WgCtx {
       layout: p.getBindGroupLayout(0),
       entries: [{ binding: 0, resource: { buffer: ubuf } }, ...wins.map((w, i) => ({ binding: i + 1, resource: w.res }))],
     });
-    let gx: number, gy = 1;
-    if ('wg2' in grid) [gx, gy] = grid.wg2;
+    let gx: number, gy = 1, gz = 1;
+    if ('wg3' in grid) [gx, gy, gz] = grid.wg3;
     else {
       const wx = typeof k.wg === 'number' ? k.wg : k.wg[0];
       const g = 'threads' in grid ? Math.ceil(grid.threads / wx) : grid.groups;
       gx = Math.min(g, MAX_DIM); gy = Math.ceil(g / MAX_DIM);
     }
     this.trash.push(ubuf);
-    if (gx === 0 || gy === 0) return;
-    if (gy > MAX_DIM) throw new Error(`webgpu kernel ${k.name}: ${gx}x${gy} workgroups is too many`);
+    if (gx === 0 || gy === 0 || gz === 0) return;
+    if (gy > MAX_DIM || gz > MAX_DIM) throw new Error(`webgpu kernel ${k.name}: ${gx}x${gy}x${gz} workgroups is too many`);
     const pass = this.encoder().beginComputePass();
     pass.setPipeline(p);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(gx, gy);
+    pass.dispatchWorkgroups(gx, gy, gz);
     pass.end();
     if (++this.pending >= FLUSH_EVERY) this.flush();
   }
