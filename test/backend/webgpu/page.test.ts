@@ -1,0 +1,93 @@
+// The static explorer page in headless Chromium: `vite build` of web/ served by a plain static file
+// server on 127.0.0.1 (no alexnet serve), weights by URL, a real photo by URL. The page must run the
+// model on WebGPU (Chromium's SwiftShader adapter) and show the same top-1 class as Node's native (or
+// ref) backend on the same weights and photo; ?backend=ref must give the same class from the worker.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createBackend } from '../../../src/backend/index.ts';
+import { defaultPreprocessing, prepareInput } from '../../../src/data/preprocess.ts';
+import { saveWeights } from '../../../src/io/weights.ts';
+import { createModel } from '../../../src/model/index.ts';
+import type { Browser } from 'playwright-core';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const CHROMIUM = process.env.ALEXNET_CHROMIUM ?? '/usr/bin/chromium';
+const dog = path.resolve(ROOT, '../shared/data/samples/dog.jpg');
+const skip = !existsSync(CHROMIUM) ? `SKIP: ${CHROMIUM} missing (apt-get install chromium)` : !existsSync(dog) ? `SKIP: ${dog} missing (../shared/data not present)` : false;
+const CLASSES = ['tench', 'springer', 'cassette', 'chainsaw', 'church', 'horn', 'truck', 'pump', 'golf', 'parachute'];
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.safetensors': 'application/octet-stream' };
+
+/** A static file server for one folder (what any static host does: no routes, no model). */
+function serveFolder(dir: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
+    const file = path.resolve(dir, rel);
+    if (!file.startsWith(dir + path.sep) || !existsSync(file)) { res.writeHead(404).end('not found'); return; }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const a = server.address();
+    resolve({ server, url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}` });
+  }));
+}
+
+describe('static explorer page in headless Chromium', { skip }, () => {
+  let browser: Browser, server: Server, url: string, expected: string;
+
+  before(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'alexnet-static-'));
+    const vite = await import('vite');
+    await vite.build({ configFile: path.join(ROOT, 'web', 'vite.config.ts'), root: path.join(ROOT, 'web'), logLevel: 'warn', build: { outDir: path.join(dir, 'site'), emptyOutDir: true } });
+    const site = path.join(dir, 'site');
+    // fixed random weights of a reduced-width model, and the class Node's fastest backend gives the photo
+    const meta = { variant: 'torchvision' as const, classes: 10, classNames: CLASSES, preprocessing: defaultPreprocessing('torchvision'), widthScale: 0.25, hidden: 64 };
+    const be = await createBackend('auto');
+    const m = await createModel({ ...meta, backend: be, seed: 3 });
+    await saveWeights(path.join(site, 'w.safetensors'), await m.stateDict(), meta);
+    const logits = await m.forward(await prepareInput(dog, meta.preprocessing), [1, 3, 224, 224]);
+    const order = [...logits.keys()].sort((a, b) => logits[b] - logits[a]);
+    expected = CLASSES[order[0]];
+    console.log(`# ${be.name}: top-1 ${expected}, logit margin over ${CLASSES[order[1]]} ${(logits[order[0]] - logits[order[1]]).toFixed(4)}`);
+    m.dispose();
+    cpSync(dog, path.join(site, 'dog.jpg'));
+    ({ server, url } = await serveFolder(site));
+    const { chromium } = await import('playwright-core');
+    // --enable-unsafe-webgpu gives Chromium's SwiftShader WebGPU adapter headless (no GPU needed);
+    // playwright starts each browser on a fresh temporary profile
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  for (const backend of ['webgpu', 'ref']) {
+    test(`?weights=URL&image=URL${backend === 'ref' ? '&backend=ref' : ''}: top-1 equals Node's, backend ${backend}`, async () => {
+      const page = await browser.newPage();
+      const logs: string[] = [];
+      page.on('console', (m) => logs.push(m.text()));
+      page.on('pageerror', (e) => logs.push(String(e)));
+      await page.goto(`${url}/index.html?weights=w.safetensors&image=dog.jpg${backend === 'ref' ? '&backend=ref' : ''}`);
+      try {
+        await page.waitForSelector('[data-testid="top1"]', { timeout: 240_000 });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\npage log:\n${logs.join('\n')}\nbackend: ${await page.textContent('[data-testid="backend"]')}`);
+      }
+      assert.equal(await page.textContent('[data-testid="backend"]'), backend, logs.join('\n'));
+      assert.equal(await page.textContent('[data-testid="top1"]'), expected);
+      // the same sections as the served page: architecture blocks, conv1 filters, activation maps
+      assert.ok(await page.locator('.arch-item').count() > 5, 'architecture drawn');
+      assert.ok(await page.locator('canvas.filter-grid').count() >= 1, 'filters drawn');
+      assert.equal(await page.locator('.layer-maps').count(), 5, 'activation maps of the 5 conv layers');
+      await page.close();
+    });
+  }
+});
