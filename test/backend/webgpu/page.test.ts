@@ -12,6 +12,7 @@ import { createBackend } from '../../../src/backend/index.ts';
 import { defaultPreprocessing, prepareInput } from '../../../src/data/preprocess.ts';
 import { saveWeights } from '../../../src/io/weights.ts';
 import { createModel } from '../../../src/model/index.ts';
+import { softmax } from '../../../src/train/infer.ts';
 import type { Browser } from 'playwright-core';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -37,7 +38,7 @@ function serveFolder(dir: string): Promise<{ server: Server; url: string }> {
 }
 
 describe('static explorer page in headless Chromium', { skip }, () => {
-  let browser: Browser, server: Server, url: string, expected: string;
+  let browser: Browser, server: Server, url: string, expected: string, probs: Float32Array;
 
   before(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'alexnet-static-'));
@@ -52,7 +53,8 @@ describe('static explorer page in headless Chromium', { skip }, () => {
     const logits = await m.forward(await prepareInput(dog, meta.preprocessing), [1, 3, 224, 224]);
     const order = [...logits.keys()].sort((a, b) => logits[b] - logits[a]);
     expected = CLASSES[order[0]];
-    console.log(`# ${be.name}: top-1 ${expected}, logit margin over ${CLASSES[order[1]]} ${(logits[order[0]] - logits[order[1]]).toFixed(4)}`);
+    probs = softmax(logits, 0, CLASSES.length);
+    console.log(`# ${be.name}: top-1 ${expected} ${(100 * probs[order[0]]).toFixed(2)}%, next ${CLASSES[order[1]]} ${(100 * probs[order[1]]).toFixed(2)}%`);
     m.dispose();
     cpSync(dog, path.join(site, 'dog.jpg'));
     ({ server, url } = await serveFolder(site));
@@ -83,6 +85,11 @@ describe('static explorer page in headless Chromium', { skip }, () => {
       }
       assert.equal(await page.textContent('[data-testid="backend"]'), backend, logs.join('\n'));
       assert.equal(await page.textContent('[data-testid="top1"]'), expected);
+      // every shown probability (one decimal) is Node's for that class: the page's canvas resize differs
+      // from sharp's only by a fraction of a grey level on average, far below this model's class margins
+      const names = await page.locator('#top5 .pred-name').allTextContents(), ps = await page.locator('#top5 .pred-p').allTextContents();
+      assert.equal(names.length, 5);
+      names.forEach((n, i) => assert.ok(Math.abs(parseFloat(ps[i]) - 100 * probs[CLASSES.indexOf(n)]) < 0.15, `${n}: page ${ps[i]}, node ${(100 * probs[CLASSES.indexOf(n)]).toFixed(2)}%`));
       // the same sections as the served page: architecture blocks, conv1 filters, activation maps
       assert.ok(await page.locator('.arch-item').count() > 5, 'architecture drawn');
       assert.ok(await page.locator('canvas.filter-grid').count() >= 1, 'filters drawn');
