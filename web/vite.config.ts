@@ -15,7 +15,11 @@ export default defineConfig({
   base: './',
   resolve: { alias: NODE_ONLY.map((find) => ({ find: new RegExp(`^${find}$`), replacement: stub })) },
   worker: { format: 'es' },
-  build: { outDir: path.join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 200 },
+  build: {
+    outDir: path.join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 200,
+    // bench.html: the page-level WebGPU bench (bench/webgpu-page.ts); alexnet serve only serves index.html
+    rollupOptions: { input: { main: path.join(here, 'index.html'), bench: path.join(here, 'bench.html') } },
+  },
   server: {
     fs: { allow: [path.join(here, '..')] },
     proxy: { '/v1': 'http://127.0.0.1:8080', '/healthz': 'http://127.0.0.1:8080' },

@@ -3,8 +3,8 @@
 // model on WebGPU (Chromium's SwiftShader adapter) and show the same top-1 class as Node's native (or
 // ref) backend on the same weights and photo; ?backend=ref must give the same class from the worker.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,28 +14,13 @@ import { saveWeights } from '../../../src/io/weights.ts';
 import { createModel } from '../../../src/model/index.ts';
 import { softmax } from '../../../src/train/infer.ts';
 import type { Browser } from 'playwright-core';
+import { serveFolders } from '../../../web/scripts/static-server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CHROMIUM = process.env.ALEXNET_CHROMIUM ?? '/usr/bin/chromium';
 const dog = path.resolve(ROOT, '../shared/data/samples/dog.jpg');
 const skip = !existsSync(CHROMIUM) ? `SKIP: ${CHROMIUM} missing (apt-get install chromium)` : !existsSync(dog) ? `SKIP: ${dog} missing (../shared/data not present)` : false;
 const CLASSES = ['tench', 'springer', 'cassette', 'chainsaw', 'church', 'horn', 'truck', 'pump', 'golf', 'parachute'];
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.safetensors': 'application/octet-stream' };
-
-/** A static file server for one folder (what any static host does: no routes, no model). */
-function serveFolder(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
-    const file = path.resolve(dir, rel);
-    if (!file.startsWith(dir + path.sep) || !existsSync(file)) { res.writeHead(404).end('not found'); return; }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const a = server.address();
-    resolve({ server, url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}` });
-  }));
-}
 
 describe('static explorer page in headless Chromium', { skip }, () => {
   let browser: Browser, server: Server, url: string, expected: string, probs: Float32Array;
@@ -57,7 +42,7 @@ describe('static explorer page in headless Chromium', { skip }, () => {
     console.log(`# ${be.name}: top-1 ${expected} ${(100 * probs[order[0]]).toFixed(2)}%, next ${CLASSES[order[1]]} ${(100 * probs[order[1]]).toFixed(2)}%`);
     m.dispose();
     cpSync(dog, path.join(site, 'dog.jpg'));
-    ({ server, url } = await serveFolder(site));
+    ({ server, url } = await serveFolders({ '': site }));
     const { chromium } = await import('playwright-core');
     // --enable-unsafe-webgpu gives Chromium's SwiftShader WebGPU adapter headless (no GPU needed);
     // playwright starts each browser on a fresh temporary profile
