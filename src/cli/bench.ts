@@ -45,13 +45,18 @@ export function register(program: Command): void {
   program.command('bench')
     .description('images/s for forward (batch 1, 64) and a training step (batch 128), peak memory; --peers runs PyTorch and onnxruntime side by side')
     .option('--variant <v>', 'paper | torchvision', oneOf('--variant', ['paper', 'torchvision'] as const), 'torchvision')
-    .option('--backend <b>', 'native | ref', oneOf('--backend', ['native', 'ref'] as const), 'native')
+    .option('--backend <b>', 'native | ref | webgpu (webgpu: bench/webgpu.ts, batch 1, next to native)', oneOf('--backend', ['native', 'ref', 'webgpu'] as const), 'native')
     .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)', int('--threads'))
     .option('--steps <n>', 'measured iterations per figure (after one warm-up)', int('--steps'), 3)
     .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)', int('--rounds'))
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: 'paper' | 'torchvision'; backend: 'native' | 'ref'; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+    .action((o: { variant: 'paper' | 'torchvision'; backend: 'native' | 'ref' | 'webgpu'; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+      if (o.backend === 'webgpu') {  // a time-boxed run of its own: software adapters take seconds per image
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/webgpu.ts', '--variant', o.variant, ...(o.json ? ['--json'] : [])], { cwd: root, stdio: 'inherit' });
+        process.exitCode = r.status ?? 1;
+        return;
+      }
       const threads = o.threads ?? (process.env.ALEXNET_THREADS ? int('ALEXNET_THREADS')(process.env.ALEXNET_THREADS) : availableParallelism());
       const steps = o.steps;
       const common = ['--variant', o.variant, '--threads', String(threads), '--steps', String(steps)];
