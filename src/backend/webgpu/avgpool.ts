@@ -1,9 +1,10 @@
 // x (N,C,H,W) -> y (N,C,outH,outW): mean over PyTorch's adaptive bins
 // [floor(i*H/outH), ceil((i+1)*H/outH)); bins may overlap. One thread per output.
 // backward: one thread per input element, summing dy / |bin| over every bin that contains it.
+// Both run in slices of whole images that fit one binding.
 import type { AdaptiveAvgPoolAttrs, OpInputs, OpOutputs } from '../backend.ts';
 import { checkAdaptiveAvgPool } from '../shapes.ts';
-import type { KernelSpec, WgCtx } from './kernel.ts';
+import { chunks, type KernelSpec, type WgCtx } from './kernel.ts';
 import { arg, sameShape } from './tensor.ts';
 
 const U = ['n:u32', 'H:u32', 'W:u32', 'OH:u32', 'OW:u32'];
@@ -46,7 +47,10 @@ export function adaptiveAvgPool(ctx: WgCtx, inp: OpInputs<'adaptiveAvgPool'>, a:
   const x = arg(op, 'x', inp.x, 4);
   const [N, C, H, W] = x.shape;
   const y = ctx.alloc([N, C, a.outH, a.outW]);
-  ctx.run(FWD, { x, y }, { n: y.size, H, W, OH: a.outH, OW: a.outW }, { threads: y.size });
+  const I = C * H * W, O = C * a.outH * a.outW;
+  for (const [n0, nb] of chunks(ctx, N, Math.max(I, O))) {
+    ctx.run(FWD, { x: { t: x, start: n0 * I, count: nb * I }, y: { t: y, start: n0 * O, count: nb * O } }, { n: nb * O, H, W, OH: a.outH, OW: a.outW }, { threads: nb * O });
+  }
   return { y };
 }
 
@@ -57,6 +61,9 @@ export function adaptiveAvgPoolBackward(ctx: WgCtx, inp: OpInputs<'adaptiveAvgPo
   const [N, C, H, W] = x.shape;
   sameShape(op, 'dy', dy.shape, 'pool output', [N, C, a.outH, a.outW]);
   const dx = ctx.alloc(x.shape);
-  ctx.run(BWD, { dy, dx }, { n: x.size, H, W, OH: a.outH, OW: a.outW }, { threads: x.size });
+  const I = C * H * W, O = C * a.outH * a.outW;
+  for (const [n0, nb] of chunks(ctx, N, Math.max(I, O))) {
+    ctx.run(BWD, { dy: { t: dy, start: n0 * O, count: nb * O }, dx: { t: dx, start: n0 * I, count: nb * I } }, { n: nb * I, H, W, OH: a.outH, OW: a.outW }, { threads: nb * I });
+  }
   return { dx };
 }

@@ -11,7 +11,7 @@
 import type { Conv2dAttrs, Conv2dBackwardAttrs, OpInputs, OpOutputs } from '../backend.ts';
 import { convGeometry, type ConvGeom } from '../shapes.ts';
 import { gemmGrid, gemmKernel } from './gemm.ts';
-import { REDUCE_HEAD, type KernelSpec, type WgCtx } from './kernel.ts';
+import { chunks, REDUCE_HEAD, type KernelSpec, type WgCtx } from './kernel.ts';
 import { arg, sameShape } from './tensor.ts';
 
 const GEOM = ['C:u32', 'H:u32', 'W:u32', 'K:u32', 'R:u32', 'S:u32', 'P:u32', 'Q:u32', 'Cg:u32', 'Kg:u32', 'stride:u32', 'pad:u32'];
@@ -80,12 +80,7 @@ const uni = (g: ConvGeom, a: Conv2dAttrs) => ({ ...g, stride: a.stride, pad: a.p
 
 /** [first image, count] slices: each image's x (C*H*W) and y (K*P*Q) fit one binding, columns fit a dispatch. */
 function slices(ctx: WgCtx, g: ConvGeom): [number, number][] {
-  const per = Math.max(g.C * g.H * g.W, g.K * g.P * g.Q) * 4;
-  const cols = Math.max(g.P * g.Q, g.H * g.W);
-  const n = Math.max(1, Math.min(Math.floor((ctx.maxBinding - ctx.align) / per), Math.floor((65535 * 32) / cols)));
-  const out: [number, number][] = [];
-  for (let s = 0; s < g.N; s += n) out.push([s, Math.min(n, g.N - s)]);
-  return out;
+  return chunks(ctx, g.N, Math.max(g.C * g.H * g.W, g.K * g.P * g.Q), Math.floor((65535 * 32) / Math.max(g.P * g.Q, g.H * g.W)));
 }
 
 export function conv2d(ctx: WgCtx, inp: OpInputs<'conv2d'>, a: Conv2dAttrs): OpOutputs<'conv2d'> {

@@ -237,9 +237,10 @@ export class WgCtx {
   }
 }
 
-/** [start, count) pieces of n elements so that each piece's binding fits (per-element size `perElem` floats). */
-export function chunks(ctx: WgCtx, n: number, perElem = 1): [number, number][] {
-  const max = Math.max(1, Math.floor((ctx.maxBinding - ctx.align) / (4 * perElem)));
+/** [start, count) pieces of n items so that each piece's binding fits (an item is `perElem` floats: one element,
+ *  a weight row, an image); at most `cap` items per piece. */
+export function chunks(ctx: WgCtx, n: number, perElem = 1, cap = Infinity): [number, number][] {
+  const max = Math.max(1, Math.min(cap, Math.floor((ctx.maxBinding - ctx.align) / (4 * perElem))));
   const out: [number, number][] = [];
   for (let s = 0; s < n; s += max) out.push([s, Math.min(max, n - s)]);
   return out;

@@ -1,9 +1,9 @@
-// x (N,C,H,W) -> y (N,C,H,W), scale (N,C,H,W). One thread per element.
+// x (N,C,H,W) -> y (N,C,H,W), scale (N,C,H,W). One thread per element, in slices of whole images that fit one binding.
 // scale_c = k + a' * sum_{j in win(c)} x_j^2, y_c = x_c * scale_c^-beta,
 // a' = alpha ('paper') or alpha/size ('pytorch'); win(c) = [c-lo, c+hi] clipped, lo = floor((size-1)/2), hi = ceil((size-1)/2).
 // backward: dx_c = dy_c scale_c^-beta - 2 a' beta x_c * sum_{j : c in win(j)} dy_j y_j / scale_j (j in [c-hi, c+lo]).
 import { ShapeError, type LrnAttrs, type OpInputs, type OpOutputs } from '../backend.ts';
-import type { KernelSpec, WgCtx } from './kernel.ts';
+import { chunks, type KernelSpec, type WgCtx } from './kernel.ts';
 import { arg, positiveInt, sameShape } from './tensor.ts';
 
 const U = ['n:u32', 'C:u32', 'HW:u32', 'lo:u32', 'hi:u32', 'k:f32', 'ap:f32', 'beta:f32'];
@@ -46,9 +46,12 @@ export function lrn(ctx: WgCtx, inp: OpInputs<'lrn'>, a: LrnAttrs): OpOutputs<'l
   const op = 'lrn';
   const c = check(op, a);
   const x = arg(op, 'x', inp.x, 4);
-  const [, C, H, W] = x.shape;
+  const [N, C, H, W] = x.shape, CHW = C * H * W;
   const y = ctx.alloc(x.shape), scale = ctx.alloc(x.shape);
-  ctx.run(FWD, { x, y, scale }, { ...c, n: x.size, C, HW: H * W }, { threads: x.size });
+  for (const [n0, nb] of chunks(ctx, N, CHW)) {
+    const w = (t: typeof x) => ({ t, start: n0 * CHW, count: nb * CHW });
+    ctx.run(FWD, { x: w(x), y: w(y), scale: w(scale) }, { ...c, n: nb * CHW, C, HW: H * W }, { threads: nb * CHW });
+  }
   return { y, scale };
 }
 
@@ -59,8 +62,11 @@ export function lrnBackward(ctx: WgCtx, inp: OpInputs<'lrnBackward'>, a: LrnAttr
   sameShape(op, 'y', y.shape, 'x', x.shape);
   sameShape(op, 'scale', scale.shape, 'x', x.shape);
   sameShape(op, 'dy', dy.shape, 'x', x.shape);
-  const [, C, H, W] = x.shape;
+  const [N, C, H, W] = x.shape, CHW = C * H * W;
   const dx = ctx.alloc(x.shape);
-  ctx.run(BWD, { x, y, scale, dy, dx }, { ...c, n: x.size, C, HW: H * W }, { threads: x.size });
+  for (const [n0, nb] of chunks(ctx, N, CHW)) {
+    const w = (t: typeof x) => ({ t, start: n0 * CHW, count: nb * CHW });
+    ctx.run(BWD, { x: w(x), y: w(y), scale: w(scale), dy: w(dy), dx: w(dx) }, { ...c, n: nb * CHW, C, HW: H * W }, { threads: nb * CHW });
+  }
   return { dx };
 }

@@ -3,8 +3,9 @@
 // backward: one thread per input element, gathering dy from every window whose argmax is that element
 // (windows visited in (p, q) order, the same order in which ref scatters), so no atomics are needed.
 // An argmax outside the plane (not this backend's cache) contributes nothing.
+// Both run in slices of whole images that fit one binding.
 import { ShapeError, outSize, type OpInputs, type OpOutputs, type PoolAttrs } from '../backend.ts';
-import type { KernelSpec, WgCtx } from './kernel.ts';
+import { chunks, type KernelSpec, type WgCtx } from './kernel.ts';
 import { arg, positiveInt, sameShape } from './tensor.ts';
 
 const U = ['n:u32', 'H:u32', 'W:u32', 'P:u32', 'Q:u32', 'kernel:u32', 'stride:u32', 'pad:u32'];
@@ -63,7 +64,11 @@ export function maxPool(ctx: WgCtx, inp: OpInputs<'maxPool'>, a: PoolAttrs): OpO
   const x = arg(op, 'x', inp.x, 4);
   const [N, C, H, W, P, Q] = geometry(op, x.shape, a);
   const y = ctx.alloc([N, C, P, Q]), am = ctx.alloc([N, C, P, Q], 'i32');
-  ctx.run(FWD, { x, y, am }, { ...a, n: y.size, H, W, P, Q }, { threads: y.size });
+  const I = C * H * W, O = C * P * Q;
+  for (const [n0, nb] of chunks(ctx, N, I)) {
+    ctx.run(FWD, { x: { t: x, start: n0 * I, count: nb * I }, y: { t: y, start: n0 * O, count: nb * O }, am: { t: am, start: n0 * O, count: nb * O } },
+      { ...a, n: nb * O, H, W, P, Q }, { threads: nb * O });
+  }
   return { y, argmax: am };
 }
 
@@ -74,6 +79,10 @@ export function maxPoolBackward(ctx: WgCtx, inp: OpInputs<'maxPoolBackward'>, a:
   sameShape(op, 'dy', dy.shape, 'pool output', [N, C, P, Q]);
   sameShape(op, 'argmax', am.shape, 'pool output', [N, C, P, Q]);
   const dx = ctx.alloc(x.shape);
-  ctx.run(BWD, { am, dy, dx }, { ...a, n: x.size, H, W, P, Q }, { threads: x.size });
+  const I = C * H * W, O = C * P * Q;
+  for (const [n0, nb] of chunks(ctx, N, I)) {
+    ctx.run(BWD, { am: { t: am, start: n0 * O, count: nb * O }, dy: { t: dy, start: n0 * O, count: nb * O }, dx: { t: dx, start: n0 * I, count: nb * I } },
+      { ...a, n: nb * I, H, W, P, Q }, { threads: nb * I });
+  }
   return { dx };
 }

@@ -1,6 +1,6 @@
-// x (any shape) -> y (same); backward: dx = dy * [y > 0]. One thread per element.
+// x (any shape) -> y (same); backward: dx = dy * [y > 0]. One thread per element, in pieces that fit one binding.
 import type { NoAttrs, OpInputs, OpOutputs } from '../backend.ts';
-import type { KernelSpec, WgCtx } from './kernel.ts';
+import { chunks, type KernelSpec, type WgCtx } from './kernel.ts';
 import { arg, sameShape } from './tensor.ts';
 
 const FWD: KernelSpec = {
@@ -19,7 +19,7 @@ const BWD: KernelSpec = {
 export function relu(ctx: WgCtx, inp: OpInputs<'relu'>, _a: NoAttrs): OpOutputs<'relu'> {
   const x = arg('relu', 'x', inp.x);
   const y = ctx.alloc(x.shape);
-  ctx.run(FWD, { x, y }, { n: x.size }, { threads: x.size });
+  for (const [start, count] of chunks(ctx, x.size)) ctx.run(FWD, { x: { t: x, start, count }, y: { t: y, start, count } }, { n: count }, { threads: count });
   return { y };
 }
 
@@ -28,6 +28,8 @@ export function reluBackward(ctx: WgCtx, inp: OpInputs<'reluBackward'>, _a: NoAt
   const y = arg(op, 'y', inp.y), dy = arg(op, 'dy', inp.dy);
   sameShape(op, 'dy', dy.shape, 'y', y.shape);
   const dx = ctx.alloc(y.shape);
-  ctx.run(BWD, { y, dy, dx }, { n: y.size }, { threads: y.size });
+  for (const [start, count] of chunks(ctx, y.size)) {
+    ctx.run(BWD, { y: { t: y, start, count }, dy: { t: dy, start, count }, dx: { t: dx, start, count } }, { n: count }, { threads: count });
+  }
   return { dx };
 }

@@ -35,8 +35,8 @@ describe('webgpu vs ref: every op', { skip: SKIP }, () => {
     });
   }
 
-  test('relu + reluBackward', async () => {
-    const t = await mk();
+  for (const limit of [undefined, 1024]) test(`relu + reluBackward${limit ? ` (split across ${limit}-byte bindings)` : ''}`, async () => {
+    const t = await mk(limit);
     const x = t.rnd([2, 5, 7, 3], 7);
     const { y } = t.run('relu', { x }, {});
     await t.check(y, 'y');
@@ -94,8 +94,8 @@ describe('webgpu vs ref: every op', { skip: SKIP }, () => {
     });
   }
 
-  test('dropout masks equal ref bit for bit; backward', async () => {
-    const t = await mk();
+  for (const limit of [undefined, 1024]) test(`dropout masks equal ref bit for bit; backward${limit ? ` (split across ${limit}-byte bindings)` : ''}`, async () => {
+    const t = await mk(limit);
     for (const [p, seed] of [[0.5, 12345], [0.3, 4294967295], [0, 7], [1, 3], [0.1, -5]]) {
       const x = t.rnd([3, 1001], 16);
       const { y, mask } = t.run('dropout', { x }, { p, seed });
@@ -165,8 +165,8 @@ describe('webgpu vs ref: every op', { skip: SKIP }, () => {
     assert.throws(() => be.free(v), /was freed/);
   });
 
-  test('a chained network matches ref end to end', async () => {
-    const t = await mk();
+  for (const limit of [undefined, 20000]) test(`a chained network matches ref end to end${limit ? ' (one image per binding)' : ''}`, async () => {
+    const t = await mk(limit);
     const x = t.rnd([2, 3, 35, 35], 30);
     const w1 = t.rnd([12, 3, 7, 7], 31, 0.2), b1 = t.rnd([12], 32, 0.1);
     const w2 = t.rnd([20, 6, 3, 3], 33, 0.2), b2 = t.rnd([20], 34, 0.1);
