@@ -60,7 +60,7 @@ export function decodeSafetensors(b: Uint8Array, what = 'safetensors'): Safetens
   if (8 + n > b.length) throw new WeightsFormatError(`${what}: header claims ${n} bytes but the file has only ${b.length - 8} after the length (truncated?)`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + n))); // TextDecoder, not Buffer: the browser page decodes weights too
+    header = JSON.parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(b.subarray(8, 8 + n))); // TextDecoder, not Buffer: the browser page decodes weights too
   } catch (e) {
     throw new WeightsFormatError(`${what}: header is not valid JSON (${(e as Error).message})`);
   }
