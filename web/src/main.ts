@@ -27,7 +27,7 @@ if (weights) {
   s.ready.then((l) => {
     engineLine.title = l.note ? `WebGPU unavailable: ${l.note}` : '';
     engineLine.querySelector('.adapter')!.textContent = l.backend === 'webgpu' ? ` on ${l.adapter}` : l.note ? ' (no WebGPU here, running on the CPU in a worker)' : ' (CPU, in a worker)';
-  }, (err) => { backendEl.textContent = 'failed'; showError('Model', err); });
+  }, (err) => showError('Model', err)); // the backend line below then says 'unavailable'
 }
 void source().backend().then((b) => { backendEl.textContent = b; }, () => { backendEl.textContent = 'unavailable'; });
 

@@ -56,6 +56,15 @@ describe('static explorer page in headless Chromium', { skip }, () => {
     server?.close();
   });
 
+  test('a weights URL that does not answer: one clear message naming it, no model', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${url}/index.html?weights=missing.safetensors`);
+    await page.waitForSelector('#banner .banner', { timeout: 60_000 });
+    assert.match((await page.textContent('#banner')) ?? '', /could not download the weights .*missing\.safetensors: HTTP 404/);
+    assert.equal(await page.textContent('[data-testid="backend"]'), 'unavailable');
+    await page.close();
+  });
+
   for (const backend of ['webgpu', 'ref']) {
     test(`?weights=URL&image=URL${backend === 'ref' ? '&backend=ref' : ''}: top-1 equals Node's, backend ${backend}`, async () => {
       const page = await browser.newPage();
