@@ -7,7 +7,7 @@
 // time. On SwiftShader this is ~50x faster than one thread per output with a direct loop (a 3x3 conv of
 // 8x15x15 maps: 17 ms direct; branches inside the loop run on every SIMD lane), and it is the form the
 // 1-3 GFLOP/s tiled WGSL matmul measurements on software adapters used.
-import type { Bind, KernelSpec, WgCtx } from './kernel.ts';
+import { REDUCE_HEAD, type Bind, type KernelSpec, type WgCtx } from './kernel.ts';
 
 const TM = 32, TN = 32, TK = 16;
 
@@ -71,6 +71,28 @@ fn store(g: u32, m: u32, n: u32, v: f32) {
   c[ci] = r;
 }`);
 
+// The same product for a few rows (batch-1..4 linear layers): a 32x32 tile would leave 31 of its 32 rows
+// empty, so each 64-wide workgroup instead owns one output column n and reduces over K.
+const GEMV_MAX_M = 4;
+const GEMV: KernelSpec = {
+  name: 'gemv', bufs: STRIDED.bufs, uni: STRIDED.uni, wg: 64,
+  head: `${REDUCE_HEAD}
+fn store(m: u32, n: u32, v: f32) {
+  let ci = u.o_c + m * u.scm + n * u.scn;
+  var r = v;
+  if (u.hasBias == 1u) { r += bias[u.o_bias + n]; }
+  if (u.acc == 1u) { r += c[ci]; }
+  c[ci] = r;
+}`,
+  body: `if (wi >= u.GN) { return; }
+  for (var m = 0u; m < u.GM; m++) {
+    var acc = 0.0;
+    for (var k = li; k < u.GK; k += 64u) { acc += a[u.o_a + m * u.sam + k * u.sak] * b[u.o_b + k * u.sbk + wi * u.sbn]; }
+    let tot = wgSum(acc, li);
+    if (li == 0u) { store(m, wi, tot); }
+  }`,
+};
+
 export interface GemmArgs {
   a: Bind; b: Bind; c: Bind; bias?: Bind;
   M: number; N: number; K: number;
@@ -80,5 +102,7 @@ export interface GemmArgs {
 
 export function gemm(ctx: WgCtx, g: GemmArgs): void {
   const { a, b, c, bias, accumulate, M, N, K, ...strides } = g;
-  ctx.run(STRIDED, { a, b, c, bias: bias ?? a }, { ...strides, GM: M, GN: N, GK: K, hasBias: bias ? 1 : 0, acc: accumulate ? 1 : 0 }, gemmGrid(M, N));
+  const u = { ...strides, GM: M, GN: N, GK: K, hasBias: bias ? 1 : 0, acc: accumulate ? 1 : 0 };
+  if (M <= GEMV_MAX_M) ctx.run(GEMV, { a, b, c, bias: bias ?? a }, u, { groups: N });
+  else ctx.run(STRIDED, { a, b, c, bias: bias ?? a }, u, gemmGrid(M, N));
 }
