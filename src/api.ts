@@ -7,7 +7,7 @@
 // give), or raw pixels { data: Uint8Array, width, height, channels }.
 // Preprocessing (resize, crop, mean, std) comes from the weights' metadata.
 import { fileURLToPath } from 'node:url';
-import { createBackend } from './backend/index.ts';
+import { createBackend, type BackendName } from './backend/index.ts';
 import type { Backend } from './backend/backend.ts';
 import { prepareInput, type RawImage } from './data/preprocess.ts';
 import { loadWeights } from './io/weights.ts';
@@ -22,7 +22,7 @@ export type ImageInput = string | URL | Buffer | Uint8Array | ArrayBuffer | Blob
 export interface LoadOptions {
   /** A weights file (safetensors, .pth, ONNX; by content) or weights already in memory. */
   weights: string | { sd: StateDict; meta: WeightsMeta };
-  backend?: 'auto' | 'ref' | 'native';
+  backend?: BackendName;
   threads?: number;
   /** Refuse images with more pixels than this (decompression bombs). Default 2^28. */
   maxPixels?: number;

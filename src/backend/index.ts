@@ -1,6 +1,7 @@
 // The backend registry: the one list of backend names. Each entry is created lazily (its module is only
 // imported when asked for), and 'auto' takes the highest-priority backend that starts on this machine.
 // A new backend is one entry here; the CLI, API and bench take their choices from BACKEND_CHOICES.
+// 'auto' never takes a software GPU adapter (SwiftShader, llvmpipe): asked for by name, webgpu may.
 import type { Backend } from './backend.ts';
 
 export interface BackendOptions { threads?: number }
@@ -11,11 +12,16 @@ export interface BackendEntry {
   readonly priority: number;
   readonly description: string;
   create(opts: BackendOptions): Promise<Backend>;
+  /** How 'auto' creates it, when that differs (stricter) from asking by name. */
+  createForAuto?(opts: BackendOptions): Promise<Backend>;
 }
 
 const BACKENDS = [
   { name: 'native', priority: 10, description: 'oneDNN + OpenBLAS C++ addon (CPU)',
     create: async (o: BackendOptions) => (await import('./native/index.ts')).createNativeBackend(o) },
+  { name: 'webgpu', priority: 5, description: 'WGSL kernels on a WebGPU adapter (Dawn in Node, the browser\'s own)',
+    create: async () => (await import('./webgpu/index.ts')).createWebGpuBackend(),
+    createForAuto: async () => (await import('./webgpu/index.ts')).createWebGpuBackend({ allowSoftware: false }) },
   { name: 'ref', priority: 0, description: 'plain TypeScript reference kernels (the oracle)',
     create: async () => (await import('./ref/index.ts')).createRefBackend() },
 ] as const satisfies readonly BackendEntry[];
@@ -47,15 +53,17 @@ export function backendEntry(name: RegisteredBackend): BackendEntry {
 export async function createBackend(name: BackendName = 'auto', opts: BackendOptions = {}): Promise<Backend> {
   checkBackendName(name);
   if (name !== 'auto') return backendEntry(name).create(opts);
-  const order = BACKEND_NAMES.map(backendEntry);
+  const order: readonly BackendEntry[] = BACKEND_NAMES.map(backendEntry);
+  const failed: string[] = [];
   for (const [i, e] of order.entries()) {
     try {
-      return await e.create(opts);
+      const be = await (e.createForAuto ?? e.create)(opts);
+      // one line for the fastest backend that could not start (a missing GPU is the usual case, not news)
+      if (failed.length && process.env.ALEXNET_QUIET !== '1') console.warn(`[alexnet] ${failed[0]}; using ${be.name}`);
+      return be;
     } catch (err) {
       if (i === order.length - 1) throw err;
-      if (process.env.ALEXNET_QUIET !== '1') {
-        console.warn(`[alexnet] ${e.name} backend unavailable (${(err as Error).message.split('\n')[0]}); using ${order[i + 1].name}`);
-      }
+      failed.push(`${e.name} backend unavailable (${(err as Error).message.split('\n')[0]})`);
     }
   }
   throw new Error('no backend registered');

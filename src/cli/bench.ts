@@ -57,6 +57,11 @@ export function configure(cmd: Command): void {
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--json', 'print one JSON line instead of a table')
     .action((o: { variant: 'paper' | 'torchvision'; backend: RegisteredBackend; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+      if (o.backend === 'webgpu') {  // a time-boxed run of its own: software adapters take seconds per image
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/webgpu.ts', '--variant', o.variant, ...(o.json ? ['--json'] : [])], { cwd: root, stdio: 'inherit' });
+        process.exitCode = r.status ?? 1;
+        return;
+      }
       // the measuring scripts live in bench/ and run through tsx: a clone has them, an installed package does not
       if (!existsSync(`${root}bench/measure.ts`)) throw new Error(`bench needs a clone of the repository (bench/measure.ts and tsx); not found under ${root}`);
       const threads = o.threads ?? (process.env.ALEXNET_THREADS ? int('ALEXNET_THREADS')(process.env.ALEXNET_THREADS) : availableParallelism());

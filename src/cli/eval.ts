@@ -16,7 +16,7 @@ export function configure(cmd: Command): void {
     .requiredOption('--weights <file>', 'weights (safetensors, .pth or ONNX)')
     .requiredOption('--data <dir>', 'images, one folder per class (the training class order)')
     .option('--ten-crop', 'average the softmax over 4 corners + centre and their mirrors')
-    .option('--json', 'one line: {"top1","top5","images","protocol"}')
+    .option('--json', 'one line: {"top1","top5","images","protocol","backend"}')
     .option('--batch <n>', 'batch size', int('--batch'), 64)
     .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--threads <n>', 'kernel threads', int('--threads'))
@@ -57,7 +57,7 @@ export function configure(cmd: Command): void {
         });
         progress.stop();
         loader.close();
-        if (o.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, images: r.images, protocol: r.protocol }));
+        if (o.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, images: r.images, protocol: r.protocol, backend: model.backend.name }));
         else {
           console.log(`${r.images} images, ${r.protocol === 'ten-crop' ? '10-crop' : 'centre crop'} (${pp.crop}px): top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%` +
             `  (error ${(100 * (1 - r.top1)).toFixed(2)}% / ${(100 * (1 - r.top5)).toFixed(2)}%)${cache.bad.length ? `, ${cache.bad.length} unreadable skipped` : ''}`);

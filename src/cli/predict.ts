@@ -18,7 +18,7 @@ export function configure(cmd: Command): void {
   cmd
     .requiredOption('--weights <file>', 'weights (safetensors, .pth or ONNX)')
     .option('--top <k>', 'how many classes to show', int('--top'), 5)
-    .option('--json', 'JSON: [{"file","predictions":[{"index","className","probability"}]}]')
+    .option('--json', 'JSON: [{"file","backend","predictions":[{"index","className","probability"}]}]')
     .option('--ten-crop', 'average over the paper\'s 10 crops')
     .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--threads <n>', 'kernel threads', int('--threads'))
@@ -27,7 +27,7 @@ export function configure(cmd: Command): void {
       const [{ prepareInput }, { disposeModel, modelFromWeights }, { softmaxRows, topK }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts'), import('../model/postprocess.ts')]);
       checkFile(o.weights, 'weights file');
       const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
-      const out: ({ file: string; predictions: Prediction[] } | { file: string; error: string })[] = [];
+      const out: ({ file: string; backend: string; predictions: Prediction[] } | { file: string; error: string })[] = [];
       try {
         const c = meta.preprocessing.crop, views = o.tenCrop ? 10 : 1;
         for (const file of images) {
@@ -46,7 +46,7 @@ export function configure(cmd: Command): void {
           const p = new Float32Array(model.classes);
           softmaxRows(logits, model.classes).forEach((q, i) => { p[i % model.classes] += q / views; });
           const predictions = topK(p, o.top, meta.classNames).map((t) => ({ index: t.index, className: t.className, probability: t.probability }));
-          out.push({ file, predictions });
+          out.push({ file, backend: model.backend.name, predictions });
           if (!o.json) {
             console.log(file);
             for (const q of predictions) console.log(`  ${(100 * q.probability).toFixed(2).padStart(6)}%  ${q.className} (${q.index})`);

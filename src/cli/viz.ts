@@ -1,6 +1,7 @@
 // alexnet viz --weights W [--image IMG] --out DIR: the conv1 filter grid and (with an image) the crop,
 // the top-5 and every conv layer's strongest activation maps, as PNG files for people not at a browser.
 import type { Command } from 'commander';
+import type { BackendName } from '../backend/index.ts';
 import { BACKENDS, choice } from './cli-opts.ts';
 import { mkdirSync } from 'node:fs';
 import { checkFile } from './errors.ts';
@@ -8,7 +9,7 @@ import { resolveWeightsPath } from '../io/hub.ts';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-export interface VizOptions { weights: string; image?: string; out: string; top?: number; backend?: 'ref' | 'native' | 'auto'; scale?: number }
+export interface VizOptions { weights: string; image?: string; out: string; top?: number; backend?: BackendName; scale?: number }
 export interface VizResult { files: string[]; predictions?: { index: number; className: string; probability: number }[] }
 
 export async function runViz(o: VizOptions): Promise<VizResult> {
@@ -53,7 +54,7 @@ export function configure(cmd: Command): void {
     .requiredOption('--out <dir>', 'output folder (created if missing)')
     .option('--top <n>', 'channels per layer, strongest (highest mean activation) first', (v) => Number(v), 16)
     .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
-    .action(async (opts: { weights: string; image?: string; out: string; top: number; backend: 'ref' | 'native' | 'auto' }) => {
+    .action(async (opts: { weights: string; image?: string; out: string; top: number; backend: BackendName }) => {
       const r = await runViz(opts);
       if (r.predictions) {
         console.log(`top-5 for ${opts.image}:`);

@@ -74,7 +74,7 @@ export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileS
   if (8 + n > b.length) throw new WeightsFormatError(`${what}: safetensors header is not in the bytes given`);
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(b.buffer, b.byteOffset + 8, n).toString('utf8'));
+    header = JSON.parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(b.subarray(8, 8 + n))); // TextDecoder, not Buffer: the browser page decodes weights too
   } catch (e) {
     throw new WeightsFormatError(`${what}: safetensors header is not valid JSON (${(e as Error).message.split('\n')[0].slice(0, 120)})`);
   }

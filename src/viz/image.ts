@@ -1,7 +1,7 @@
 // Image -> network input through the DATA engineer's preprocessing (src/data/preprocess.ts), so the page
 // and `alexnet viz` see exactly what training and classify see; plus the RGB crop for display.
 import type { Preprocessing } from '../model/types.ts';
-import { loadResized, toInput, centerOffset } from '../data/preprocess.ts';
+import { loadResized, toInput, centerOffset, type RawImage } from '../data/preprocess.ts';
 
 export interface PreparedImage {
   /** NCHW float32, N = 1. */
@@ -33,6 +33,12 @@ export async function prepareImage(src: Buffer | string, prep: Preprocessing, na
       : /premature|truncat|corrupt|VipsJpeg|bad|invalid/i.test(msg) ? 'it looks damaged or truncated' : msg.replace(/^cannot decode image [^:]*: /, '');
     throw new BadImageError(`this file could not be read as an image (JPEG, PNG, WebP, GIF, TIFF or AVIF): ${why}`);
   }
+  return cropInput(img, prep);
+}
+
+/** An image already resized to prep.resize (the browser resizes with a canvas) -> network input and crop. */
+export function cropInput(img: RawImage, prep: Preprocessing): PreparedImage {
+  const { crop } = prep;
   const input = toInput(img, prep, { crop: 'center' });
   const x0 = centerOffset(img.width, crop), y0 = centerOffset(img.height, crop);
   const cropRgb = new Uint8Array(crop * crop * 3);

@@ -23,7 +23,8 @@ test('eval --json: one line {top1, top5, images, protocol}, equal to scoring eac
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n').length, 1);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(j), ['top1', 'top5', 'images', 'protocol']);
+  assert.deepEqual(Object.keys(j), ['top1', 'top5', 'images', 'protocol', 'backend']);
+  assert.equal(j.backend, 'ref');
   assert.equal(j.images, 18, 'the broken file is skipped');
   assert.equal(j.protocol, 'center');
   assert.ok(j.top1 >= 0 && j.top1 <= j.top5 && j.top5 <= 1);

@@ -9,7 +9,7 @@ import { ROOT, makeFolder, makeWeights, tmpDir } from '../data/helpers.ts';
 const BIN = path.join(ROOT, 'bin/alexnet.mjs');
 const env = { ...process.env, ALEXNET_QUIET: '1' };
 
-test('predict --json: [{file, predictions: [{index, className, probability}]}], sorted, top K', async () => {
+test('predict --json: [{file, backend, predictions: [{index, className, probability}]}], sorted, top K', async () => {
   const d = tmpDir('cli-predict');
   const data = await makeFolder(path.join(d, 'imgs'), ['x'], 2, { w: 100, h: 80, format: 'jpg' });
   const files = [path.join(data, 'x', '000.jpg'), path.join(data, 'x', '001.jpg')];
@@ -21,7 +21,8 @@ test('predict --json: [{file, predictions: [{index, className, probability}]}], 
   const j = JSON.parse(r.stdout);
   assert.equal(j.length, 2);
   for (const [i, e] of j.entries()) {
-    assert.deepEqual(Object.keys(e), ['file', 'predictions']);
+    assert.deepEqual(Object.keys(e), ['file', 'backend', 'predictions']);
+    assert.equal(e.backend, 'ref');
     assert.equal(e.file, files[i]);
     assert.equal(e.predictions.length, 3);
     for (const p of e.predictions) {

@@ -1,5 +1,6 @@
 // Architecture: every layer as a block drawn to scale, a params/MACs table, and a details panel.
-import { api, type Architecture, type SummaryLayer } from './api.ts';
+import type { Architecture, SummaryLayer } from './api.ts';
+import { source } from './source.ts';
 import { h, fmtCount, fmtShape } from './ui.ts';
 
 const KIND_CLASS: [RegExp, string][] = [[/conv/i, 'k-conv'], [/relu/i, 'k-relu'], [/lrn|norm/i, 'k-lrn'], [/pool/i, 'k-pool'], [/drop/i, 'k-drop'], [/linear|fc|dense/i, 'k-fc'], [/soft/i, 'k-soft']];
@@ -23,7 +24,7 @@ function blockSize(l: SummaryLayer, arch: Architecture): { w: number; h: number 
 const shapeLines = (s: number[]) => (s.length === 3 ? [`${s[1]}×${s[2]}`, `×${s[0]}`] : [String(s[0])]);
 
 export async function renderArchitecture(body: HTMLElement): Promise<Architecture> {
-  const arch = await api<Architecture>('/v1/architecture');
+  const arch = await source().architecture();
   const line = document.getElementById('model-line');
   if (line) line.textContent = `${arch.variant === 'paper' ? 'Paper variant (LRN, two GPU groups)' : 'torchvision variant'} · ${arch.classes} classes · input ${fmtShape(arch.inputShape)} · ${arch.totals.params.toLocaleString('en')} parameters · ${fmtCount(arch.totals.macs)} multiply-adds` + (arch.widthScale && arch.widthScale !== 1 ? ` · reduced width ×${arch.widthScale}` : '');
 

@@ -1,9 +1,10 @@
 // conv1 filters as an RGB grid; the paper variant's two GPU groups side by side.
-import { api, fromBase64, type Filters } from './api.ts';
+import { fromBase64 } from './api.ts';
+import { source } from './source.ts';
 import { h, pixelsToCanvas } from './ui.ts';
 
 export async function renderFilters(body: HTMLElement): Promise<void> {
-  const f = await api<Filters>('/v1/filters');
+  const f = await source().filters();
   const hint = body.parentElement?.querySelector('.hint');
   if (hint && f.groups.length === 1) hint.textContent = `The conv1 kernels as RGB images, each stretched to its own range. This is the ${f.variant} variant, trained as one group; in the paper's two-GPU model one half tends to learn colour-agnostic edges and the other colour blobs.`;
   const cols = f.groups.length > 1 ? 6 : Math.ceil(Math.sqrt(f.count));
@@ -32,5 +33,5 @@ export async function renderFilters(body: HTMLElement): Promise<void> {
     return h('figure', { class: 'filter-group' }, canvas, h('figcaption', {}, title, h('span', { class: 'chroma' }, `colourfulness ${(100 * colour).toFixed(0)}%`)));
   });
   body.replaceChildren(h('div', { class: 'filter-groups' }, ...groups),
-    h('p', { class: 'muted small' }, `${f.count} kernels of ${f.size}×${f.size}×3, ${f.groups.length > 1 ? 'split as the paper split them across two GPUs' : 'in one group'}. `, h('a', { href: '/v1/filters?format=png&scale=6', download: 'conv1-filters.png' }, 'Download as PNG')));
+    h('p', { class: 'muted small' }, `${f.count} kernels of ${f.size}×${f.size}×3, ${f.groups.length > 1 ? 'split as the paper split them across two GPUs' : 'in one group'}. `, source().kind === 'server' && h('a', { href: '/v1/filters?format=png&scale=6', download: 'conv1-filters.png' }, 'Download as PNG')));
 }

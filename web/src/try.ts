@@ -1,5 +1,6 @@
 // "Try an image": upload / drop / sample -> crop, top-5 with bars, activation maps of every conv layer.
-import { api, fromBase64, type Activations } from './api.ts';
+import { fromBase64, type Activations } from './api.ts';
+import { source } from './source.ts';
 import { h, pixelsToCanvas, showError, clearErrors, fmtShape } from './ui.ts';
 import { infernoLut, mapToRgba } from '../../src/viz/colormap.ts';
 
@@ -18,7 +19,7 @@ async function classify(bytes: Blob, label: string): Promise<void> {
   result.setAttribute('aria-busy', 'true');
   try {
     if (bytes.size === 0) throw new Error('the file is empty');
-    const a = await api<Activations>('/v1/activations?top=16', { method: 'POST', headers: { 'content-type': bytes.type || 'application/octet-stream' }, body: bytes });
+    const a = await source().activations(bytes);
     if (ticket !== busy) return; // a newer image was chosen meanwhile
     clearErrors(TITLE);
     render(result, a, label);
@@ -38,8 +39,8 @@ function render(result: HTMLElement, a: Activations, label: string): void {
   const crop = h('canvas', { class: 'crop', role: 'img', 'aria-label': `The ${a.size}×${a.size} crop the network sees` });
   pixelsToCanvas(crop, fromBase64(a.crop), a.size, a.size);
   const preds = h('ol', { class: 'preds', id: 'top5', 'aria-label': 'Top-5 predictions' },
-    ...a.predictions.map((p) => h('li', {},
-      h('div', { class: 'pred-row' }, h('span', { class: 'pred-name' }, p.className), h('span', { class: 'pred-p' }, `${(100 * p.probability).toFixed(1)}%`)),
+    ...a.predictions.map((p, i) => h('li', {},
+      h('div', { class: 'pred-row' }, h('span', { class: 'pred-name', 'data-testid': i === 0 ? 'top1' : undefined }, p.className), h('span', { class: 'pred-p' }, `${(100 * p.probability).toFixed(1)}%`)),
       h('div', { class: 'bar b-pred', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': (100 * p.probability).toFixed(1), 'aria-label': p.className },
         h('span', { style: { width: `${Math.max(0.5, 100 * p.probability)}%` } })))));
   const layers = a.layers.map((l) => {
@@ -92,6 +93,16 @@ function zoom(crop: HTMLCanvasElement, map: HTMLCanvasElement, title: string, su
   close.focus();
 }
 
+/** Fetches an image by URL and classifies it (the page's ?image=URL). */
+export async function classifyUrl(url: string): Promise<void> {
+  const name = decodeURIComponent(url.split('/').pop() || url);
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`the image ${url} could not be loaded (${res.status})`);
+    await classify(await res.blob(), name);
+  } catch (err) { showError(TITLE, err); }
+}
+
 export async function setupTry(): Promise<void> {
   const input = document.getElementById('file') as HTMLInputElement;
   const drop = document.getElementById('drop')!;
@@ -108,11 +119,10 @@ export async function setupTry(): Promise<void> {
 
   const list = document.getElementById('sample-list')!;
   try {
-    const { samples } = await api<{ samples: { file: string; label?: string; inClass?: boolean }[] }>('/v1/samples');
-    if (!samples.length) { list.append(h('span', { class: 'muted' }, 'none on this server')); return; }
-    for (const { file: name, label, inClass } of samples) {
+    const samples = await source().samples();
+    if (!samples.length) { list.append(h('span', { class: 'muted' }, source().kind === 'server' ? 'none on this server' : 'none (add ?image=URL to the address)')); return; }
+    for (const { name, url, label, inClass } of samples) {
       const outside = inClass === false ? ` (${label}: not a class this model knows)` : '';
-      const url = `/v1/samples/${encodeURIComponent(name)}`;
       list.append(h('button', {
         type: 'button', class: 'sample', 'data-sample': name, 'aria-label': `Classify the sample ${name}${outside}`,
         onclick: async () => {
