@@ -24,6 +24,8 @@ const APT = {
   'g++': 'C++ compiler for the native addon',
   'make': 'build tool for the native addon',
   'python3': 'node-gyp runs on Python',
+  'patchelf': 'sets the $ORIGIN run path of the prebuilt addon and its bundled libraries (npm run pack, release test)',
+  'libvulkan1': 'the Vulkan loader Dawn (the webgpu package) needs for the WebGPU backend tests (SwiftShader comes with chromium)',
 };
 const dpkgHas = (p) => {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
