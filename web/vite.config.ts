@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Node-only modules the shared model/weights code imports but the browser never calls (see stub-node.ts).
 const stub = path.join(here, 'src', 'local', 'stub-node.ts');
-const NODE_ONLY = ['sharp', 'node:fs', 'node:fs/promises', 'node:path', 'node:zlib'];
+const NODE_ONLY = ['sharp', 'node:fs', 'node:fs/promises', 'node:path', 'node:zlib', 'node:os', 'node:url', 'node:crypto', 'node:child_process'];
 
 export default defineConfig({
   root: here,

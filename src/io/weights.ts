@@ -6,11 +6,11 @@ import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path'
 import type { StateDict, WeightsMeta } from '../model/types.ts';
 import { gaussian, mulberry32 } from '../model/init.ts';
 import { writeAtomic } from '../util/atomic-write.ts';
+import { resolveWeightsPath } from './names.ts';
 import { LIMITS, PARAM_NAMES, WeightsFormatError, checkShapes, checkStateDict, completeMeta, metaFromStrings, metaToStrings, safeName, type ArchFacts, type MetaOverrides } from './meta.ts';
 import { MAX_HEADER, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
-import { resolveWeightsPath } from './hub.ts';
 
 export { WeightsFormatError, checkStateDict, completeMeta, metaFromStrings, metaToStrings, PARAM_NAMES } from './meta.ts';
 export type { MetaOverrides } from './meta.ts';
