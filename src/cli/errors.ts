@@ -2,6 +2,7 @@
 // "file not found: X" and the like, naming the file or address; a temp file of an atomic write is reported
 // as the file being written. Everything else is its message's first line.
 import { statSync } from 'node:fs';
+import { resolveWeightsPath } from '../io/names.ts';
 
 const FS: Record<string, string> = {
   ENOENT: 'file not found', EISDIR: 'is a directory, not a file', ENOTDIR: 'a parent of the path is not a folder',
@@ -40,4 +41,9 @@ export function checkDir(dir: string, what = 'folder'): void {
   const st = statSync(dir, { throwIfNoEntry: false });
   if (!st) throw new Error(`${what} not found: ${dir}`);
   if (!st.isDirectory()) throw new Error(`${what} is a file, not a folder: ${dir}`);
+}
+
+/** checkFile for a --weights/--init argument: a pulled name (torchvision) stands for its cached file. */
+export function checkWeights(arg: string, what = 'weights file'): void {
+  checkFile(resolveWeightsPath(arg), what);
 }

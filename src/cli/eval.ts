@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../backend/index.ts';
 import { int, choice, BACKENDS, PROGRESS } from './cli-opts.ts';
-import { checkDir, checkFile } from './errors.ts';
+import { checkDir, checkFile, checkWeights } from './errors.ts';
 
 interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: BackendName; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
@@ -29,7 +29,7 @@ export function configure(cmd: Command): void {
       const [{ badFilesWarning, loadOrBuildCache }, { scanImageFolder }, { BatchLoader }, { evaluate }, { disposeModel, labelMapping, modelFromWeights }, { makeProgress }, { DEFAULT_CACHE_DIR }] = await Promise.all([
         import('../data/cache.ts'), import('../data/folder.ts'), import('../data/loader.ts'), import('../train/evaluate.ts'), import('./infer.ts'), import('../train/progress.ts'), import('../train/setup.ts'),
       ]);
-      checkFile(o.weights, 'weights file');
+      checkWeights(o.weights);
       checkDir(o.data, 'image folder');
       if (o.labels) checkFile(o.labels, 'labels file');
       const ds = scanImageFolder(o.data, { limitPerClass: o.limitPerClass });

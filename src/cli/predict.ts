@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { BackendName } from '../backend/index.ts';
 import { int, choice, BACKENDS } from './cli-opts.ts';
-import { checkFile } from './errors.ts';
+import { checkWeights } from './errors.ts';
 
 interface Opts { weights: string; top: number; json?: boolean; tenCrop?: boolean; backend: BackendName; threads?: number }
 export interface Prediction { index: number; className: string; probability: number }
@@ -25,7 +25,7 @@ export function configure(cmd: Command): void {
     .action(async (images: string[], o: Opts) => {
       // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
       const [{ prepareInput }, { disposeModel, modelFromWeights }, { softmaxRows, topK }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts'), import('../model/postprocess.ts')]);
-      checkFile(o.weights, 'weights file');
+      checkWeights(o.weights);
       const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
       const out: ({ file: string; backend: string; predictions: Prediction[] } | { file: string; error: string })[] = [];
       try {

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { BACKENDS, choice, int } from './cli-opts.ts';
-import { checkFile } from './errors.ts';
+import { checkWeights } from './errors.ts';
 import type { ServerLimits } from '../server/limits.ts';
 
 const FLAGS: Record<keyof ServerLimits, string> = {
@@ -61,7 +61,7 @@ export async function configure(cmd: Command): Promise<void> {
         maxQueue: o.maxQueue, maxInflightBytes: o.maxInflightBytes,
       };
       checkLimits({ ...DEFAULT_LIMITS, ...limits }, FLAGS); // before the model loads: a bad flag fails at once
-      if (o.weights) checkFile(o.weights, 'weights file');
+      if (o.weights) checkWeights(o.weights);
       let weights = o.weights, runDir = o.run;
       if (!weights) {
         const found = findDefaultWeights();

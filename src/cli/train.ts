@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import type { TrainConfig } from '../train/setup.ts';
-import { checkFile } from './errors.ts';
+import { checkFile, checkWeights } from './errors.ts';
 import { int, num, choice, BACKENDS, VARIANTS, PROGRESS } from './cli-opts.ts';
 
 export function declare(program: Command): Command {
@@ -58,7 +58,7 @@ export async function configure(cmd: Command): Promise<void> {
         if (!o.data) throw new Error('--data DIR is required (or --resume RUN_DIR)');
         if (!o.variant) throw new Error('--variant paper|torchvision is required');
         if (o.resetClassifier && !o.init) throw new Error('--reset-classifier needs --init WEIGHTS');
-        for (const [flag, what] of [['init', 'weights file'], ['labels', 'labels file'], ['stats', 'stats file']] as const) if (o[flag]) checkFile(o[flag] as string, what);
+        for (const [flag, what] of [['init', 'weights file'], ['labels', 'labels file'], ['stats', 'stats file']] as const) if (o[flag]) (flag === 'init' ? checkWeights : checkFile)(o[flag] as string, what);
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...DEFAULTS, data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',

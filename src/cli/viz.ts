@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import type { BackendName } from '../backend/index.ts';
 import { BACKENDS, choice } from './cli-opts.ts';
 import { mkdirSync } from 'node:fs';
-import { checkFile } from './errors.ts';
-import { resolveWeightsPath } from '../io/hub.ts';
+import { checkFile, checkWeights } from './errors.ts';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -13,7 +12,7 @@ export interface VizOptions { weights: string; image?: string; out: string; top?
 export interface VizResult { files: string[]; predictions?: { index: number; className: string; probability: number }[] }
 
 export async function runViz(o: VizOptions): Promise<VizResult> {
-  checkFile(resolveWeightsPath(o.weights), 'weights file');  // a pulled name (torchvision) is a file too
+  checkWeights(o.weights);
   if (o.image) checkFile(o.image, 'image');
   const top = o.top ?? 16;
   if (!(Number.isInteger(top) && top >= 1 && top <= 256)) throw new Error(`--top must be an integer in 1..256, got ${o.top}`);

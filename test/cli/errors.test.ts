@@ -45,13 +45,13 @@ test('missing and wrong-kind files are named in one line', async () => {
 test('options: choices and required options through commander, named in one line', () => {
   oneLine(cli('convert', 'x.onnx', 'y.bin', '--format', 'tflite'), /^alexnet: option '--format <fmt>' argument 'tflite' is invalid\. Allowed choices are safetensors, onnx, pth\.$/);
   oneLine(cli('predict', 'x.jpg'), /^alexnet: required option '--weights <file>' not specified$/);
-  oneLine(cli('predict', '--weights', 'w', '--backend', 'gpu', 'x.jpg'), /argument 'gpu' is invalid\. Allowed choices are auto, native, ref\./);
-  oneLine(cli('serve', '--weights', 'w', '--port', '99999'), /^alexnet: --port must be 0\.\.65535, got 99999$/);
+  oneLine(cli('predict', '--weights', 'w', '--backend', 'gpu', 'x.jpg'), /argument 'gpu' is invalid\. Allowed choices are auto, native, webgpu, ref\./);
+  oneLine(cli('serve', '--weights', 'w', '--port', '99999'), /^alexnet: --port must be an integer from 0 to 65535 \(0 = any free port\), got '99999'$/);
   oneLine(cli('frobnicate'), /^alexnet: unknown command 'frobnicate'$/);
   const help = cli('convert', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--format <fmt>[\s\S]*?choices:\s+"safetensors", "onnx", "pth"/);
-  assert.match(cli('predict', '--help').stdout, /--backend <name>[\s\S]*?choices:\s+"auto",\s+"native",\s+"ref",\s+default:\s+"auto"/);
+  assert.match(cli('predict', '--help').stdout, /--backend <name>[\s\S]*?choices:\s+"auto",\s+"native",\s+"webgpu",\s+"ref",\s+default:\s+"auto"/);
   assert.match(cli('help', 'serve').stdout, /Usage: alexnet serve \[options\]/);
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   assert.equal(cli('--version').stdout.trim(), pkg.version);
@@ -79,7 +79,7 @@ test('serve on a port already in use says so in one line', { timeout: 60_000 }, 
     child.stderr.on('data', (d) => { err += d; });
     const code = await new Promise<number | null>((res) => child.on('exit', res));
     assert.equal(code, 1);
-    assert.equal(err.trim(), `alexnet: address in use: 127.0.0.1:${port} (another server is listening there; choose another --port)`);
+    assert.equal(err.trim(), `alexnet: port ${port} on 127.0.0.1 is already in use: stop the other server or pick another --port`);
   } finally {
     blocker.close();
     rmSync(dir, { recursive: true, force: true });
