@@ -105,7 +105,9 @@ try {
 
   mkdirSync(out, { recursive: true });
   const packed = [];
-  const npmPack = (dir, dest) => JSON.parse(sh('npm', ['pack', dir, '--json', '--pack-destination', dest], { cwd: root }))[0];
+  // prepack's build output shares stdout with the JSON: the JSON is the array that starts a line
+  const lastJson = (s) => JSON.parse(s.slice(s.search(/^\[\s*$/m)));
+  const npmPack = (dir, dest) => lastJson(sh('npm', ['pack', dir, '--json', '--pack-destination', dest], { cwd: root }))[0];
   const plat = npmPack(pdir, out);
   packed.push({ ...plat, path: path.join(out, plat.filename) });
 

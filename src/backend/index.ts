@@ -18,12 +18,12 @@ export interface BackendEntry {
 
 const BACKENDS = [
   { name: 'native', priority: 10, description: 'oneDNN + OpenBLAS C++ addon (CPU)',
-    create: async (o: BackendOptions) => (await import('./native/index.ts')).createNativeBackend(o) },
+    create: async (o: BackendOptions): Promise<Backend> => (await import('./native/index.ts')).createNativeBackend(o) },
   { name: 'webgpu', priority: 5, description: 'WGSL kernels on a WebGPU adapter (Dawn in Node, the browser\'s own)',
-    create: async () => (await import('./webgpu/index.ts')).createWebGpuBackend(),
-    createForAuto: async () => (await import('./webgpu/index.ts')).createWebGpuBackend({ allowSoftware: false }) },
+    create: async (): Promise<Backend> => (await import('./webgpu/index.ts')).createWebGpuBackend(),
+    createForAuto: async (): Promise<Backend> => (await import('./webgpu/index.ts')).createWebGpuBackend({ allowSoftware: false }) },
   { name: 'ref', priority: 0, description: 'plain TypeScript reference kernels (the oracle)',
-    create: async () => (await import('./ref/index.ts')).createRefBackend() },
+    create: async (): Promise<Backend> => (await import('./ref/index.ts')).createRefBackend() },
 ] as const satisfies readonly BackendEntry[];
 
 /** A registered backend's name. */

@@ -131,7 +131,7 @@ test('npm pack -> install into an empty project -> typed, importable, runnable',
       });
       const page = await fetch(`${base}/`);
       assert.equal(page.status, 200);
-      assert.match(await page.text(), /<script[^>]+src="\/assets\//);
+      assert.match(await page.text(), /<script[^>]+src="\.?\/assets\//);
     } finally {
       child.kill('SIGKILL');
     }
