@@ -1,13 +1,13 @@
 // alexnet data: inspect image folders. `stats` computes the colour statistics used for mean
 // subtraction and the paper's PCA lighting; `check` decodes everything and lists bad files.
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { badFilesWarning, loadOrBuildCache } from '../data/cache.ts';
 import { scanImageFolder } from '../data/folder.ts';
 import { computeStats } from '../data/stats.ts';
 import { makeProgress } from '../train/progress.ts';
 import { DEFAULT_CACHE_DIR } from '../train/setup.ts';
 import { int } from '../train/cli-opts.ts';
+import { writeAtomicSync } from '../util/atomic-write.ts';
 
 interface Common { side: number; limitPerClass?: number; cacheDir?: string; labels?: string }
 
@@ -45,7 +45,7 @@ export function register(program: Command): void {
       if (w) console.error(w);
       if (c.n === 0) throw new Error(`${dir}: no readable images`);
       const s = computeStats(c);
-      writeFileSync(o.out, JSON.stringify({ source: ds.root, ...s, skipped: c.bad.length }, null, 2) + '\n');
+      writeAtomicSync(o.out, Buffer.from(JSON.stringify({ source: ds.root, ...s, skipped: c.bad.length }, null, 2) + '\n', 'utf8'));
       console.log(`${c.n} images (${ds.classes.length} classes) at ${o.side}px${c.bad.length ? `, ${c.bad.length} unreadable skipped` : ''}`);
       console.log(`mean   ${f4(s.mean)}   (ImageNet [0.485, 0.456, 0.406])`);
       console.log(`std    ${f4(s.std)}   (ImageNet [0.229, 0.224, 0.225])`);

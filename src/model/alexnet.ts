@@ -88,8 +88,11 @@ export class AlexNet implements Model {
   async trainStep(x: Float32Array, shape: Shape4, labels: Int32Array, opts: TrainStepOptions): Promise<number> {
     if (!(opts.lr >= 0) || !Number.isFinite(opts.lr)) throw new Error(`trainStep: lr must be a finite number >= 0, got ${opts.lr}`);
     const be = this.backend;
-    const { loss } = this.backprop(x, shape, labels, { train: true, dropout: opts.dropout ?? true, dropoutSeed: opts.dropoutSeed ?? 0 }, false);
-    sgdStep(be, this.weights.base, this.grads.base, this.momentum.base, { lr: opts.lr, momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 5e-4 });
+    const sgd = { lr: opts.lr, momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 5e-4 };
+    const ctx = { train: true, dropout: opts.dropout ?? true, dropoutSeed: opts.dropoutSeed ?? 0 };
+    const { loss } = this.backprop(x, shape, labels, ctx, false, opts.paramLr ? this.frozenFront(opts.paramLr) : 0);
+    if (opts.paramLr) this.sgdGroups(opts.paramLr, sgd);
+    else sgdStep(be, this.weights.base, this.grads.base, this.momentum.base, sgd);
     const v = (await be.read(loss))[0];
     be.free(loss);
     return v;
@@ -163,8 +166,43 @@ export class AlexNet implements Model {
 
   // --- internals ---
 
-  /** Zero grads, forward with caches, loss, backward. Returns loss (and logits when asked); caller frees. */
-  backprop(x: Float32Array, shape: Shape4, labels: Int32Array, ctx: ForwardContext, keepLogits: boolean): { loss: Tensor; logits: Tensor } {
+  // --- per-group learning rates (fine-tuning) ---
+
+  private lrScale(name: string, paramLr: Readonly<Record<string, number>>): number {
+    let best = '', scale = 1;
+    for (const [prefix, v] of Object.entries(paramLr)) {
+      if ((name === prefix || name.startsWith(`${prefix}.`)) && prefix.length > best.length) { best = prefix; scale = v; }
+    }
+    if (!(scale >= 0) || !Number.isFinite(scale)) throw new Error(`trainStep: paramLr for ${name} must be a finite number >= 0, got ${scale}`);
+    return scale;
+  }
+
+  /** How many leading layers need no backward: those before the first parameter layer that trains. */
+  private frozenFront(paramLr: Readonly<Record<string, number>>): number {
+    const first = this.params.find((e) => this.lrScale(e.name, paramLr) > 0);
+    return first ? this.params.indexOf(first) : this.params.length;
+  }
+
+  /** One sgd per run of consecutive parameters with the same multiplier (views into the arenas); frozen runs are skipped. */
+  private sgdGroups(paramLr: Readonly<Record<string, number>>, sgd: { lr: number; momentum: number; weightDecay: number }): void {
+    const be = this.backend;
+    const runs: { offset: number; size: number; scale: number }[] = [];
+    for (const e of this.params) {
+      const scale = this.lrScale(e.name, paramLr), last = runs.at(-1);
+      if (last && last.scale === scale && last.offset + last.size === e.offset) last.size += e.size;
+      else runs.push({ offset: e.offset, size: e.size, scale });
+    }
+    for (const r of runs) {
+      if (r.scale === 0) continue;
+      const [w, dw, v] = [this.weights.base, this.grads.base, this.momentum.base].map((t) => be.view(t, r.offset, [r.size]));
+      sgdStep(be, w, dw, v, { ...sgd, lr: sgd.lr * r.scale });
+      be.free(w, dw, v);
+    }
+  }
+
+  /** Zero grads, forward with caches, loss, backward. Returns loss (and logits when asked); caller frees.
+   *  `frozenParams`: the first N parameter entries train not at all, so their layers are not backpropagated. */
+  backprop(x: Float32Array, shape: Shape4, labels: Int32Array, ctx: ForwardContext, keepLogits: boolean, frozenParams = 0): { loss: Tensor; logits: Tensor } {
     const be = this.backend;
     if (labels.length !== shape[0]) throw new Error(`labels: expected ${shape[0]} labels (batch size), got ${labels.length}`);
     for (let i = 0; i < labels.length; i++) {
@@ -174,7 +212,10 @@ export class AlexNet implements Model {
     const xt = this.upload(x, shape);
     const lt = be.upload(labels, [labels.length]);
     this.grads.zero();
-    const r = forwardBackward(be, layers, xt, lt, ctx, keepLogits);
+    const frozen = new Set(this.params.slice(0, frozenParams).map((e) => e.name.replace(/\.(weight|bias)$/, '')));
+    let firstTrained = layers.findIndex((l) => l.param !== undefined && !frozen.has(l.param));
+    if (firstTrained < 0) firstTrained = layers.length;
+    const r = forwardBackward(be, layers, xt, lt, ctx, keepLogits, frozenParams > 0 ? firstTrained : 0);
     be.free(lt);
     return r;
   }

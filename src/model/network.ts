@@ -79,7 +79,8 @@ export interface TrainResult { loss: Tensor; logits: Tensor }
 
 /** Forward with caches, loss, backward into the (pre-zeroed) grad arena. Frees all intermediates and x.
  *  Returns the loss tensor and (if keepLogits) the logits; the caller frees them. */
-export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor, labels: Tensor, ctx: ForwardContext, keepLogits: boolean): TrainResult {
+/** `firstTrained`: layers before it hold frozen parameters (or none) and are not backpropagated. */
+export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor, labels: Tensor, ctx: ForwardContext, keepLogits: boolean, firstTrained = 0): TrainResult {
   const refs = new Map<Tensor, number>();
   const caches: Cache[] = new Array(layers.length);
   let cur = x;
@@ -98,8 +99,8 @@ export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor
   if (!keepLogits && !refs.has(logits)) be.free(logits);
   let dy: Tensor | undefined = lossBackward(lc);
   for (let i = layers.length - 1; i >= 0; i--) {
-    const dx: Tensor | undefined = layers[i].backward(be, dy!, caches[i], i > 0);
-    if (dx !== dy) be.free(dy);
+    const dx: Tensor | undefined = i < firstTrained ? undefined : layers[i].backward(be, dy!, caches[i], i > firstTrained);
+    if (dy && dx !== dy) be.free(dy);
     const cache = caches[i];
     for (const k in cache) {
       const v = cache[k];
