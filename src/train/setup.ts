@@ -165,7 +165,9 @@ export async function loadInit(cfg: TrainConfig, classes: number): Promise<InitW
   try { st = statSync(cfg.init); } catch { throw new Error(`--init ${cfg.init}: file not found`); }
   if (!st.isFile()) throw new Error(`--init ${cfg.init}: not a file`);
   try { accessSync(cfg.init, constants.R_OK); } catch { throw new Error(`--init ${cfg.init}: not readable (permission denied)`); }
-  const { sd, meta } = await loadWeights(cfg.init, { variant: cfg.variant });
+  let loaded;
+  try { loaded = await loadWeights(cfg.init, { variant: cfg.variant }); } catch (e) { throw new Error(`--init: ${(e as Error).message}`); }
+  const { sd, meta } = loaded;
   if (meta.variant !== cfg.variant) throw new Error(`--init ${cfg.init} holds a ${meta.variant} model but --variant is ${cfg.variant}`);
   if (cfg.resetClassifier) return { sd: resetClassifier(sd, classes, cfg.seed), widthScale: meta.widthScale, hidden: meta.hidden };
   if (meta.classes !== classes) {
