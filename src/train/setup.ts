@@ -60,6 +60,8 @@ export interface TrainConfig {
   recipe?: RecipeName;
   /** lr multiplier for the conv layers (features.*); fine-tuning with a new fc8 defaults to 0.1. */
   lrFeatures?: number;
+  /** lr multiplier for the classifier (fc6-fc8, classifier.*); the default recipe from scratch uses 0.1. */
+  lrClassifier?: number;
   /** 'features': conv layers get no update and no gradient work; only the classifier trains. */
   freeze?: 'none' | 'features';
 }

@@ -75,7 +75,9 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       cleanStaleTemps(opts.resume);
       ck = latestCheckpoint<CkptState>(opts.resume, (m) => progress.log(m));
       if (!ck) throw new Error(`--resume: no usable checkpoint in ${opts.resume}`);
-      cfg = { ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
+      // checkpoints from before recipes carry no lrFeatures/lrClassifier/warm-up: they trained with these
+      const before = { lrFeatures: 1, lrClassifier: 1, warmupSteps: 0, patience: 2, freeze: 'none' } as const;
+      cfg = { ...before, ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
     }
     const folders = checkAndScan(cfg);
     const init = ck ? undefined : await loadInit(cfg, folders.train.classes.length);
@@ -116,7 +118,8 @@ async function run(cfgIn: TrainConfig, ck: ReturnType<typeof latestCheckpoint<Ck
   cfg = resolveSettings(cfg, spe); // warm-up, patience, fine-tuning rates: the values the log and checkpoints record
   const model = await prepareModel(ck ? { ...cfg, init: undefined, initScheme: 'model' } : cfg, data.classes.length, progress, initBatch, init);
   const valLoader = data.val ? new BatchLoader(data.val, data.pp, { batch: cfg.batch, seed: cfg.seed, meanImage: data.meanImg, worker: false }) : undefined;
-  const paramLr = cfg.freeze === 'features' ? { features: 0 } : cfg.lrFeatures !== 1 ? { features: cfg.lrFeatures! } : undefined;
+  const lrFeatures = cfg.freeze === 'features' ? 0 : cfg.lrFeatures ?? 1, lrClassifier = cfg.lrClassifier ?? 1;
+  const paramLr = lrFeatures !== 1 || lrClassifier !== 1 ? { features: lrFeatures, classifier: lrClassifier } : undefined;
   const K = data.classes.length;
 
   let epoch = 0, k = 0, step = 0, epochLossSum = 0, epochCount = 0, secondsBefore = 0;

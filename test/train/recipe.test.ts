@@ -34,12 +34,15 @@ test('default recipe: LSUV, cosine, one epoch of warm-up; explicit settings win 
   const r = resolveSettings({ ...d, data: 'd', variant: 'torchvision', out: 'o' }, 37);
   assert.equal(r.warmupSteps, 37);
   assert.equal(r.lrFeatures, 1);
+  assert.equal(r.lrClassifier, 0.1, 'from scratch the wide fc layers train at 0.1 x lr');
   const e = resolveSettings({ ...d, data: 'd', variant: 'torchvision', out: 'o', warmupSteps: 5, patience: 9, init: 'w', resetClassifier: true }, 37);
   assert.equal(e.warmupSteps, 5);
   assert.equal(e.patience, 9);
   assert.equal(e.lrFeatures, 0.1, 'fine-tuning with a new fc8: conv layers at 0.1 x lr');
+  assert.equal(e.lrClassifier, 1, 'fine-tuning: the new classifier at the full lr');
+  assert.equal(resolveSettings({ ...recipeDefaults('paper'), data: 'd', variant: 'paper', out: 'o' }, 10).lrClassifier, 1, 'the paper: one rate');
   const s = settingsOf(e);
-  for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'lrFeatures', 'freeze']) {
+  for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'lrFeatures', 'lrClassifier', 'freeze']) {
     assert.ok(s[k] !== undefined, `settings record has ${k}`);
   }
 });
