@@ -14,10 +14,10 @@ export function register(program: Command): void {
     .addHelpText('after', `
 Recipes fill every setting you do not give (explicit flags win; the run log's start record lists them all):
   default  LSUV init (He, then each layer scaled to unit output variance on a real batch), lr 0.01 with one
-           epoch of linear warm-up and cosine decay to 0, fc6-fc8 at 0.1 x lr, batch 128, momentum 0.9,
-           weight decay 5e-4, random crops + flips + PCA lighting, 90 epochs. Why: AlexNet has no batch norm;
-           with its own initialisation the loss sits at ln(classes) for epochs on small data while a plateau
-           schedule cuts the rate, and after LSUV the wide fc layers are unstable at the full rate.
+           epoch of linear warm-up and cosine decay to 0, batch 128, momentum 0.9, weight decay 5e-4, random
+           crops + flips + PCA lighting, 90 epochs. Why: AlexNet has no batch norm; with its own
+           initialisation the loss sits at ln(classes) for epochs on small data while a plateau schedule
+           cuts the rate.
   paper    the 2012 paper exactly: N(0, 0.01) weights, bias 1 in conv2/4/5 and fc6/7, batch 128, lr 0.01
            divided by 10 when validation error stops improving (patience max(2, epochs/15) epochs, counted
            only once the model is above chance), 90 epochs, crops + flips + PCA lighting, mean image.
@@ -48,7 +48,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
     .option('--init <weights>', 'start from these weights (safetensors, .pth or ONNX)')
     .option('--reset-classifier', 'with --init: new fc8 for this data set\'s class count (fine-tuning)')
     .option('--lr-features <x>', 'lr multiplier for the conv layers (default 0.1 with --init --reset-classifier, else 1)', num('--lr-features'))
-    .option('--lr-classifier <x>', 'lr multiplier for fc6-fc8 (default recipe from scratch: 0.1; fine-tuning and paper: 1)', num('--lr-classifier'))
+    .option('--lr-classifier <x>', 'lr multiplier for fc6-fc8 (default 1; 0.1 calms the first-epoch loss spikes of LSUV-initialised wide fc layers)', num('--lr-classifier'))
     .option('--freeze <part>', 'features: conv layers fixed (no update, no gradient work); only fc6-fc8 train | none', oneOf('--freeze', ['none', 'features'] as const))
     .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
     .option('--checkpoint-minutes <m>', `also checkpoint every M minutes (default ${recipeDefaults().checkpointMinutes})`, num('--checkpoint-minutes'))

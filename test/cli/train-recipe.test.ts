@@ -31,7 +31,7 @@ test('defaults learn: no training flags, 3 classes x 60 photos, 64 px, 8 epochs 
   assert.equal(start.settings.initScheme, 'lsuv');
   assert.equal(start.settings.schedule, 'cosine');
   assert.equal(start.settings.warmupSteps, 12, 'one epoch of warm-up');
-  assert.equal(start.settings.lrClassifier, 0.1);
+  assert.equal(start.settings.lrClassifier, 1);
   const epochs = recs.filter((x) => x.type === 'epoch');
   assert.equal(epochs.length, 8);
   const acc = epochs.at(-1).valTop1;

@@ -34,7 +34,7 @@ test('default recipe: LSUV, cosine, one epoch of warm-up; explicit settings win 
   const r = resolveSettings({ ...d, data: 'd', variant: 'torchvision', out: 'o' }, 37);
   assert.equal(r.warmupSteps, 37);
   assert.equal(r.lrFeatures, 1);
-  assert.equal(r.lrClassifier, 0.1, 'from scratch the wide fc layers train at 0.1 x lr');
+  assert.equal(r.lrClassifier, 1);
   const e = resolveSettings({ ...d, data: 'd', variant: 'torchvision', out: 'o', warmupSteps: 5, patience: 9, init: 'w', resetClassifier: true }, 37);
   assert.equal(e.warmupSteps, 5);
   assert.equal(e.patience, 9);
