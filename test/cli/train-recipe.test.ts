@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { IMAGENETTE, ROOT, SKIP_SHARED, haveShared, makeFolder, tmpDir } from '../data/helpers.ts';
 
@@ -36,6 +36,7 @@ test('defaults learn: no training flags, 3 classes x 60 photos, 64 px, 8 epochs 
   assert.equal(epochs.length, 8);
   const acc = epochs.at(-1).valTop1;
   console.log(`# defaults: val top-1 by epoch ${epochs.map((e) => (100 * e.valTop1).toFixed(1)).join(' ')} (chance 33.3%)`);
+  rmSync(d, { recursive: true, force: true }); // three full-width checkpoints are 1.4 GB
   // 60 held-out photos: P(>= 36 right | guessing 1/3) < 1e-4
   assert.ok(acc >= 0.6, `val top-1 ${(100 * acc).toFixed(1)}% should be >= 60%`);
   assert.ok(epochs.at(-1).trainLoss < 0.9 * Math.log(3), `train loss ${epochs.at(-1).trainLoss} should fall clearly below ln 3`);
