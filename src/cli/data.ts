@@ -1,10 +1,9 @@
 // alexnet data: inspect image folders. `stats` computes the colour statistics used for mean
 // subtraction and the paper's PCA lighting; `check` decodes everything and lists bad files.
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { int } from './cli-opts.ts';
 import { checkDir, checkFile } from './errors.ts';
+import { writeAtomicSync } from '../util/atomic-write.ts';
 
 interface Common { side: number; limitPerClass?: number; cacheDir?: string; labels?: string }
 
@@ -52,8 +51,7 @@ export function configure(data: Command): void {
       if (w) console.error(w);
       if (c.n === 0) throw new Error(`${dir}: no readable images`);
       const s = computeStats(c);
-      mkdirSync(path.dirname(o.out), { recursive: true });
-      writeFileSync(o.out, JSON.stringify({ source: ds.root, ...s, skipped: c.bad.length }, null, 2) + '\n');
+      writeAtomicSync(o.out, Buffer.from(JSON.stringify({ source: ds.root, ...s, skipped: c.bad.length }, null, 2) + '\n', 'utf8'));
       console.log(`${c.n} images (${ds.classes.length} classes) at ${o.side}px${c.bad.length ? `, ${c.bad.length} unreadable skipped` : ''}`);
       console.log(`mean   ${f4(s.mean)}   (ImageNet [0.485, 0.456, 0.406])`);
       console.log(`std    ${f4(s.std)}   (ImageNet [0.229, 0.224, 0.225])`);

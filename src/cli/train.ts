@@ -12,21 +12,34 @@ export function declare(program: Command): Command {
 
 export async function configure(cmd: Command): Promise<void> {
   // imported here, not at the top, so `alexnet --help` lists the command without loading the training code
-  const { DEFAULTS } = await import('../train/setup.ts');
+  const [{ MAX_IMAGE_SIZE, recipeDefaults }, { RECIPES, RECIPE_HELP, RECIPE_NAMES }] = await Promise.all([import('../train/setup.ts'), import('../train/recipe.ts')]);
   cmd
+    .addHelpText('after', `
+Recipes fill every setting you do not give (explicit flags win; the run log's start record lists them all):
+  default  LSUV init (He, then each layer scaled to unit output variance on a real batch), lr 0.01 with one
+           epoch of linear warm-up and cosine decay to 0, batch 128, momentum 0.9, weight decay 5e-4, random
+           crops + flips + PCA lighting, 90 epochs. Why: AlexNet has no batch norm; with its own
+           initialisation the loss sits at ln(classes) for epochs on small data while a plateau schedule
+           cuts the rate.
+  paper    the 2012 paper exactly: N(0, 0.01) weights, bias 1 in conv2/4/5 and fc6/7, batch 128, lr 0.01
+           divided by 10 when validation error stops improving (patience max(2, epochs/15) epochs, counted
+           only once the model is above chance), 90 epochs, crops + flips + PCA lighting, mean image.
+Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv layers at 0.1 x --lr
+(--lr-features); --freeze features trains only the classifier (fc6-fc8).`)
+    .addOption(choice('--recipe <name>', RECIPE_HELP, RECIPE_NAMES))
     .option('--data <dir>', 'training images, one folder per class')
     .option('--val <dir>', 'validation images (same class folders); top-1/top-5 after every epoch')
     .addOption(choice('--variant <name>', 'architecture', VARIANTS))
-    .option('--image-size <s>', 'crop side (default 227 paper, 224 torchvision); images are cached at round(S*256/224)', int('--image-size'))
-    .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
-    .option('--batch <n>', `batch size (default ${DEFAULTS.batch})`, int('--batch'))
-    .option('--lr <x>', `initial learning rate (default ${DEFAULTS.lr})`, num('--lr'))
-    .option('--momentum <x>', `SGD momentum (default ${DEFAULTS.momentum})`, num('--momentum'))
-    .option('--weight-decay <x>', `weight decay (default ${DEFAULTS.weightDecay})`, num('--weight-decay'))
-    .addOption(choice('--schedule <s>', 'plateau (paper: lr/10 when val error stalls) | step | cosine', ['plateau', 'step', 'cosine']))
-    .option('--warmup-steps <n>', 'linear lr warm-up over the first N steps (default 0)', int('--warmup-steps', 0))
-    .option('--patience <n>', `plateau: epochs without improvement before lr/10 (default ${DEFAULTS.patience})`, int('--patience'))
-    .option('--step-epochs <n>', `step: epochs between lr/10 drops (default ${DEFAULTS.stepEpochs})`, int('--step-epochs'))
+    .option('--image-size <s>', `crop side, up to ${MAX_IMAGE_SIZE} (default 227 paper, 224 torchvision); images are cached at round(S*256/224)`, int('--image-size'))
+    .option('--epochs <n>', `epochs (default ${RECIPES.default.epochs})`, int('--epochs'))
+    .option('--batch <n>', `batch size (default ${RECIPES.default.batch})`, int('--batch'))
+    .option('--lr <x>', `initial learning rate (default ${RECIPES.default.lr})`, num('--lr'))
+    .option('--momentum <x>', `SGD momentum (default ${RECIPES.default.momentum})`, num('--momentum'))
+    .option('--weight-decay <x>', `weight decay (default ${RECIPES.default.weightDecay})`, num('--weight-decay'))
+    .addOption(choice('--schedule <s>', 'cosine (default recipe) | plateau (paper: lr/10 when val error stalls) | step', ['plateau', 'step', 'cosine']))
+    .option('--warmup-steps <n>', 'linear lr warm-up over the first N steps (default recipe: one epoch; paper: 0)', int('--warmup-steps', 0))
+    .option('--patience <n>', 'plateau: epochs without improvement before lr/10 (default max(2, epochs/15))', int('--patience'))
+    .option('--step-epochs <n>', `step: epochs between lr/10 drops (default ${RECIPES.default.stepEpochs})`, int('--step-epochs'))
     .option('--out <dir>', 'run folder (checkpoints, log.jsonl, curves.svg, weights.safetensors)')
     .option('--resume <dir>', 'continue a run from its newest good checkpoint')
     .option('--seed <n>', 'seed for init, shuffling, crops and dropout (default 0)', int('--seed', 0))
@@ -37,13 +50,16 @@ export async function configure(cmd: Command): Promise<void> {
     .option('--val-limit-per-class <n>', 'the same for --val', int('--val-limit-per-class'))
     .option('--init <weights>', 'start from these weights (safetensors, .pth or ONNX)')
     .option('--reset-classifier', 'with --init: new fc8 for this data set\'s class count (fine-tuning)')
+    .option('--lr-features <x>', 'lr multiplier for the conv layers (default 0.1 with --init --reset-classifier, else 1)', num('--lr-features'))
+    .option('--lr-classifier <x>', 'lr multiplier for fc6-fc8 (default 1; 0.1 calms the first-epoch loss spikes of LSUV-initialised wide fc layers)', num('--lr-classifier'))
+    .addOption(choice('--freeze <part>', 'features: conv layers fixed (no update, no gradient work); only fc6-fc8 train | none', ['none', 'features']))
     .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
-    .option('--checkpoint-minutes <m>', `also checkpoint every M minutes (default ${DEFAULTS.checkpointMinutes})`, num('--checkpoint-minutes'))
-    .option('--keep <n>', `checkpoints kept (default ${DEFAULTS.keepCheckpoints})`, int('--keep'))
+    .option('--checkpoint-minutes <m>', `also checkpoint every M minutes (default ${recipeDefaults().checkpointMinutes})`, num('--checkpoint-minutes'))
+    .option('--keep <n>', `checkpoints kept (default ${recipeDefaults().keepCheckpoints})`, int('--keep'))
     .option('--lighting <sigma>', `PCA lighting noise (paper 0.1; 0 = off)`, num('--lighting'))
-    .addOption(choice('--mean <how>', 'channel | pixel (the paper\'s mean image)', ['channel', 'pixel']))
+    .addOption(choice('--mean <how>', 'channel (default recipe) | pixel (the paper\'s mean image)', ['channel', 'pixel']))
     .option('--stats <file>', 'mean + PCA from `alexnet data stats` instead of ImageNet\'s')
-    .addOption(choice('--init-scheme <s>', 'model (the variant\'s own init) | he | lsuv (He + unit-variance layer scaling on a data batch; starts much faster)', ['model', 'he', 'lsuv']))
+    .addOption(choice('--init-scheme <s>', 'lsuv (default recipe: He + unit-variance layer scaling on a data batch) | model (the variant\'s own init; paper recipe) | he', ['model', 'he', 'lsuv']))
     .option('--workers <n>', 'decode worker threads', int('--workers'))
     .option('--width-scale <x>', 'reduced-width model (tests, demos)', num('--width-scale'))
     .option('--hidden <n>', 'fc6/fc7 width (default 4096)', int('--hidden'))
@@ -53,16 +69,17 @@ export async function configure(cmd: Command): Promise<void> {
       const pick = <K extends keyof TrainConfig>(k: K, flag = k as string): TrainConfig[K] | undefined => o[flag] as TrainConfig[K] | undefined;
       let cfg: TrainConfig;
       if (o.resume) {
-        cfg = { ...DEFAULTS, data: '', variant: 'paper', out: o.resume as string };
+        cfg = { ...recipeDefaults(), data: '', variant: 'paper', out: o.resume as string };
       } else {
         if (!o.data) throw new Error('--data DIR is required (or --resume RUN_DIR)');
         if (!o.variant) throw new Error('--variant paper|torchvision is required');
         if (o.resetClassifier && !o.init) throw new Error('--reset-classifier needs --init WEIGHTS');
+        if (o.freeze === 'features' && !o.init) throw new Error('--freeze features needs --init WEIGHTS (frozen random conv layers learn nothing)');
         for (const [flag, what] of [['init', 'weights file'], ['labels', 'labels file'], ['stats', 'stats file']] as const) if (o[flag]) (flag === 'init' ? checkWeights : checkFile)(o[flag] as string, what);
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
-        cfg = { ...DEFAULTS, data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
+        cfg = { ...recipeDefaults(o.recipe as TrainConfig['recipe']), data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',
-          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps'] as const) {
+          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
           const v = pick(k);
           if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
         }

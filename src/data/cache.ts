@@ -4,12 +4,13 @@
 //
 // File layout: "ANXCACHE1\n" | u32 header bytes | JSON header | pad to 8 | n*side*side*3 uint8.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ImageFolder } from './folder.ts';
 import type { DecodeReply, DecodeRequest } from './decode-worker.ts';
 import { moduleWorker } from './worker-util.ts';
+import { cleanStaleTemps, writeAtomicSync } from '../util/atomic-write.ts';
 
 const MAGIC = 'ANXCACHE1\n';
 
@@ -118,16 +119,8 @@ function writeCache(file: string, c: CachedSplit): void {
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(hdr.length, MAGIC.length);
   const pad = Buffer.alloc(Math.ceil((head.length + hdr.length) / 8) * 8 - head.length - hdr.length);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const b of [head, hdr, pad]) writeSync(fd, b);
-    for (let off = 0; off < c.pixels.length; off += 1 << 26) writeSync(fd, c.pixels, off, Math.min(1 << 26, c.pixels.length - off));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  // the one atomic writer: a full disk fails here (NoSpaceError) instead of renaming a torn cache into place
+  writeAtomicSync(file, [head, hdr, pad, c.pixels]);
 }
 
 /** Loads the split's cache, building it (decoding every file once) when absent or stale. */
@@ -136,9 +129,10 @@ export async function loadOrBuildCache(ds: ImageFolder, side: number, opts: Cach
   const name = opts.name ?? 'split';
   const prefix = `${name}-${side}px-${createHash('sha256').update(ds.root).digest('hex').slice(0, 8)}-${ds.files.length}-`;
   const file = opts.dir ? path.join(opts.dir, `${prefix}${key}.u8`) : '';
+  if (opts.dir) cleanStaleTemps(opts.dir); // temps of a writer that was killed mid-write
   if (file && existsSync(file)) {
     const c = readCache(file, ds, side);
-    if (c) return { ...c, built: false };
+    if (c) return { ...c, bad: [...(ds.skipped ?? []), ...c.bad], built: false };
   }
   const per = side * side * 3;
   const all = sharedBytes(ds.files.length * per);
@@ -161,7 +155,7 @@ export async function loadOrBuildCache(ds: ImageFolder, side: number, opts: Cach
     }
     writeCache(file, c);
   }
-  return { ...c, built: true };
+  return { ...c, bad: [...(ds.skipped ?? []), ...bad], built: true };
 }
 
 /** One-line warning listing skipped files (first few by name). */

@@ -13,6 +13,9 @@ export interface ImageFolder {
   /** Readable names (synset list's first name, else the folder name). */
   classNames: string[];
   files: ImageFile[];
+  /** Entries that look like images but cannot be opened (dangling symlink, symlink loop, a folder named
+   *  x.jpg): left out and counted with the undecodable ones, never fatal. */
+  skipped?: { path: string; reason: string }[];
 }
 
 /** Reads "n01440764 tench, Tinca tinca" lines -> wnid -> "tench" (the first comma-separated name). */
@@ -36,6 +39,14 @@ export interface ScanOptions {
   limitPerClass?: number;
   /** Expected classes (e.g. the training split's): the folder must hold exactly these. */
   classes?: string[];
+}
+
+function unopenable(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'symlink loop';
+  if (code === 'ENOENT') return 'dangling symlink (target missing)';
+  if (code === 'EACCES') return 'permission denied';
+  return (e as Error).message;
 }
 
 function isDir(p: string): boolean {
@@ -64,6 +75,7 @@ export function scanImageFolder(root: string, opts: ScanOptions = {}): ImageFold
   const order = opts.classes ?? classes;
   const syn = typeof opts.labels === 'string' ? readSynsets(opts.labels) : opts.labels;
   const files: ImageFile[] = [];
+  const skipped: NonNullable<ImageFolder['skipped']> = [];
   order.forEach((cls, label) => {
     const dir = path.join(abs, cls);
     let names = readdirSync(dir).filter((n) => IMAGE_EXTS.includes(path.extname(n).toLowerCase())).sort();
@@ -71,10 +83,12 @@ export function scanImageFolder(root: string, opts: ScanOptions = {}): ImageFold
     if (opts.limitPerClass && opts.limitPerClass > 0) names = names.slice(0, opts.limitPerClass);
     for (const n of names) {
       const p = path.join(dir, n);
-      const st = statSync(p);
+      let st;
+      try { st = statSync(p); } catch (e) { skipped.push({ path: p, reason: unopenable(e) }); continue; }
+      if (!st.isFile()) { skipped.push({ path: p, reason: 'not a regular file' }); continue; }
       files.push({ path: p, label, size: st.size, mtimeMs: Math.floor(st.mtimeMs) });
     }
   });
   const classNames = order.map((c) => syn?.get(c) ?? c);
-  return { root: abs, classes: order, classNames, files };
+  return { root: abs, classes: order, classNames, files, skipped };
 }

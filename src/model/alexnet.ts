@@ -6,7 +6,7 @@
 // the gradient arena appears on the first backward, the velocity with the optimiser's first step.
 import type { Backend, Tensor } from '../backend/backend.ts';
 import type { ForwardContext, Layer, ParamSlot } from '../layers/layer.ts';
-import { Sgd } from '../optim/sgd.ts';
+import { Sgd, frozenFront } from '../optim/sgd.ts';
 import { Arena, buildParamTable } from './arena.ts';
 import { initArena } from './init.ts';
 import { bindLayers, buildLayers, forwardBackward, forwardEval } from './network.ts';
@@ -110,13 +110,16 @@ export class AlexNet implements Model {
   async trainStep(x: Float32Array, shape: Shape4, labels: Int32Array, opts: TrainStepOptions): Promise<number> {
     if (!(opts.lr >= 0) || !Number.isFinite(opts.lr)) throw new Error(`trainStep: lr must be a finite number >= 0, got ${opts.lr}`);
     const loss = this.backward(x, shape, labels, opts);
-    this.optimizer.step(opts.lr, { momentum: opts.momentum, weightDecay: opts.weightDecay });
+    this.optimizer.step(opts.lr, { momentum: opts.momentum, weightDecay: opts.weightDecay, paramLr: opts.paramLr });
     return loss;
   }
 
-  backward(x: Float32Array, shape: Shape4, labels: Int32Array, opts: { dropout?: boolean; dropoutSeed?: number } = {}): Promise<number> {
+  /** Loss and gradients of one batch (the optimiser steps separately). With `paramLr`, the leading layers
+   *  whose multiplier is 0 (frozen) are not backpropagated at all. */
+  backward(x: Float32Array, shape: Shape4, labels: Int32Array, opts: { dropout?: boolean; dropoutSeed?: number; paramLr?: Readonly<Record<string, number>> } = {}): Promise<number> {
     const be = this.backend;
-    const { loss } = this.backprop(x, shape, labels, { train: true, dropout: opts.dropout ?? true, dropoutSeed: opts.dropoutSeed ?? 0 }, false);
+    const ctx = { train: true, dropout: opts.dropout ?? true, dropoutSeed: opts.dropoutSeed ?? 0 };
+    const { loss } = this.backprop(x, shape, labels, ctx, false, opts.paramLr ? frozenFront(this.params, opts.paramLr) : 0);
     return be.read(loss).then((v) => { be.free(loss); return v[0]; });
   }
 
@@ -183,8 +186,9 @@ export class AlexNet implements Model {
 
   // --- internals ---
 
-  /** Zero grads, forward with caches, loss, backward. Returns loss (and logits when asked); caller frees. */
-  backprop(x: Float32Array, shape: Shape4, labels: Int32Array, ctx: ForwardContext, keepLogits: boolean): { loss: Tensor; logits: Tensor } {
+  /** Zero grads, forward with caches, loss, backward. Returns loss (and logits when asked); caller frees.
+   *  `frozenParams`: the first N parameter entries train not at all, so their layers are not backpropagated. */
+  backprop(x: Float32Array, shape: Shape4, labels: Int32Array, ctx: ForwardContext, keepLogits: boolean, frozenParams = 0): { loss: Tensor; logits: Tensor } {
     const be = this.backend;
     if (labels.length !== shape[0]) throw new Error(`labels: expected ${shape[0]} labels (batch size), got ${labels.length}`);
     for (let i = 0; i < labels.length; i++) {
@@ -194,7 +198,10 @@ export class AlexNet implements Model {
     const xt = this.upload(x, shape);
     const lt = be.upload(labels, [labels.length]);
     this.grads.zero();
-    const r = forwardBackward(be, layers, xt, lt, ctx, keepLogits);
+    const frozen = new Set(this.params.slice(0, frozenParams).map((e) => e.name.replace(/\.(weight|bias)$/, '')));
+    let firstTrained = layers.findIndex((l) => l.param !== undefined && !frozen.has(l.param));
+    if (firstTrained < 0) firstTrained = layers.length;
+    const r = forwardBackward(be, layers, xt, lt, ctx, keepLogits, frozenParams > 0 ? firstTrained : 0);
     be.free(lt);
     return r;
   }

@@ -55,7 +55,8 @@ export interface TrainResult { loss: Tensor; logits: Tensor }
 
 /** Forward with caches, loss, backward into the (pre-zeroed) grad arena. Frees all intermediates and x.
  *  Returns the loss tensor and (if keepLogits) the logits; the caller frees them. */
-export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor, labels: Tensor, ctx: ForwardContext, keepLogits: boolean): TrainResult {
+/** `firstTrained`: layers before it hold frozen parameters (or none) and are not backpropagated. */
+export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor, labels: Tensor, ctx: ForwardContext, keepLogits: boolean, firstTrained = 0): TrainResult {
   const refs = new Map<Tensor, number>();
   const caches: Cache[] = new Array(layers.length);
   let cur = x;
@@ -71,8 +72,8 @@ export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor
   if (!keepLogits && !refs.has(logits)) be.free(logits);
   let dy: Tensor | undefined = lossBackward(lc);
   for (let i = layers.length - 1; i >= 0; i--) {
-    const dx: Tensor | undefined = layers[i].backward(be, dy!, caches[i], i > 0);
-    if (dx !== dy) be.free(dy);
+    const dx: Tensor | undefined = i < firstTrained ? undefined : layers[i].backward(be, dy!, caches[i], i > firstTrained);
+    if (dy && dx !== dy) be.free(dy);
     for (const v of cachedTensors(layers[i], caches[i])) {
       const n = refs.get(v)! - 1;
       if (n === 0) { refs.delete(v); if (v !== logits || !keepLogits) be.free(v); } else refs.set(v, n);

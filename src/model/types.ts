@@ -35,6 +35,9 @@ export interface TrainStepOptions {
   dropoutSeed?: number;
   /** false disables dropout (used by fixture tests). Default true. */
   dropout?: boolean;
+  /** lr multipliers by state_dict prefix ('features', 'classifier.6', ...; the longest match wins, others 1).
+   *  0 freezes: those parameters are not updated, and a frozen front of the network gets no backward. */
+  paramLr?: Readonly<Record<string, number>>;
 }
 
 export interface Model {

@@ -18,6 +18,27 @@ export interface SgdTarget {
   readonly paramCount: number;
   readonly weights: { readonly base: Tensor };
   readonly grads: { readonly base: Tensor };
+  /** Where each named parameter sits in the arenas: needed for per-group learning rates (paramLr). */
+  readonly params?: readonly { readonly name: string; readonly offset: number; readonly size: number }[];
+}
+
+/** Learning-rate multipliers by parameter-name prefix ('features', 'classifier.6'); the longest matching
+ *  prefix wins, unmatched parameters get 1, and 0 freezes. */
+export type ParamLr = Readonly<Record<string, number>>;
+
+export function lrScale(name: string, paramLr: ParamLr): number {
+  let best = '', scale = 1;
+  for (const [prefix, v] of Object.entries(paramLr)) {
+    if ((name === prefix || name.startsWith(`${prefix}.`)) && prefix.length > best.length) { best = prefix; scale = v; }
+  }
+  if (!(scale >= 0) || !Number.isFinite(scale)) throw new Error(`sgd: paramLr for ${name} must be a finite number >= 0, got ${scale}`);
+  return scale;
+}
+
+/** How many leading parameters train not at all (multiplier 0): their layers need no backward. */
+export function frozenFront(params: readonly { name: string }[], paramLr: ParamLr): number {
+  const first = params.findIndex((e) => lrScale(e.name, paramLr) > 0);
+  return first < 0 ? params.length : first;
 }
 
 /** The optimiser as an object of its own: steps a target's weights with its gradients; holds the velocity. */
@@ -31,12 +52,29 @@ export class Sgd {
     this.weightDecay = opts.weightDecay ?? PAPER_SGD.weightDecay;
   }
 
-  /** Enqueues one update at learning rate lr (momentum/weightDecay may be overridden for this step). */
-  step(lr: number, over: { momentum?: number; weightDecay?: number } = {}): void {
+  /** Enqueues one update at learning rate lr (momentum/weightDecay may be overridden for this step). With
+   *  `paramLr`, one sgd op per run of neighbouring parameters sharing a multiplier (views into the arenas);
+   *  frozen runs (0) are not touched, so their weights and velocity stay bit-identical. */
+  step(lr: number, over: { momentum?: number; weightDecay?: number; paramLr?: ParamLr } = {}): void {
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`sgd: lr must be a finite number >= 0, got ${lr}`);
     const be = this.target.backend;
-    this.v ??= be.alloc([this.target.paramCount]);
-    sgdStep(be, this.target.weights.base, this.target.grads.base, this.v, { lr, momentum: over.momentum ?? this.momentum, weightDecay: over.weightDecay ?? this.weightDecay });
+    const v = (this.v ??= be.alloc([this.target.paramCount]));
+    const attrs = { lr, momentum: over.momentum ?? this.momentum, weightDecay: over.weightDecay ?? this.weightDecay };
+    const { weights: { base: w }, grads: { base: dw }, params } = this.target;
+    if (!over.paramLr) { sgdStep(be, w, dw, v, attrs); return; }
+    if (!params) throw new Error('sgd: per-group learning rates need the target\'s parameter table');
+    const runs: { offset: number; size: number; scale: number }[] = [];
+    for (const e of params) {
+      const scale = lrScale(e.name, over.paramLr), last = runs.at(-1);
+      if (last && last.scale === scale && last.offset + last.size === e.offset) last.size += e.size;
+      else runs.push({ offset: e.offset, size: e.size, scale });
+    }
+    for (const r of runs) {
+      if (r.scale === 0) continue;
+      const views = [w, dw, v].map((t) => be.view(t, r.offset, [r.size]));
+      sgdStep(be, views[0], views[1], views[2], { ...attrs, lr: lr * r.scale });
+      be.free(...views);
+    }
   }
 
   /** The velocity (zeros before the first step), for checkpoints. */

@@ -1,16 +1,17 @@
-// Checkpoints: weights + momentum arenas and the trainer's JSON state in one file, written
-// atomically (temp file in the same folder, fsync, rename, fsync folder) so a crash or kill -9
-// at any moment leaves either the old checkpoint or the new one, never a torn file.
+// Checkpoints: weights + momentum arenas and the trainer's JSON state in one file, written through
+// the one atomic writer (src/util/atomic-write.ts: every byte down or an error, fsync, rename, fsync
+// folder), so a crash, kill -9 or full disk at any moment leaves the old checkpoint or the new one,
+// never a torn file. Old checkpoints are removed only after the new one is in place.
 //
 // Layout: "ANXCKPT1\n" | u32 header bytes | JSON header | pad to 8 | params f32 | momentum f32.
 // The header holds a sha256 of the two arenas, checked on load.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { writeAtomicSync } from '../util/atomic-write.ts';
 
 const MAGIC = 'ANXCKPT1\n';
 export const CKPT_RE = /^checkpoint-s(\d+)\.ckpt$/;
-const TMP_PREFIX = '.checkpoint-tmp-';
 
 export interface Checkpoint<S = Record<string, unknown>> { state: S; params: Float32Array; momentum: Float32Array; file: string }
 
@@ -19,22 +20,6 @@ function digest(params: Float32Array, momentum: Float32Array): string {
   h.update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
   h.update(new Uint8Array(momentum.buffer, momentum.byteOffset, momentum.byteLength));
   return h.digest('hex');
-}
-
-/** Writes bytes to `file` atomically. `hook` runs after the temp file is written (tests use it to crash there). */
-export function writeFileAtomic(file: string, parts: Uint8Array[], hook?: (tmp: string) => void): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `${TMP_PREFIX}${process.pid}-${path.basename(file)}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const p of parts) for (let off = 0; off < p.length; off += 1 << 26) writeSync(fd, p, off, Math.min(1 << 26, p.length - off));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  hook?.(tmp);
-  renameSync(tmp, file);
-  try { const d = openSync(dir, 'r'); try { fsyncSync(d); } finally { closeSync(d); } } catch { /* best effort */ }
 }
 
 export function checkpointName(step: number): string { return `checkpoint-s${String(step).padStart(9, '0')}.ckpt`; }
@@ -47,7 +32,7 @@ export function saveCheckpoint(dir: string, step: number, state: object, params:
   head.writeUInt32LE(hdr.length, MAGIC.length);
   const pad = Buffer.alloc(Math.ceil((head.length + hdr.length) / 8) * 8 - head.length - hdr.length);
   const file = path.join(dir, checkpointName(step));
-  writeFileAtomic(file, [head, hdr, pad, new Uint8Array(params.buffer, params.byteOffset, params.byteLength), new Uint8Array(momentum.buffer, momentum.byteOffset, momentum.byteLength)], hook);
+  writeAtomicSync(file, [head, hdr, pad, new Uint8Array(params.buffer, params.byteOffset, params.byteLength), new Uint8Array(momentum.buffer, momentum.byteOffset, momentum.byteLength)], hook);
   for (const old of listCheckpoints(dir).slice(keep)) { try { unlinkSync(old); } catch { /* already gone */ } }
   return file;
 }
@@ -82,10 +67,4 @@ export function latestCheckpoint<S>(dir: string, warn: (m: string) => void = con
     try { return readCheckpoint<S>(f); } catch (err) { warn(`warning: skipping ${(err as Error).message}`); }
   }
   return null;
-}
-
-/** Removes temp files left by a crashed writer. */
-export function cleanTemps(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const f of readdirSync(dir)) if (f.startsWith(TMP_PREFIX)) { try { unlinkSync(path.join(dir, f)); } catch { /* gone */ } }
 }

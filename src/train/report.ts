@@ -1,5 +1,5 @@
 // The demo's HTML report: curves, conv1 filters as a picture, a confusion matrix and predictions.
-import { writeFileSync } from 'node:fs';
+import { writeAtomicSync } from '../util/atomic-write.ts';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { StateDict } from '../model/types.ts';
@@ -25,7 +25,7 @@ export async function conv1Grid(sd: StateDict, file: string, zoom = 6): Promise<
       for (let c = 0; c < 3; c++) img[((oy + y) * W + ox + x) * 3 + c] = Math.round((f[(c * R + sy) * S + sx] - lo) * scale);
     }
   }
-  await sharp(img, { raw: { width: W, height: H, channels: 3 } }).png().toFile(file);
+  writeAtomicSync(file, await sharp(img, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
   return { filters: K, width: W, height: H };
 }
 
@@ -79,5 +79,5 @@ ${d.confusion ? `<h2>Validation confusion matrix</h2>\n${confusionTable(d.confus
 ${preds || '<p>No sample images found.</p>'}
 </body></html>
 `;
-  writeFileSync(file, html);
+  writeAtomicSync(file, Buffer.from(html, 'utf8'));
 }

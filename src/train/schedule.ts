@@ -22,6 +22,9 @@ export interface ScheduleState {
   drops: number;
   /** Linear warm-up from lr/warmupSteps to lr over the first warmupSteps steps (0 = none). */
   warmupSteps?: number;
+  /** plateau: false until the model has left chance level; epochs before that never count as stalled
+   *  (a model still at ln(classes) has not plateaued, it has not started). Absent in older checkpoints = true. */
+  armed?: boolean;
 }
 
 export function newSchedule(kind: ScheduleKind, baseLr: number, opts: { gamma?: number; patience?: number; stepEpochs?: number; totalSteps?: number; minLr?: number; warmupSteps?: number } = {}): ScheduleState {
@@ -29,7 +32,7 @@ export function newSchedule(kind: ScheduleKind, baseLr: number, opts: { gamma?: 
   if (!['plateau', 'step', 'cosine'].includes(kind)) throw new Error(`unknown schedule '${kind}' (plateau, step or cosine)`);
   return {
     kind, baseLr, lr: baseLr, gamma: opts.gamma ?? 0.1, patience: opts.patience ?? 2, stepEpochs: opts.stepEpochs ?? 30,
-    best: Infinity, bad: 0, totalSteps: opts.totalSteps ?? 1, minLr: opts.minLr ?? 0, drops: 0, warmupSteps: opts.warmupSteps ?? 0,
+    best: Infinity, bad: 0, totalSteps: opts.totalSteps ?? 1, minLr: opts.minLr ?? 0, drops: 0, warmupSteps: opts.warmupSteps ?? 0, armed: false,
   };
 }
 
@@ -46,8 +49,9 @@ function lrNoWarmup(s: ScheduleState, step: number): number {
   return s.minLr + (s.baseLr - s.minLr) * 0.5 * (1 + Math.cos(Math.PI * t));
 }
 
-/** Called after each epoch (0-based index just finished) with the monitored error (lower is better). */
-export function epochEnd(s: ScheduleState, epoch: number, metric: number): { dropped: boolean } {
+/** Called after each epoch (0-based index just finished) with the monitored error (lower is better) and
+ *  whether the model is measurably above chance (plateau ignores stalls until it first is). */
+export function epochEnd(s: ScheduleState, epoch: number, metric: number, aboveChance = true): { dropped: boolean } {
   if (s.kind === 'step') {
     const lr = s.baseLr * s.gamma ** Math.floor((epoch + 1) / s.stepEpochs);
     const dropped = lr < s.lr;
@@ -56,6 +60,10 @@ export function epochEnd(s: ScheduleState, epoch: number, metric: number): { dro
     return { dropped };
   }
   if (s.kind === 'plateau') {
+    if (s.armed === false) {
+      if (!aboveChance) return { dropped: false };
+      s.armed = true;
+    }
     if (metric < s.best - 1e-4) { s.best = metric; s.bad = 0; return { dropped: false }; }
     if (++s.bad >= s.patience) { s.lr *= s.gamma; s.bad = 0; s.drops++; return { dropped: true }; }
   }

@@ -1,15 +1,18 @@
 // Training setup: configuration, data (scan + cache), preprocessing and lighting, model creation.
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import os from 'node:os';
+import { formatBytes, writeAtomicSync } from '../util/atomic-write.ts';
 import path from 'node:path';
 import { createBackend, type BackendName } from '../backend/index.ts';
 import { createModel, minInputSize } from '../model/index.ts';
-import type { Model, Preprocessing, Variant } from '../model/types.ts';
+import type { Model, Preprocessing, StateDict, Variant } from '../model/types.ts';
 import { IMAGENET_LIGHTING, type Lighting } from '../data/augment.ts';
 import { badFilesWarning, loadOrBuildCache, type CachedSplit } from '../data/cache.ts';
-import { scanImageFolder } from '../data/folder.ts';
+import { scanImageFolder, type ImageFolder } from '../data/folder.ts';
 import { defaultPreprocessing } from '../data/preprocess.ts';
 import { meanImage, readStats } from '../data/stats.ts';
 import type { ScheduleKind } from './schedule.ts';
+import { RECIPES, type RecipeName } from './recipe.ts';
 import type { Progress } from './progress.ts';
 import { reinitialise, type InitScheme } from './reinit.ts';
 import { PAPER_SGD } from '../optim/sgd.ts';
@@ -26,8 +29,8 @@ export interface TrainConfig {
   momentum: number;
   weightDecay: number;
   schedule: ScheduleKind;
-  /** plateau: epochs without improvement before lr /= 10. step: epochs per drop. */
-  patience: number;
+  /** plateau: epochs without improvement before lr /= 10 (unset: from the epoch count). */
+  patience?: number;
   stepEpochs: number;
   out: string;
   seed: number;
@@ -54,15 +57,31 @@ export interface TrainConfig {
   warmupSteps?: number;
   /** 'model': the variant's own init (paper N(0,0.01) / PyTorch default); 'he': Kaiming normal (faster start). */
   initScheme?: InitScheme;
+  /** Which recipe filled the settings not given explicitly (src/train/recipe.ts). */
+  recipe?: RecipeName;
+  /** lr multiplier for the conv layers (features.*); fine-tuning with a new fc8 defaults to 0.1. */
+  lrFeatures?: number;
+  /** lr multiplier for the classifier (fc6-fc8, classifier.*); the default recipe from scratch uses 0.1. */
+  lrClassifier?: number;
+  /** 'features': conv layers get no update and no gradient work; only the classifier trains. */
+  freeze?: 'none' | 'features';
 }
 
 /** Shared by every command; entries are keyed by a hash of the sources, so runs reuse them. */
 export const DEFAULT_CACHE_DIR = process.env.ALEXNET_CACHE_DIR ?? '.cache/alexnet';
 
-export const DEFAULTS: Omit<TrainConfig, 'data' | 'variant' | 'out'> = {
-  epochs: 90, batch: PAPER_SGD.batch, lr: PAPER_SGD.lr, momentum: PAPER_SGD.momentum, weightDecay: PAPER_SGD.weightDecay, schedule: 'plateau', patience: 2, stepEpochs: 30,
-  seed: 0, backend: 'auto', checkpointMinutes: 10, keepCheckpoints: 3, lighting: 0.1, mean: 'channel',
-};
+/** Settings that are not hyper-parameters of a recipe. */
+export const RUN_DEFAULTS = { seed: 0, backend: 'auto', checkpointMinutes: 10, keepCheckpoints: 3 } as const;
+
+/** The full configuration of a recipe (the default one unless named). */
+export function recipeDefaults(name: RecipeName = 'default'): Omit<TrainConfig, 'data' | 'variant' | 'out'> {
+  return { ...RECIPES[name], ...RUN_DEFAULTS, recipe: name };
+}
+
+export const DEFAULTS = recipeDefaults('default');
+
+/** Crop sides accepted by --image-size (the cache holds round(S*256/224)-px squares of every image). */
+export const MAX_IMAGE_SIZE = 1024;
 
 export interface Prepared {
   train: CachedSplit;
@@ -74,16 +93,35 @@ export interface Prepared {
   classNames: string[];
 }
 
-/** Scans and caches the splits; errors before any training for missing/empty folders or class mismatch. */
-export async function prepareData(cfg: TrainConfig, progress: Progress): Promise<Prepared> {
+export interface Folders { train: ImageFolder; val?: ImageFolder; crop: number }
+
+/** Everything that can be checked before any image is decoded: sizes, the folders, the class count.
+ *  Throws one line naming the flag or folder and the problem. */
+export function checkAndScan(cfg: TrainConfig): Folders {
   const crop = cfg.imageSize ?? (cfg.variant === 'paper' ? 227 : 224);
   const min = minInputSize(cfg.variant);
   if (!Number.isInteger(crop) || crop < min) throw new Error(`--image-size ${crop} is too small for the ${cfg.variant} variant (minimum ${min})`);
-  const trainDs = scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
-  const valDs = cfg.val ? scanImageFolder(cfg.val, { labels: cfg.labels, limitPerClass: cfg.valLimitPerClass, classes: trainDs.classes }) : undefined;
+  if (crop > MAX_IMAGE_SIZE) throw new Error(`--image-size ${crop} is too large (allowed ${min}..${MAX_IMAGE_SIZE} for the ${cfg.variant} variant)`);
+  const train = scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
+  if (train.classes.length < 2) {
+    throw new Error(`${cfg.data}: only one class folder ("${train.classes[0]}"); a classifier needs at least 2 classes (one folder per class)`);
+  }
+  const val = cfg.val ? scanImageFolder(cfg.val, { labels: cfg.labels, limitPerClass: cfg.valLimitPerClass, classes: train.classes }) : undefined;
+  // the cache holds every image at round(S*256/224) px in memory: refuse what cannot fit before decoding
+  const side = defaultPreprocessing(cfg.variant, crop).resize;
+  const bytes = (train.files.length + (val?.files.length ?? 0)) * side * side * 3;
+  if (bytes > os.totalmem()) {
+    throw new Error(`--image-size ${crop}: caching ${train.files.length + (val?.files.length ?? 0)} images at ${side}px needs ${formatBytes(bytes)}, more than this machine's ${formatBytes(os.totalmem())} of memory`);
+  }
+  return { train, val, crop };
+}
+
+/** Caches the scanned splits (decoding each image once); errors when none decode. */
+export async function prepareData(cfg: TrainConfig, progress: Progress, folders: Folders = checkAndScan(cfg)): Promise<Prepared> {
+  const { train: trainDs, val: valDs, crop } = folders;
   const pp = defaultPreprocessing(cfg.variant, crop);
   const cacheDir = cfg.cacheDir ?? DEFAULT_CACHE_DIR;
-  const build = async (ds: typeof trainDs, name: string) => {
+  const build = async (ds: ImageFolder, name: string) => {
     let started = false;
     const t0 = Date.now();
     const c = await loadOrBuildCache(ds, pp.resize, {
@@ -96,7 +134,7 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
     if (started) progress.stop();
     const w = badFilesWarning(`${name} (${ds.root})`, c.bad);
     if (w) progress.log(w);
-    if (c.n === 0) throw new Error(`${ds.root}: none of the ${ds.files.length} images could be decoded`);
+    if (c.n === 0) throw new Error(`${ds.root}: none of the ${ds.files.length + (ds.skipped?.length ?? 0)} images could be decoded`);
     return c;
   };
   const train = await build(trainDs, 'train');
@@ -111,35 +149,47 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
   let meanImg: Float32Array | undefined;
   if (cfg.mean === 'pixel') {
     meanImg = meanImage(train);
-    const f = path.resolve(cfg.out, 'mean_image.f32');
-    writeFileSync(f, new Uint8Array(meanImg.buffer));
+    const f = path.resolve(cfg.out, MEAN_IMAGE_FILE);
+    writeAtomicSync(f, new Uint8Array(meanImg.buffer, meanImg.byteOffset, meanImg.byteLength));
     pp.meanImage = f;
   }
   return { train, val, pp, lighting, meanImg, classes: trainDs.classes, classNames: trainDs.classNames };
 }
 
-/** Creates the model (native backend when available) and applies --init / --reset-classifier. */
-export async function prepareModel(cfg: TrainConfig, classes: number, progress: Progress, initBatch?: () => Promise<{ x: Float32Array; shape: [number, number, number, number] }>): Promise<Model> {
-  const backend = await createBackend(cfg.backend, { threads: cfg.threads });
-  let widthScale = cfg.widthScale, hidden = cfg.hidden;
-  let initSd;
-  if (cfg.init) {
-    const { loadWeights, resetClassifier } = await import('../io/weights.ts');
-    const { sd, meta } = await loadWeights(cfg.init, { variant: cfg.variant });
-    if (meta.variant !== cfg.variant) throw new Error(`--init ${cfg.init} holds a ${meta.variant} model but --variant is ${cfg.variant}`);
-    widthScale = meta.widthScale ?? widthScale;
-    hidden = meta.hidden ?? hidden;
-    if (cfg.resetClassifier) initSd = resetClassifier(sd, classes, cfg.seed);
-    else if (meta.classes !== classes) {
-      throw new Error(`--init ${cfg.init} has ${meta.classes} classes but the data has ${classes}; add --reset-classifier to fine-tune with a new fc8`);
-    } else initSd = sd;
-    progress.log(`initialised from ${cfg.init}${cfg.resetClassifier ? ` (new fc8 for ${classes} classes)` : ''}`);
+export const MEAN_IMAGE_FILE = 'mean_image.f32';
+
+/** Starting weights from --init, read and checked (exists, readable, architecture, class count) before any caching. */
+export interface InitWeights { sd: StateDict; widthScale?: number; hidden?: number }
+
+export async function loadInit(cfg: TrainConfig, classes: number): Promise<InitWeights | undefined> {
+  if (!cfg.init) return undefined;
+  const { loadWeights, resetClassifier } = await import('../io/weights.ts');
+  let st;
+  try { st = statSync(cfg.init); } catch { throw new Error(`--init ${cfg.init}: file not found`); }
+  if (!st.isFile()) throw new Error(`--init ${cfg.init}: not a file`);
+  try { accessSync(cfg.init, constants.R_OK); } catch { throw new Error(`--init ${cfg.init}: not readable (permission denied)`); }
+  let loaded;
+  try { loaded = await loadWeights(cfg.init, { variant: cfg.variant }); } catch (e) { throw new Error(`--init: ${(e as Error).message}`); }
+  const { sd, meta } = loaded;
+  if (meta.variant !== cfg.variant) throw new Error(`--init ${cfg.init} holds a ${meta.variant} model but --variant is ${cfg.variant}`);
+  if (cfg.resetClassifier) return { sd: resetClassifier(sd, classes, cfg.seed), widthScale: meta.widthScale, hidden: meta.hidden };
+  if (meta.classes !== classes) {
+    throw new Error(`--init ${cfg.init} has ${meta.classes} classes but the data has ${classes}; add --reset-classifier to fine-tune with a new fc8`);
   }
+  return { sd, widthScale: meta.widthScale, hidden: meta.hidden };
+}
+
+/** Creates the model (native backend when available) from --init's weights or a fresh initialisation. */
+export async function prepareModel(cfg: TrainConfig, classes: number, progress: Progress, initBatch?: () => Promise<{ x: Float32Array; shape: [number, number, number, number] }>, init?: InitWeights): Promise<Model> {
+  const backend = await createBackend(cfg.backend, { threads: cfg.threads });
+  const widthScale = init?.widthScale ?? cfg.widthScale, hidden = init?.hidden ?? cfg.hidden;
   cfg.widthScale = widthScale; // resumed runs rebuild the same shapes from the saved config
   cfg.hidden = hidden;
   const model = await createModel({ variant: cfg.variant, classes, backend, seed: cfg.seed, widthScale, hidden });
-  if (initSd) await model.loadStateDict(initSd);
-  else if ((cfg.initScheme ?? 'model') !== 'model') {
+  if (init) {
+    await model.loadStateDict(init.sd);
+    progress.log(`initialised from ${cfg.init}${cfg.resetClassifier ? ` (new fc8 for ${classes} classes)` : ''}`);
+  } else if ((cfg.initScheme ?? 'model') !== 'model') {
     await reinitialise(model, cfg.initScheme!, cfg.seed, cfg.initScheme === 'lsuv' ? await initBatch?.() : undefined);
     progress.log(`initialisation: ${cfg.initScheme}`);
   }

@@ -1,17 +1,24 @@
 // The training loop: paper SGD, seeded batches, per-epoch validation, checkpoints (every epoch,
 // every N minutes, on Ctrl-C), exact resume, JSONL log and SVG curves in the run folder.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// Order of a start: everything checkable without decoding (flags, folders, class count, --init) first,
+// then the run folder's lock, then caching; a start that fails before writing anything removes the
+// folder it created. Every file goes through the one atomic writer; a full disk ends the run with
+// NoSpaceError (one line, non-zero exit) and the previous checkpoint untouched.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { Sgd } from '../optim/sgd.ts';
 import { BatchLoader } from '../data/loader.ts';
 import { dropoutSeed } from '../util/rng.ts';
-import { cleanTemps, latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint.ts';
+import { latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
 import { curvesSvg, type EpochRecord, type History } from './plot.ts';
 import { makeProgress, type Progress } from './progress.ts';
 import { epochEnd, lrAt, newSchedule, type ScheduleState } from './schedule.ts';
-import { prepareData, prepareModel, type Prepared, type TrainConfig } from './setup.ts';
+import { MEAN_IMAGE_FILE, checkAndScan, loadInit, prepareData, prepareModel, type Folders, type InitWeights, type Prepared, type TrainConfig } from './setup.ts';
+import { resolveSettings, settingsOf } from './recipe.ts';
+import { RunLock, RunLog, cleanForeignTemps, removeIfUnused } from './run-folder.ts';
+import { NoSpaceError, cleanStaleTemps, freeBytes, writeAtomicSync } from '../util/atomic-write.ts';
 
 export interface RunOptions {
   progress?: 'auto' | 'bar' | 'lines' | 'quiet';
@@ -60,21 +67,45 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
   const progress: Progress = makeProgress(opts.progress);
   let cfg: TrainConfig = { ...cfgIn };
   let ck = null as ReturnType<typeof latestCheckpoint<CkptState>>;
-  if (opts.resume) {
-    if (!existsSync(opts.resume)) throw new Error(`--resume: run folder not found: ${opts.resume}`);
-    cleanTemps(opts.resume);
-    ck = latestCheckpoint<CkptState>(opts.resume, (m) => progress.log(m));
-    if (!ck) throw new Error(`--resume: no usable checkpoint in ${opts.resume}`);
-    cfg = { ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
-  } else if (listCheckpoints(cfg.out).length) {
-    throw new Error(`${cfg.out} already holds checkpoints: continue it with --resume ${cfg.out}, or choose another --out`);
+  let lock: RunLock | undefined;
+  let createdDir = false;
+  try {
+    if (opts.resume) {
+      if (!existsSync(opts.resume)) throw new Error(`--resume: run folder not found: ${opts.resume}`);
+      lock = RunLock.acquire(opts.resume); // before touching anything a live trainer may be writing
+      cleanStaleTemps(opts.resume);
+      cleanForeignTemps(opts.resume);
+      ck = latestCheckpoint<CkptState>(opts.resume, (m) => progress.log(m));
+      if (!ck) throw new Error(`--resume: no usable checkpoint in ${opts.resume}`);
+      // checkpoints from before recipes carry no lrFeatures/lrClassifier/warm-up: they trained with these
+      const before = { lrFeatures: 1, lrClassifier: 1, warmupSteps: 0, patience: 2, freeze: 'none' } as const;
+      cfg = { ...before, ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
+    }
+    const folders = checkAndScan(cfg);
+    const init = ck ? undefined : await loadInit(cfg, folders.train.classes.length);
+    if (!lock) {
+      createdDir = !existsSync(cfg.out);
+      lock = RunLock.acquire(cfg.out);
+      if (listCheckpoints(cfg.out).length) throw new Error(`${cfg.out} already holds checkpoints: continue it with --resume ${cfg.out}, or choose another --out`);
+      cleanStaleTemps(cfg.out); // e.g. a weights temp left by a kill -9 during the final write
+      cleanForeignTemps(cfg.out);
+    }
+    return await run(cfg, ck, folders, init, progress, opts);
+  } catch (e) {
+    if (createdDir) { lock?.release(); removeIfUnused(cfg.out, (n) => n === MEAN_IMAGE_FILE); }
+    throw e;
+  } finally {
+    lock?.release();
   }
-  const dir = cfg.out;
-  mkdirSync(dir, { recursive: true });
-  const logFile = path.join(dir, 'log.jsonl');
-  const log = (rec: object) => appendFileSync(logFile, JSON.stringify({ t: new Date().toISOString(), ...rec }) + '\n');
+}
 
-  const data = await prepareData(cfg, progress);
+async function run(cfgIn: TrainConfig, ck: ReturnType<typeof latestCheckpoint<CkptState>>, folders: Folders, init: InitWeights | undefined, progress: Progress, opts: RunOptions): Promise<TrainResult> {
+  let cfg = cfgIn;
+  const dir = cfg.out;
+  const runLog = new RunLog(path.join(dir, 'log.jsonl'));
+  const log = (rec: object) => runLog.append(rec);
+
+  const data = await prepareData(cfg, progress, folders);
   if (ck && JSON.stringify(ck.state.classes) !== JSON.stringify(data.classes)) {
     throw new Error(`--resume: the data's classes (${data.classes.length}) differ from the checkpoint's (${ck.state.classes.length})`);
   }
@@ -86,10 +117,14 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     const b = await loader.viewBatch(idx, 'center');
     return { x: b.x, shape: [b.n, 3, data.pp.crop, data.pp.crop] as [number, number, number, number] };
   };
-  const model = await prepareModel(ck ? { ...cfg, init: undefined, initScheme: 'model' } : cfg, data.classes.length, progress, initBatch);
+  const spe = loader.stepsPerEpoch;
+  cfg = resolveSettings(cfg, spe); // warm-up, patience, fine-tuning rates: the values the log and checkpoints record
+  const model = await prepareModel(ck ? { ...cfg, init: undefined, initScheme: 'model' } : cfg, data.classes.length, progress, initBatch, init);
   const sgd = new Sgd(model, { momentum: cfg.momentum, weightDecay: cfg.weightDecay });
   const valLoader = data.val ? new BatchLoader(data.val, data.pp, { batch: cfg.batch, seed: cfg.seed, meanImage: data.meanImg, worker: false }) : undefined;
-  const spe = loader.stepsPerEpoch;
+  const lrFeatures = cfg.freeze === 'features' ? 0 : cfg.lrFeatures ?? 1, lrClassifier = cfg.lrClassifier ?? 1;
+  const paramLr = lrFeatures !== 1 || lrClassifier !== 1 ? { features: lrFeatures, classifier: lrClassifier } : undefined;
+  const K = data.classes.length;
 
   let epoch = 0, k = 0, step = 0, epochLossSum = 0, epochCount = 0, secondsBefore = 0;
   let sched = newSchedule(cfg.schedule, cfg.lr, { patience: cfg.patience, stepEpochs: cfg.stepEpochs, totalSteps: cfg.epochs * spe, warmupSteps: cfg.warmupSteps });
@@ -102,10 +137,12 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     secondsBefore = s.seconds;
     await model.setArenas({ params: ck.params });
     sgd.setVelocity(ck.momentum);
-    log({ type: 'resume', from: ck.file, epoch, step });
+    // the log never holds two versions of one step: records after the checkpoint are re-run, so cut them first
+    const superseded = runLog.truncateToStep(step);
+    log({ type: 'resume', from: path.basename(ck.file), epoch, step, supersededRecords: superseded, settings: settingsOf(cfg) });
     progress.log(`resumed from ${path.basename(ck.file)} at epoch ${epoch + 1}, step ${step}`);
   } else {
-    log({ type: 'start', config: cfg, classes: data.classes, classNames: data.classNames, images: data.train.n, valImages: data.val?.n ?? 0, backend: model.backend.name, params: model.paramCount });
+    log({ type: 'start', settings: settingsOf(cfg), config: cfg, classes: data.classes, classNames: data.classNames, images: data.train.n, valImages: data.val?.n ?? 0, backend: model.backend.name, params: model.paramCount });
   }
   progress.log(`training ${cfg.variant} (${model.paramCount.toLocaleString()} params, ${model.backend.name} backend) on ${data.train.n} images, ${data.classes.length} classes, ` +
     `${data.pp.crop}px crops, batch ${cfg.batch}, ${spe} steps/epoch -> ${dir}`);
@@ -125,11 +162,18 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     log({ type: 'checkpoint', why, file: path.basename(f), epoch, k, step });
     return f;
   };
+  const writeCurves = () => writeAtomicSync(path.join(dir, 'curves.svg'), Buffer.from(curvesSvg(history, `AlexNet (${cfg.variant})`), 'utf8'));
   const writeArtifacts = async () => {
-    writeFileSync(path.join(dir, 'curves.svg'), curvesSvg(history, `AlexNet (${cfg.variant})`));
+    writeCurves();
     const { saveWeights } = await import('../io/weights.ts');
     const f = path.join(dir, 'weights.safetensors');
-    await saveWeights(f, await model.stateDict(), meta);
+    try {
+      await saveWeights(f, await model.stateDict(), meta);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new NoSpaceError(dir, 4 * model.paramCount, freeBytes(dir));
+      throw e;
+    }
     return f;
   };
 
@@ -152,8 +196,8 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
         const ts = Date.now();
         const b = await loader.get(epoch, k);
         const lr = lrAt(sched, step);
-        const lossP = model.backward(b.x, [b.n, 3, c, c], b.labels, { dropoutSeed: dropoutSeed(cfg.seed, step) });
-        sgd.step(lr);
+        const lossP = model.backward(b.x, [b.n, 3, c, c], b.labels, { dropoutSeed: dropoutSeed(cfg.seed, step), paramLr });
+        sgd.step(lr, { paramLr });
         const loss = await lossP;
         if (!Number.isFinite(loss)) {
           await checkpoint('diverged').catch(() => undefined);
@@ -176,7 +220,7 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       let v: { top1: number; top5: number } | undefined;
       if (valLoader) v = await evaluate(model, valLoader, { batch: cfg.batch });
       const lr = lrAt(sched, step - 1);
-      const { dropped } = epochEnd(sched, epoch, v ? 1 - v.top1 : trainLoss);
+      const { dropped } = epochEnd(sched, epoch, v ? 1 - v.top1 : trainLoss, aboveChance(K, v?.top1, data.val?.n ?? 0, trainLoss));
       const rec: EpochRecord = { epoch, step, trainLoss, valTop1: v?.top1, valTop5: v?.top5, lr, seconds: seconds(), imagesPerSec: tImg / Math.max(1e-9, tSec) };
       history.epochs.push(rec);
       log({ type: 'epoch', ...rec, lrDropped: dropped, nextLr: lrAt(sched, step) });
@@ -191,7 +235,7 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     }
     if (stop) {
       await checkpoint('interrupt');
-      writeFileSync(path.join(dir, 'curves.svg'), curvesSvg(history, `AlexNet (${cfg.variant})`));
+      writeCurves();
       log({ type: 'interrupt', epoch, step });
       return { runDir: dir, interrupted: true, stoppedBy: bySignal ? 'signal' : 'max-steps', step, losses, history, classNames: data.classNames, model, data };
     }
@@ -203,6 +247,14 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
     loader.close();
     valLoader?.close();
   }
+}
+
+/** Whether accuracy is measurably above 1/K: two standard errors of a guesser on nVal images (at least
+ *  2 points); without validation data, a training loss clearly below ln K. */
+export function aboveChance(K: number, top1: number | undefined, nVal: number, trainLoss: number): boolean {
+  if (top1 === undefined || nVal === 0) return trainLoss < 0.9 * Math.log(K);
+  const p = 1 / K;
+  return top1 > p + Math.max(0.02, 2 * Math.sqrt((p * (1 - p)) / nVal));
 }
 
 function stripUndef<T extends object>(o: T): Partial<T> {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { listCheckpoints } from '../../src/train/checkpoint.ts';
 import { ROOT, makeFolder, tmpDir } from '../data/helpers.ts';
@@ -91,4 +91,43 @@ test('train --init W --reset-classifier fine-tunes onto a new class count', asyn
   let diff = 0, norm = 0;
   for (let i = 0; i < a.length; i++) { diff += (a[i] - b[i]) ** 2; norm += a[i] ** 2; }
   assert.ok(Math.sqrt(diff / norm) < 0.2, `conv1 moved ${Math.sqrt(diff / norm)} relative`);
+});
+
+test('careless users: bad links are skipped and counted; sizes, --init and one class are refused before caching, leaving no run folder', async () => {
+  const d = tmpDir('cli-careless');
+  const cacheDir = path.join(d, 'cache');
+  const cache = ['--cache-dir', cacheDir];
+  const data = await makeFolder(path.join(d, 'data'), ['a', 'b'], 3);
+  symlinkSync(path.join(d, 'nowhere.png'), path.join(data, 'a', 'dangling.png'));
+  symlinkSync(path.join(data, 'b', 'loop.jpg'), path.join(data, 'b', 'loop.jpg'));
+  const refused = (args: string[], message: RegExp) => {
+    const out = path.join(d, `run-${Math.random().toString(36).slice(2)}`);
+    const r = cli(...args, ...cache, '--out', out);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr.trim(), message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(existsSync(out), false, `no run folder left for: ${args.join(' ')}`);
+    assert.equal(existsSync(cacheDir), false, 'refused before any image was cached');
+  };
+  refused(['--data', data, ...SMALL, '--image-size', '100000'], /^alexnet: --image-size 100000 is too large \(allowed \d+\.\.1024 for the torchvision variant\)$/);
+  refused(['--data', data, ...SMALL, '--init', path.join(d, 'nope.pth')], /^alexnet: --init .*nope\.pth: file not found$/);
+  refused(['--data', data, ...SMALL, '--init', d], /^alexnet: --init .*: not a file$/);
+  const paperW = path.join(d, 'paper.safetensors');
+  const { createModel } = await import('../../src/model/index.ts');
+  const { saveWeights } = await import('../../src/io/weights.ts');
+  const { defaultPreprocessing } = await import('../../src/data/preprocess.ts');
+  const m = await createModel({ variant: 'paper', classes: 2, backend: 'ref', widthScale: 0.125, hidden: 16 });
+  await saveWeights(paperW, await m.stateDict(), { variant: 'paper', classes: 2, classNames: ['a', 'b'], preprocessing: defaultPreprocessing('paper', 67), widthScale: 0.125, hidden: 16 });
+  m.dispose();
+  refused(['--data', data, ...SMALL, '--init', paperW], /^alexnet: --init: .*paper\.safetensors: .*paper AlexNet/);
+  const one = await makeFolder(path.join(d, 'one'), ['only'], 3);
+  refused(['--data', one, ...SMALL], /^alexnet: .*one: only one class folder \("only"\); a classifier needs at least 2 classes/);
+  // the bad links cost two images, not the run
+  const out = path.join(d, 'ok');
+  const r = cli('--data', data, ...SMALL, ...cache, '--epochs', '1', '--out', out, '--progress', 'lines');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /skipped 2 unreadable images in train/);
+  assert.match(r.stderr, /dangling\.png: dangling symlink/);
+  assert.match(r.stderr, /loop\.jpg: symlink loop/);
+  assert.match(r.stderr, /on 6 images, 2 classes/);
 });

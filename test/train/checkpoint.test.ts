@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkpointName, cleanTemps, latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { cleanStaleTemps } from '../../src/util/atomic-write.ts';
+import { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.ts';
 import { ROOT, tmpDir } from '../data/helpers.ts';
 
 const arena = (n: number, v: number) => Float32Array.from({ length: n }, (_, i) => v + i * 1e-3);
@@ -18,18 +19,21 @@ test('checkpoint round trip: state, params and momentum exactly; newest kept', (
   assert.deepEqual(c.momentum, arena(100, -40));
 });
 
-test('a crash after the temp file is written never replaces the good checkpoint', () => {
+test('a crash after the temp file is written never replaces the good checkpoint; its temp is removed', () => {
   const d = tmpDir('ckpt');
   saveCheckpoint(d, 1, { step: 1 }, arena(50, 1), arena(50, 0));
   assert.throws(() => saveCheckpoint(d, 2, { step: 2 }, arena(50, 2), arena(50, 0), 3, () => { throw new Error('simulated crash'); }), /simulated crash/);
-  const temps = readdirSync(d).filter((f) => f.startsWith('.checkpoint-tmp-'));
-  assert.equal(temps.length, 1, 'the partial temp file is left behind');
-  truncateSync(path.join(d, temps[0]), 100); // and it is torn
+  assert.deepEqual(readdirSync(d).filter((f) => f.includes('.tmp-')), [], 'the writer removes its temp on error');
   const c = latestCheckpoint<{ step: number }>(d)!;
   assert.equal(c.state.step, 1);
   assert.deepEqual(c.params, arena(50, 1));
-  cleanTemps(d);
-  assert.equal(readdirSync(d).filter((f) => f.startsWith('.checkpoint-tmp-')).length, 0);
+  // a kill -9 leaves a torn temp behind: it never counts as a checkpoint, and the next start removes it
+  const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+  const torn = path.join(d, `.${checkpointName(2)}.tmp-${dead}-abc123`);
+  writeFileSync(torn, 'torn');
+  assert.equal(latestCheckpoint<{ step: number }>(d)!.state.step, 1);
+  assert.deepEqual(cleanStaleTemps(d), [path.basename(torn)]);
+  assert.equal(existsSync(torn), false);
 });
 
 test('a corrupt or truncated newest checkpoint is reported and the previous one used', () => {

@@ -1,0 +1,66 @@
+// Recipes: what each one resolves to, explicit settings winning, and a plateau schedule that never
+// cuts the rate while the model is still at chance level.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RECIPES, paperPatience, resolveSettings, settingsOf } from '../../src/train/recipe.ts';
+import { epochEnd, lrAt, newSchedule } from '../../src/train/schedule.ts';
+import { aboveChance } from '../../src/train/trainer.ts';
+import { recipeDefaults } from '../../src/train/setup.ts';
+
+test('paper recipe is the paper: N(0,0.01) init, batch 128, lr 0.01 /10 on plateau, 90 epochs, crops+flips+lighting, mean image', () => {
+  const p = recipeDefaults('paper');
+  assert.equal(p.recipe, 'paper');
+  assert.equal(p.initScheme, 'model');
+  assert.equal(p.batch, 128);
+  assert.equal(p.lr, 0.01);
+  assert.equal(p.momentum, 0.9);
+  assert.equal(p.weightDecay, 5e-4);
+  assert.equal(p.schedule, 'plateau');
+  assert.equal(p.epochs, 90);
+  assert.equal(p.lighting, 0.1);
+  assert.equal(p.mean, 'pixel');
+  const r = resolveSettings({ ...p, data: 'd', variant: 'paper', out: 'o' }, 10000);
+  assert.equal(r.warmupSteps, 0);
+  assert.equal(r.patience, 6, '90 epochs: about three cuts fit');
+  assert.equal(paperPatience(8), 2);
+});
+
+test('default recipe: LSUV, cosine, one epoch of warm-up; explicit settings win over the recipe', () => {
+  const d = recipeDefaults();
+  assert.equal(d.recipe, 'default');
+  assert.equal(d.initScheme, 'lsuv');
+  assert.equal(d.schedule, 'cosine');
+  assert.notEqual(RECIPES.default.initScheme, RECIPES.paper.initScheme);
+  const r = resolveSettings({ ...d, data: 'd', variant: 'torchvision', out: 'o' }, 37);
+  assert.equal(r.warmupSteps, 37);
+  assert.equal(r.lrFeatures, 1);
+  assert.equal(r.lrClassifier, 1);
+  const e = resolveSettings({ ...d, data: 'd', variant: 'torchvision', out: 'o', warmupSteps: 5, patience: 9, init: 'w', resetClassifier: true }, 37);
+  assert.equal(e.warmupSteps, 5);
+  assert.equal(e.patience, 9);
+  assert.equal(e.lrFeatures, 0.1, 'fine-tuning with a new fc8: conv layers at 0.1 x lr');
+  assert.equal(e.lrClassifier, 1, 'fine-tuning: the new classifier at the full lr');
+  assert.equal(resolveSettings({ ...recipeDefaults('paper'), data: 'd', variant: 'paper', out: 'o' }, 10).lrClassifier, 1, 'the paper: one rate');
+  const s = settingsOf(e);
+  for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'lrFeatures', 'lrClassifier', 'freeze']) {
+    assert.ok(s[k] !== undefined, `settings record has ${k}`);
+  }
+});
+
+test('plateau never cuts the rate before the model has left chance level, and does after', () => {
+  const s = newSchedule('plateau', 0.01, { patience: 1 });
+  // ten epochs at chance (val error 2/3 on 3 classes): no cut
+  for (let e = 0; e < 10; e++) assert.equal(epochEnd(s, e, 0.667, false).dropped, false);
+  assert.equal(lrAt(s, 100), 0.01);
+  // above chance, then stalled: the paper's cut
+  assert.equal(epochEnd(s, 10, 0.5, true).dropped, false);
+  assert.equal(epochEnd(s, 11, 0.5, true).dropped, true);
+  assert.ok(Math.abs(lrAt(s, 200) - 0.001) < 1e-12);
+  // "above chance" is two standard errors of a guesser, at least 2 points
+  assert.equal(aboveChance(3, 0.35, 60, 1.1), false);
+  assert.equal(aboveChance(3, 0.50, 60, 1.1), true);
+  assert.equal(aboveChance(10, 0.11, 100000, 2.3), false);
+  assert.equal(aboveChance(10, 0.13, 100000, 2.3), true);
+  assert.equal(aboveChance(3, undefined, 0, 1.09), false, 'without val: train loss near ln K is chance');
+  assert.equal(aboveChance(3, undefined, 0, 0.8), true);
+});
