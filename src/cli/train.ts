@@ -75,7 +75,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
         if (!o.variant) throw new Error('--variant paper|torchvision is required');
         if (o.resetClassifier && !o.init) throw new Error('--reset-classifier needs --init WEIGHTS');
         if (o.freeze === 'features' && !o.init) throw new Error('--freeze features needs --init WEIGHTS (frozen random conv layers learn nothing)');
-        for (const [flag, what] of [['init', 'weights file'], ['labels', 'labels file'], ['stats', 'stats file']] as const) if (o[flag]) (flag === 'init' ? checkWeights : checkFile)(o[flag] as string, what);
+        for (const [flag, what] of [['init', 'weights file'], ['labels', 'labels file'], ['stats', 'stats file']] as const) if (o[flag]) (flag === 'init' ? checkWeights : checkFile)(o[flag] as string, `--${flag} ${what}`);
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...recipeDefaults(o.recipe as TrainConfig['recipe']), data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',

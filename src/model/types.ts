@@ -60,7 +60,7 @@ export interface Model {
   trainStep(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts: TrainStepOptions): Promise<number>;
   /** Forward + backward into the gradient arena, no update: the mean loss. An optimiser (src/optim) then
    *  steps `weights` with `grads`; trainStep is both with the model's own paper-SGD optimiser. */
-  backward(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts?: { dropout?: boolean; dropoutSeed?: number }): Promise<number>;
+  backward(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts?: { dropout?: boolean; dropoutSeed?: number; paramLr?: Readonly<Record<string, number>> }): Promise<number>;
   /** The parameter arena: one flat tensor carved into named views (initialised on first access). */
   readonly weights: Arena;
   /** The gradient arena, allocated on the first backward (inference never has one). */

@@ -14,9 +14,9 @@
 //            batch 128, lr 0.01 divided by 10 when validation error stops improving, 90 epochs, random
 //            crops + flips + PCA lighting (sigma 0.1), the per-pixel mean image subtracted.
 import { PAPER_SGD } from '../optim/sgd.ts';
-import type { TrainConfig } from './setup.ts';
+import type { RecipeName, TrainConfig } from './config.ts';
 
-export type RecipeName = 'default' | 'paper';
+export type { RecipeName };
 export const RECIPE_NAMES = ['default', 'paper'] as const;
 
 type Tunable = Pick<TrainConfig, 'epochs' | 'batch' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'stepEpochs' | 'lighting' | 'mean' | 'initScheme'> &

@@ -13,59 +13,12 @@ import { defaultPreprocessing } from '../data/preprocess.ts';
 import { meanImage, readStats } from '../data/stats.ts';
 import type { ScheduleKind } from './schedule.ts';
 import { RECIPES, type RecipeName } from './recipe.ts';
+import type { TrainConfig } from './config.ts';
 import type { Progress } from './progress.ts';
 import { reinitialise, type InitScheme } from './reinit.ts';
 import { PAPER_SGD } from '../optim/sgd.ts';
 
-export interface TrainConfig {
-  data: string;
-  val?: string;
-  variant: Variant;
-  /** Crop side (224 torchvision / 227 paper by default); the cache holds round(S*256/224) squares. */
-  imageSize?: number;
-  epochs: number;
-  batch: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: ScheduleKind;
-  /** plateau: epochs without improvement before lr /= 10 (unset: from the epoch count). */
-  patience?: number;
-  stepEpochs: number;
-  out: string;
-  seed: number;
-  backend: BackendName;
-  threads?: number;
-  labels?: string;
-  limitPerClass?: number;
-  valLimitPerClass?: number;
-  init?: string;
-  resetClassifier?: boolean;
-  cacheDir?: string;
-  checkpointMinutes: number;
-  keepCheckpoints: number;
-  /** PCA lighting sigma (paper 0.1; 0 = off). */
-  lighting: number;
-  /** Mean subtraction per channel (default) or per pixel (the paper's mean image). */
-  mean: 'channel' | 'pixel';
-  /** Stats JSON from `alexnet data stats` (mean + eigen decomposition); ImageNet's otherwise. */
-  stats?: string;
-  widthScale?: number;
-  hidden?: number;
-  workers?: number;
-  /** Linear lr warm-up over this many steps (0 = none, the paper's). */
-  warmupSteps?: number;
-  /** 'model': the variant's own init (paper N(0,0.01) / PyTorch default); 'he': Kaiming normal (faster start). */
-  initScheme?: InitScheme;
-  /** Which recipe filled the settings not given explicitly (src/train/recipe.ts). */
-  recipe?: RecipeName;
-  /** lr multiplier for the conv layers (features.*); fine-tuning with a new fc8 defaults to 0.1. */
-  lrFeatures?: number;
-  /** lr multiplier for the classifier (fc6-fc8, classifier.*); the default recipe from scratch uses 0.1. */
-  lrClassifier?: number;
-  /** 'features': conv layers get no update and no gradient work; only the classifier trains. */
-  freeze?: 'none' | 'features';
-}
+export type { TrainConfig } from './config.ts';
 
 /** Shared by every command; entries are keyed by a hash of the sources, so runs reuse them. */
 export const DEFAULT_CACHE_DIR = process.env.ALEXNET_CACHE_DIR ?? '.cache/alexnet';

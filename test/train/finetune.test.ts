@@ -10,7 +10,7 @@ import { createModel } from '../../src/model/index.ts';
 import { loadWeights } from '../../src/io/weights.ts';
 import { DEFAULTS, type TrainConfig } from '../../src/train/setup.ts';
 import { train } from '../../src/train/trainer.ts';
-import { disposeModel } from '../../src/train/infer.ts';
+import { disposeModel } from '../../src/cli/infer.ts';
 import { makeFolder, makeWeights, tmpDir } from '../data/helpers.ts';
 
 process.env.ALEXNET_QUIET = '1';
