@@ -6,13 +6,14 @@ import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path'
 import type { StateDict, WeightsMeta } from '../model/types.ts';
 import { gaussian, mulberry32 } from '../model/init.ts';
 import { writeAtomic } from '../util/atomic-write.ts';
-import { LIMITS, PARAM_NAMES, WeightsFormatError, checkShapes, checkStateDict, completeMeta, metaFromStrings, metaToStrings, safeName, type ArchFacts, type MetaOverrides } from './meta.ts';
+import { PARAM_NAMES, checkShapes, checkStateDict, normaliseArch, type ArchConfig } from '../model/spec.ts';
+import { LIMITS, WeightsFormatError, completeMeta, formatError, metaFromStrings, metaToStrings, safeName, type MetaOverrides } from './meta.ts';
 import { MAX_HEADER, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
 import { resolveWeightsPath } from './hub.ts';
 
-export { WeightsFormatError, checkStateDict, completeMeta, metaFromStrings, metaToStrings, PARAM_NAMES } from './meta.ts';
+export { WeightsFormatError, completeMeta, metaFromStrings, metaToStrings, PARAM_NAMES } from './meta.ts';
 export type { MetaOverrides } from './meta.ts';
 // Callers that write other files (converted ONNX, .pth) use the one atomic writer too.
 export { writeAtomic } from '../util/atomic-write.ts';
@@ -46,11 +47,11 @@ const safetensors: WeightsCodec = {
   ext: ['.safetensors', '.st'],
   detect: isSafetensors,
   decode(b, what, over, owned) {
-    let facts: ArchFacts | undefined;
+    let facts: ArchConfig | undefined;
     let partial: Partial<WeightsMeta> | undefined;
     const { tensors } = decodeSafetensors(b, what, (shapes, metadata) => {
       partial = metaFromStrings(metadata, what); // metadata first: its sizes are checked before any tensor is read
-      facts = checkShapes(stripPrefix(shapes), what);
+      facts = checkShapes(stripPrefix(shapes), what, undefined, formatError);
     }, { view: owned });
     const sd = stripPrefix(tensors);
     return { sd, meta: completeMeta(sd, partial, over, what, facts), warnings: [] };
@@ -68,8 +69,8 @@ const pth: WeightsCodec = {
   // zip "PK\3\4" (torch >= 1.6), or a bare pickle (legacy torch.save, refused with a how-to)
   detect: (b) => b.length >= 4 && ((b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04) || (b[0] === 0x80 && b[1] >= 2 && b[1] <= 5)),
   decode(b, what, over, owned) {
-    let facts: ArchFacts | undefined;
-    const sd = stripPrefix(readPth(b, what, { view: owned, expect: (shapes) => { facts = checkShapes(stripPrefix(shapes), what); } }));
+    let facts: ArchConfig | undefined;
+    const sd = stripPrefix(readPth(b, what, { view: owned, expect: (shapes) => { facts = checkShapes(stripPrefix(shapes), what, undefined, formatError); } }));
     return { sd, meta: completeMeta(sd, undefined, over, what, facts), warnings: [] };
   },
   encode: (sd) => writePth(sd),
@@ -104,7 +105,7 @@ export function detectFormat(b: Uint8Array): WeightsFormat | undefined {
 
 /** Writes weights atomically (temp file, fsync, rename, fsync the folder); safetensors unless `format` says otherwise. */
 export async function saveWeights(file: string, sd: StateDict, meta: WeightsMeta, opts: EncodeOptions & { format?: WeightsFormat } = {}): Promise<void> {
-  checkStateDict(sd, file);
+  checkStateDict(sd, undefined, file, formatError);
   if (meta.classNames.length !== meta.classes) throw new WeightsFormatError(`${file}: ${meta.classNames.length} class names for ${meta.classes} classes`);
   // a per-pixel mean image is stored relative to the weights file, so the run folder can move as a whole
   const mi = meta.preprocessing.meanImage;
@@ -148,7 +149,7 @@ async function preflight(file: string, size: number): Promise<void> {
     await fh.read(hb, 0, hb.length, 0);
     const { entries, metadata } = readSafetensorsHeader(hb, file, size);
     metaFromStrings(metadata, file);
-    checkShapes(stripPrefix(Object.fromEntries(entries.map((e) => [e.name, e.shape]))), file);
+    checkShapes(stripPrefix(Object.fromEntries(entries.map((e) => [e.name, e.shape]))), file, undefined, formatError);
   } finally {
     await fh.close();
   }
@@ -191,11 +192,12 @@ async function meanImageBeside(dir: string, name: string, side: number, what: st
  *  init, seeded) and zero bias; every other tensor is shared with sd. */
 export function resetClassifier(sd: StateDict, classes: number, seed = 0): StateDict {
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`resetClassifier: classes must be a positive integer, got ${classes}`);
-  const w = sd['classifier.6.weight'];
-  if (!w || w.shape.length !== 2) throw new Error('resetClassifier: state_dict has no 2-d classifier.6.weight');
-  const hidden = w.shape[1];
+  const arch = checkStateDict(sd, undefined, 'resetClassifier');
+  const hidden = arch.hidden;
   const data = new Float32Array(classes * hidden);
   const normal = gaussian(mulberry32(seed));
   for (let i = 0; i < data.length; i++) data[i] = 0.01 * normal();
-  return { ...sd, 'classifier.6.weight': { shape: [classes, hidden], data }, 'classifier.6.bias': { shape: [classes], data: new Float32Array(classes) } };
+  const out: StateDict = { ...sd, 'classifier.6.weight': { shape: [classes, hidden], data }, 'classifier.6.bias': { shape: [classes], data: new Float32Array(classes) } };
+  checkStateDict(out, normaliseArch({ ...arch, classes }), 'resetClassifier');
+  return out;
 }
