@@ -47,7 +47,7 @@ struct Tens {
   dims d;          // logical NCHW / (N,F) dims
   memory::desc md; // actual layout of the data at ptr()
   bool i32 = false;
-  bool priv = false;  // backend-private cache (workspace); read() gives zeros
+  bool priv = false;  // backend-private cache (lrn scale, maxPool argmax workspace): has no host form, read() throws
   bool rectified = false;  // a fused conv+ReLU already applied max(x, 0) (the relu job just aliases)
   bool blockedArgmax = false;  // a maxPool argmax made by maxpool_blk.cc (window tap per element), not oneDNN's
   void *ptr() const { return static_cast<char *>(st->p) + off; }
@@ -55,7 +55,12 @@ struct Tens {
   int64_t numel() const { int64_t n = 1; for (auto v : d) n *= v; return n; }
 };
 
-struct Args { std::vector<int64_t> in, out; std::vector<double> a; };
+struct Args {
+  std::vector<int64_t> in, out;
+  std::vector<double> a;  // positional attributes, in the registry's ABI order
+  std::any typed;         // the same, as the op's struct from attrs.h (parsed once, in binding.cc)
+  template <class T> const T &attrs() const { return std::any_cast<const T &>(typed); }
+};
 
 class Engine {
  public:
