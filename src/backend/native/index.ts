@@ -138,6 +138,13 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
       const d = hold(data);
       gate.run(() => eng().write(n.id, d));
     },
+    writeFile(t, file, offset) {
+      const n = own('writeFile', t);
+      if (n.dtype !== 'f32') throw new ShapeError('writeFile', `tensor is ${n.dtype}; files hold f32 weights`);
+      if (typeof file !== 'string' || !file) throw new Error('native.writeFile: file must be a path');
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new ShapeError('writeFile', `offset must be a non-negative integer, got ${offset}`);
+      gate.run(() => eng().readFile(n.id, file, offset, n.size * 4));
+    },
     free(...ts) {
       for (const t of ts) {
         if (t === undefined) continue;
