@@ -11,45 +11,14 @@
 
 #include <cerrno>
 
-#include "attrs.h"
 #include "engine.h"
+#include "op_table.h"
+#include "staging.h"
 
 namespace {
 
 using an::Engine;
-
-// Every op the addon runs: its entry point, how its attributes are read (attrs.h), and whether it keeps every
-// thread (convolutions, GEMMs and the arena-wide sgd) or runs small inputs on one.
-struct OpEntry {
-  an::OpFn fn;
-  an::AttrParser attrs;
-  bool allThreads;
-};
-
-const std::unordered_map<std::string, OpEntry> &opTable() {
-  using namespace an;
-  static const std::unordered_map<std::string, OpEntry> t = {
-      {"conv2d", {conv2d, attrParser<Conv2dAttrs>(), true}},
-      {"conv2dBackward", {conv2dBackward, attrParser<Conv2dBackwardAttrs>(), true}},
-      {"relu", {relu, attrParser<NoAttrs>(), false}},
-      {"reluBackward", {reluBackward, attrParser<NoAttrs>(), false}},
-      {"lrn", {lrn, attrParser<LrnAttrs>(), false}},
-      {"lrnBackward", {lrnBackward, attrParser<LrnAttrs>(), false}},
-      {"maxPool", {maxPool, attrParser<PoolAttrs>(), false}},
-      {"maxPoolBackward", {maxPoolBackward, attrParser<PoolAttrs>(), false}},
-      {"adaptiveAvgPool", {adaptiveAvgPool, attrParser<AdaptivePoolAttrs>(), false}},
-      {"adaptiveAvgPoolBackward", {adaptiveAvgPoolBackward, attrParser<AdaptivePoolAttrs>(), false}},
-      {"dropout", {dropout, attrParser<DropoutAttrs>(), false}},
-      {"dropoutBackward", {dropoutBackward, attrParser<DropoutAttrs>(), false}},
-      {"linear", {linear, attrParser<NoAttrs>(), true}},
-      {"linearBackward", {linearBackward, attrParser<LinearBackwardAttrs>(), true}},
-      {"reshape", {reshape, attrParser<ReshapeAttrs>(), false}},
-      {"softmax", {softmax, attrParser<NoAttrs>(), false}},
-      {"softmaxCrossEntropy", {softmaxCrossEntropy, attrParser<NoAttrs>(), false}},
-      {"fill", {fill, attrParser<FillAttrs>(), false}},
-      {"sgd", {sgd, attrParser<SgdAttrs>(), true}}};
-  return t;
-}
+using an::Staging;
 
 std::vector<int64_t> ints(const Napi::Value &v) {
   auto arr = v.As<Napi::Array>();
@@ -69,48 +38,10 @@ std::vector<double> doubles(const Napi::Value &v) {
 // form: reading one is a caller's mistake, reported rather than answered with zeros.
 void copyOut(Engine &e, int64_t id, void *dst, size_t bytes) {
   an::Tens &t = e.get(id);
-  if (t.priv) an::fail("tensor is a backend-private cache (an lrn scale or maxPool argmax), which has no host values");
+  if (t.cache != an::Cache::none) an::fail(std::string("tensor is a backend-private cache (") + an::cacheName(t.cache) + "), which has no host values");
   if (an::isPlain(t.md)) { std::memcpy(dst, t.ptr(), bytes); return; }
   e.reorder(e.mem(t), dnnl::memory(an::plainMd(t.d, an::dn::dataType(t.md)), e.eng, dst));
 }
-
-// Upload snapshots JS data on the JS thread (the caller may reuse its array at once) into a staging buffer that
-// the worker copies into the tensor. Staging buffers are recycled: a fresh 38 MB allocation per batch-64 input
-// cost ~20 ms of page faults on the JS thread while the worker sat idle.
-class Staging {
- public:
-  std::shared_ptr<char> take(size_t bytes) {
-    char *p = nullptr;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (auto it = free_.begin(); it != free_.end(); ++it)
-        if (it->first == bytes) { p = it->second; kept_ -= bytes; free_.erase(it); break; }
-    }
-    if (!p) p = static_cast<char *>(std::malloc(bytes ? bytes : 1));
-    if (!p) throw std::bad_alloc();
-    return std::shared_ptr<char>(p, [this, bytes](char *q) { give(q, bytes); });
-  }
-  ~Staging() { for (auto &kv : free_) std::free(kv.second); }
-
- private:
-  void give(char *p, size_t bytes) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (bytes > kKeep) { std::free(p); return; }
-    while (!free_.empty() && kept_ + bytes > kKeep) {  // evict the oldest
-      kept_ -= free_.front().first;
-      std::free(free_.front().second);
-      free_.erase(free_.begin());
-    }
-    free_.emplace_back(bytes, p);
-    kept_ += bytes;
-  }
-  // at most 64 MB kept: a batch-64 input (38 MB) is reused, the weight upload at load (244 MB) and a batch-128
-  // training input (77 MB) are not, so the training peak memory does not grow
-  static constexpr size_t kKeep = size_t(64) << 20;
-  size_t kept_ = 0;
-  std::mutex mu_;
-  std::vector<std::pair<size_t, char *>> free_;
-};
 
 class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
  public:
@@ -126,12 +57,15 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     exports.Set("NativeEngine", f);
     // op -> attribute names in the order run() takes them (checked against src/backend/ops.ts by a test)
     Napi::Object attrs = Napi::Object::New(env);
-    for (auto &kv : opTable()) {
+    for (auto &kv : an::opTable()) {
       Napi::Array names = Napi::Array::New(env, kv.second.attrs.names.size());
       for (uint32_t i = 0; i < kv.second.attrs.names.size(); ++i) names.Set(i, Napi::String::New(env, kv.second.attrs.names[i]));
       attrs.Set(kv.first, names);
     }
     exports.Set("opAttrs", attrs);
+    Napi::Object heavy = Napi::Object::New(env);
+    for (auto &kv : an::opTable()) heavy.Set(kv.first, Napi::Boolean::New(env, kv.second.heavy));
+    exports.Set("opHeavy", heavy);
     exports.Set("dnnlVersion", Napi::String::New(env, [] {
       auto v = dnnl::version();
       return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -279,9 +213,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   Napi::Value Run(const Napi::CallbackInfo &info) {
     std::string name = info[0].As<Napi::String>();
-    auto it = opTable().find(name);
-    if (it == opTable().end()) throw Napi::Error::New(info.Env(), "native: unknown op " + name);
-    const OpEntry &op = it->second;
+    auto it = an::opTable().find(name);
+    if (it == an::opTable().end()) throw Napi::Error::New(info.Env(), "native: unknown op " + name);
+    const an::OpEntry &op = it->second;
     an::Args a{ints(info[1]), ints(info[2]), doubles(info[3]), {}};
     try {
       a.typed = op.attrs.parse(a.a);
@@ -291,7 +225,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     an::OpFn fn = op.fn;
     // Small elementwise/pool/reorder ops run on one thread: a 2-thread OpenMP barrier costs more than the work
     // (and a whole scheduler slice when the machine is busy). Convolutions and GEMMs keep every thread.
-    const bool heavy = op.allThreads;
+    const bool heavy = op.heavy;
     const int64_t reluIn = name == "relu" ? a.in[0] : -1;
     eng(info.Env()).enqueue(name, [e = eng_.get(), fn, a, name, heavy] {
       an::SerialScope serial(!heavy && !a.in.empty() && e->get(a.in[0]).numel() < (int64_t(1) << 20));

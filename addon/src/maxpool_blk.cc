@@ -76,9 +76,8 @@ bool blockedMaxPool(Engine &e, const Args &a) {
   const dims yd = {g.N, g.CB * 8, g.P, g.Q};
   Tens &y = e.put(a.out[0], memory::desc(yd, dt::f32, tag::nChw8c), yd);
   Tens &ws = e.put(a.out[1], memory::desc({g.N * g.CB * g.P * g.Q * 8}, dt::u8, tag::x), yd);
-  ws.priv = true;
+  ws.cache = Cache::poolTaps;
   ws.i32 = true;
-  ws.blockedArgmax = true;
   const float *xp = x.f();
   float *yp = y.f();
   uint8_t *am = static_cast<uint8_t *>(ws.ptr());
@@ -91,7 +90,7 @@ bool blockedMaxPool(Engine &e, const Args &a) {
 // in: x, argmax, dy; out: dx (assigned): each dy goes to its window's maximum (windows overlap: +=)
 bool blockedMaxPoolBackward(Engine &e, const Args &a) {
   const Tens &ws = e.get(a.in[1]);
-  if (!ws.blockedArgmax) return false;
+  if (ws.cache != Cache::poolTaps) return false;
   PoolGeo g;
   if (!poolGeo(e.get(a.in[0]), a, g)) fail("argmax was made for another layout or shape");
   const dims yd = {g.N, g.CB * 8, g.P, g.Q};

@@ -1,6 +1,7 @@
 // The native ABI cannot drift from the op registry: the addon's typed attribute structs (addon/src/attrs.h)
 // export their field names per op, and they must be the registry's attrs in ABI order, for every op the addon
-// runs. A wrong attribute count is refused by name; a backend-private cache cannot be read as zeros.
+// runs; the same for which ops are heavy. A wrong attribute count is refused by name; a backend-private cache
+// cannot be read as zeros.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OPS, OP_NAMES } from '../../../src/backend/ops.ts';
@@ -15,6 +16,11 @@ test('the addon takes every op\'s attributes in the registry\'s ABI order', { sk
     const abi = (OPS[op].attrs as readonly (readonly [string, unknown?])[]).map((f) => f[0]);
     assert.deepEqual(native[op], abi, `${op}: attrs.h fields vs src/backend/ops.ts`);
   }
+});
+
+test('the addon schedules as heavy exactly the registry\'s heavy ops', { skip: SKIP }, () => {
+  const heavy = loadAddon().opHeavy;
+  for (const op of OP_NAMES) assert.equal(heavy[op], OPS[op].heavy, op);
 });
 
 test('a positional attribute list of the wrong length is refused, naming the op', { skip: SKIP }, () => {
@@ -33,11 +39,11 @@ test('reading a backend-private cache (maxPool argmax, lrn scale) throws instead
   try {
     const x = be.upload(rand(2 * 8 * 9 * 9, 1), [2, 8, 9, 9]);
     const { y, argmax } = be.run('maxPool', { x }, { kernel: 3, stride: 2, pad: 0 });
-    await assert.rejects(be.read(argmax), /backend-private cache/);
+    await assert.rejects(be.read(argmax), /backend-private cache \(a (blocked )?maxPool argmax\)/);
     // the error is reported once; the next read of a plain tensor works
     assert.equal((await be.read(y)).length, 2 * 8 * 4 * 4);
     const l = be.run('lrn', { x }, { size: 5, alpha: 1e-4, beta: 0.75, k: 2, convention: 'paper' });
-    await assert.rejects(be.read(l.scale), /backend-private cache/);
+    await assert.rejects(be.read(l.scale), /backend-private cache \(an lrn scale\)/);
   } finally {
     be.dispose();
   }
