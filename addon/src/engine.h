@@ -4,6 +4,7 @@
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "attrs.h"
 #include "dnnl_compat.h"
 
 #include <any>

@@ -14,11 +14,11 @@ struct LrnP { memory::dim size; float alpha, beta, k; std::string key; };
 
 LrnP params(const Tens &x, const Args &a) {
   LrnP p;
-  p.size = memory::dim(a.a[0]);
-  const bool paper = a.a[4] == 0;
-  p.alpha = float(paper ? a.a[1] * a.a[0] : a.a[1]);
-  p.beta = float(a.a[2]);
-  p.k = float(a.a[3]);
+  const LrnAttrs &at = a.attrs<LrnAttrs>();
+  p.size = memory::dim(at.size);
+  p.alpha = float(at.pytorch ? at.alpha : at.alpha * double(at.size));  // oneDNN divides by size, as PyTorch
+  p.beta = float(at.beta);
+  p.k = float(at.k);
   if (p.size % 2 == 0) fail("even LRN sizes are not supported natively");
   p.key = mdKey(x.md) + "|" + std::to_string(p.size) + "," + std::to_string(p.alpha) + "," + std::to_string(p.beta) + "," + std::to_string(p.k);
   return p;

@@ -19,7 +19,8 @@ namespace {
 struct PoolGeo { int64_t N, CB, H, W, P, Q, k, s; };
 
 bool poolGeo(const Tens &x, const Args &a, PoolGeo &g) {
-  const int64_t k = int64_t(a.a[0]), s = int64_t(a.a[1]), pad = int64_t(a.a[2]);
+  const PoolAttrs &at = a.attrs<PoolAttrs>();
+  const int64_t k = at.kernel, s = at.stride, pad = at.pad;
   if (!fastConvEnabled() || x.d.size() != 4 || pad != 0 || k < 1 || k > 15 || s < 1 || x.d[1] % 8) return false;
   if (x.md != memory::desc(x.d, dt::f32, tag::nChw8c)) return false;
   g = {x.d[0], x.d[1] / 8, x.d[2], x.d[3], (x.d[2] - k) / s + 1, (x.d[3] - k) / s + 1, k, s};
