@@ -34,9 +34,9 @@ export interface NativeAddon {
   NativeEngine: new (threads: number) => NativeEngine;
   dnnlVersion: string;
   /** Per op, the attribute names in the order `run` takes them (attrs.h; must equal the registry's ABI order). */
-  opAttrs: Record<string, string[]>;
+  opAttrs?: Record<string, string[]>;
   /** Per op, whether the addon schedules it as heavy (every thread at any size; must equal the registry's). */
-  opHeavy: Record<string, boolean>;
+  opHeavy?: Record<string, boolean>;
 }
 
 /** The source build's output. */

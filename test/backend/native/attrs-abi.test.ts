@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OPS, OP_NAMES } from '../../../src/backend/ops.ts';
 import { loadAddon } from '../../../src/backend/native/addon.ts';
-import { createNativeBackend } from '../../../src/backend/native/index.ts';
+import { abiMismatch, createNativeBackend } from '../../../src/backend/native/index.ts';
 import { rand, SKIP } from './helpers.ts';
 
 test('the addon takes every op\'s attributes in the registry\'s ABI order', { skip: SKIP }, () => {
-  const native = loadAddon().opAttrs;
+  assert.ok(loadAddon().opAttrs, 'the source build exports opAttrs');
+  const native = loadAddon().opAttrs!;
   assert.deepEqual(Object.keys(native).sort(), [...OP_NAMES].sort(), 'the addon runs exactly the registry\'s ops');
   for (const op of OP_NAMES) {
     const abi = (OPS[op].attrs as readonly (readonly [string, unknown?])[]).map((f) => f[0]);
@@ -18,8 +19,16 @@ test('the addon takes every op\'s attributes in the registry\'s ABI order', { sk
   }
 });
 
+test('createNativeBackend refuses an addon whose fields differ from the registry, naming the op', () => {
+  const opAttrs = Object.fromEntries(OP_NAMES.map((op) => [op, (OPS[op].attrs as readonly (readonly [string, unknown?])[]).map((f) => f[0])]));
+  assert.equal(abiMismatch({ opAttrs }), undefined);
+  assert.match(abiMismatch({ opAttrs: { ...opAttrs, conv2d: ['pad', 'stride', 'groups'] } })!, /conv2d's attributes as \(pad, stride, groups\) but the op registry sends \(stride, pad, groups\)/);
+  const { sgd: _s, ...noSgd } = opAttrs;
+  assert.match(abiMismatch({ opAttrs: noSgd })!, /sgd's attributes as \(no such op\)/);
+});
+
 test('the addon schedules as heavy exactly the registry\'s heavy ops', { skip: SKIP }, () => {
-  const heavy = loadAddon().opHeavy;
+  const heavy = loadAddon().opHeavy!;
   for (const op of OP_NAMES) assert.equal(heavy[op], OPS[op].heavy, op);
 });
 
