@@ -55,7 +55,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
         InstanceMethod("setThreads", &NativeEngine::SetThreads), InstanceMethod("profile", &NativeEngine::Profile),
         InstanceMethod("dispose", &NativeEngine::Dispose)});
     exports.Set("NativeEngine", f);
-    // op -> attribute names in the order run() takes them (checked against src/backend/ops.ts by a test)
+    // op -> attribute names in the order run() takes them (checked against src/backend/ops.ts when the native
+    // backend is created, and by test/backend/native/attrs-abi.test.ts)
     Napi::Object attrs = Napi::Object::New(env);
     for (auto &kv : an::opTable()) {
       Napi::Array names = Napi::Array::New(env, kv.second.attrs.names.size());
