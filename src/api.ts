@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createBackend, type BackendName } from './backend/index.ts';
 import type { Backend } from './backend/backend.ts';
 import { prepareInput, type RawImage } from './data/preprocess.ts';
-import { loadWeights } from './io/weights.ts';
+import { openWeights } from './io/weights.ts';
 import { createModel } from './model/index.ts';
 import type { Model, StateDict, WeightsMeta } from './model/types.ts';
 import { softmaxRows, topK, type Prediction } from './model/postprocess.ts';
@@ -49,7 +49,8 @@ export interface AlexNetClassifier {
 }
 
 export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
-  const { sd, meta } = typeof opts.weights === 'string' ? await loadWeights(opts.weights) : opts.weights;
+  // from a file: the tensors stay in it until the backend reads them into the model (see openWeights)
+  const { sd, meta } = typeof opts.weights === 'string' ? await openWeights(opts.weights) : opts.weights;
   let be: Backend | undefined;
   if (opts.backend !== undefined || opts.threads !== undefined) be = await createBackend(opts.backend ?? 'auto', { threads: opts.threads });
   const model = await createModel({ variant: meta.variant, classes: meta.classes, widthScale: meta.widthScale, hidden: meta.hidden, backend: be ?? 'auto' });

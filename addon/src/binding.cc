@@ -6,23 +6,19 @@
 #include <cstring>
 #include <future>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "engine.h"
+#include "op_table.h"
+#include "staging.h"
 
 namespace {
 
 using an::Engine;
-
-const std::unordered_map<std::string, an::OpFn> &opTable() {
-  static const std::unordered_map<std::string, an::OpFn> t = {
-      {"conv2d", an::conv2d}, {"conv2dBackward", an::conv2dBackward}, {"maxPool", an::maxPool},
-      {"maxPoolBackward", an::maxPoolBackward}, {"adaptiveAvgPool", an::adaptiveAvgPool},
-      {"adaptiveAvgPoolBackward", an::adaptiveAvgPoolBackward}, {"lrn", an::lrn}, {"lrnBackward", an::lrnBackward},
-      {"relu", an::relu}, {"reluBackward", an::reluBackward}, {"dropout", an::dropout},
-      {"dropoutBackward", an::dropoutBackward}, {"reshape", an::reshape}, {"fill", an::fill}, {"sgd", an::sgd},
-      {"linear", an::linear}, {"linearBackward", an::linearBackward}, {"softmax", an::softmax},
-      {"softmaxCrossEntropy", an::softmaxCrossEntropy}};
-  return t;
-}
+using an::Staging;
 
 std::vector<int64_t> ints(const Napi::Value &v) {
   auto arr = v.As<Napi::Array>();
@@ -38,63 +34,39 @@ std::vector<double> doubles(const Napi::Value &v) {
   return r;
 }
 
-// Copy tensor `id` as row-major NCHW into dst (caches read as zeros).
+// Copy tensor `id` as row-major NCHW into dst. A backend-private cache (lrn scale, maxPool argmax) has no host
+// form: reading one is a caller's mistake, reported rather than answered with zeros.
 void copyOut(Engine &e, int64_t id, void *dst, size_t bytes) {
   an::Tens &t = e.get(id);
-  if (t.priv) { std::memset(dst, 0, bytes); return; }
+  if (t.cache != an::Cache::none) an::fail(std::string("tensor is a backend-private cache (") + an::cacheName(t.cache) + "), which has no host values");
   if (an::isPlain(t.md)) { std::memcpy(dst, t.ptr(), bytes); return; }
   e.reorder(e.mem(t), dnnl::memory(an::plainMd(t.d, an::dn::dataType(t.md)), e.eng, dst));
 }
-
-// Upload snapshots JS data on the JS thread (the caller may reuse its array at once) into a staging buffer that
-// the worker copies into the tensor. Staging buffers are recycled: a fresh 38 MB allocation per batch-64 input
-// cost ~20 ms of page faults on the JS thread while the worker sat idle.
-class Staging {
- public:
-  std::shared_ptr<char> take(size_t bytes) {
-    char *p = nullptr;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (auto it = free_.begin(); it != free_.end(); ++it)
-        if (it->first == bytes) { p = it->second; kept_ -= bytes; free_.erase(it); break; }
-    }
-    if (!p) p = static_cast<char *>(std::malloc(bytes ? bytes : 1));
-    if (!p) throw std::bad_alloc();
-    return std::shared_ptr<char>(p, [this, bytes](char *q) { give(q, bytes); });
-  }
-  ~Staging() { for (auto &kv : free_) std::free(kv.second); }
-
- private:
-  void give(char *p, size_t bytes) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (bytes > kKeep) { std::free(p); return; }
-    while (!free_.empty() && kept_ + bytes > kKeep) {  // evict the oldest
-      kept_ -= free_.front().first;
-      std::free(free_.front().second);
-      free_.erase(free_.begin());
-    }
-    free_.emplace_back(bytes, p);
-    kept_ += bytes;
-  }
-  // at most 64 MB kept: a batch-64 input (38 MB) is reused, the weight upload at load (244 MB) and a batch-128
-  // training input (77 MB) are not, so the training peak memory does not grow
-  static constexpr size_t kKeep = size_t(64) << 20;
-  size_t kept_ = 0;
-  std::mutex mu_;
-  std::vector<std::pair<size_t, char *>> free_;
-};
 
 class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
  public:
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NativeEngine", {
         InstanceMethod("alloc", &NativeEngine::Alloc), InstanceMethod("upload", &NativeEngine::Upload),
-        InstanceMethod("view", &NativeEngine::View), InstanceMethod("write", &NativeEngine::Write), InstanceMethod("free", &NativeEngine::Free),
+        InstanceMethod("view", &NativeEngine::View), InstanceMethod("write", &NativeEngine::Write),
+        InstanceMethod("readFile", &NativeEngine::ReadFile), InstanceMethod("free", &NativeEngine::Free),
         InstanceMethod("run", &NativeEngine::Run), InstanceMethod("read", &NativeEngine::Read),
         InstanceMethod("readSync", &NativeEngine::ReadSync), InstanceMethod("sync", &NativeEngine::Sync),
         InstanceMethod("setThreads", &NativeEngine::SetThreads), InstanceMethod("profile", &NativeEngine::Profile),
         InstanceMethod("dispose", &NativeEngine::Dispose)});
     exports.Set("NativeEngine", f);
+    // op -> attribute names in the order run() takes them (checked against src/backend/ops.ts when the native
+    // backend is created, and by test/backend/native/attrs-abi.test.ts)
+    Napi::Object attrs = Napi::Object::New(env);
+    for (auto &kv : an::opTable()) {
+      Napi::Array names = Napi::Array::New(env, kv.second.attrs.names.size());
+      for (uint32_t i = 0; i < kv.second.attrs.names.size(); ++i) names.Set(i, Napi::String::New(env, kv.second.attrs.names[i]));
+      attrs.Set(kv.first, names);
+    }
+    exports.Set("opAttrs", attrs);
+    Napi::Object heavy = Napi::Object::New(env);
+    for (auto &kv : an::opTable()) heavy.Set(kv.first, Napi::Boolean::New(env, kv.second.heavy));
+    exports.Set("opHeavy", heavy);
     exports.Set("dnnlVersion", Napi::String::New(env, [] {
       auto v = dnnl::version();
       return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -188,6 +160,37 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return info.Env().Undefined();
   }
 
+  // Fills an existing tensor from bytes [offset, offset + length) of a file (row-major, host byte order), read
+  // with pread on the worker straight into the tensor's memory: no JS buffer and no staging copy, so loading
+  // weights holds them once.
+  Napi::Value ReadFile(const Napi::CallbackInfo &info) {
+    int64_t id = info[0].As<Napi::Number>().Int64Value();
+    std::string path = info[1].As<Napi::String>();
+    int64_t offset = info[2].As<Napi::Number>().Int64Value(), length = info[3].As<Napi::Number>().Int64Value();
+    if (offset < 0 || length < 0) throw Napi::Error::New(info.Env(), "readFile: negative offset or length");
+    eng(info.Env()).enqueue("readFile", [e = eng_.get(), id, path, offset, length] {
+      an::Tens &t = e->plain(id);
+      if (int64_t(t.numel()) * 4 != length) an::fail("size mismatch: " + std::to_string(length) + " bytes for " + std::to_string(t.numel()) + " elements");
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) an::fail(path + ": " + std::strerror(errno));
+      char *dst = static_cast<char *>(t.ptr());
+      int64_t done = 0;
+      while (done < length) {
+        ssize_t r = ::pread(fd, dst + done, size_t(length - done), off_t(offset + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+          std::string why = r < 0 ? std::strerror(errno) : "file ends early";
+          ::close(fd);
+          an::fail(path + ": " + why + " at byte " + std::to_string(offset + done));
+        }
+        done += r;
+      }
+      ::close(fd);
+      e->touch(t);
+    });
+    return info.Env().Undefined();
+  }
+
   Napi::Value View(const Napi::CallbackInfo &info) {
     int64_t id = info[0].As<Napi::Number>().Int64Value(), base = info[1].As<Napi::Number>().Int64Value();
     int64_t offset = info[2].As<Napi::Number>().Int64Value();
@@ -211,13 +214,19 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   Napi::Value Run(const Napi::CallbackInfo &info) {
     std::string name = info[0].As<Napi::String>();
-    auto it = opTable().find(name);
-    if (it == opTable().end()) throw Napi::Error::New(info.Env(), "native: unknown op " + name);
-    an::Args a{ints(info[1]), ints(info[2]), doubles(info[3])};
-    an::OpFn fn = it->second;
+    auto it = an::opTable().find(name);
+    if (it == an::opTable().end()) throw Napi::Error::New(info.Env(), "native: unknown op " + name);
+    const an::OpEntry &op = it->second;
+    an::Args a{ints(info[1]), ints(info[2]), doubles(info[3]), {}};
+    try {
+      a.typed = op.attrs.parse(a.a);
+    } catch (const std::exception &x) {
+      throw Napi::Error::New(info.Env(), "native: " + name + " " + x.what());
+    }
+    an::OpFn fn = op.fn;
     // Small elementwise/pool/reorder ops run on one thread: a 2-thread OpenMP barrier costs more than the work
     // (and a whole scheduler slice when the machine is busy). Convolutions and GEMMs keep every thread.
-    const bool heavy = name.rfind("conv2d", 0) == 0 || name.rfind("linear", 0) == 0 || name == "sgd";
+    const bool heavy = op.heavy;
     const int64_t reluIn = name == "relu" ? a.in[0] : -1;
     eng(info.Env()).enqueue(name, [e = eng_.get(), fn, a, name, heavy] {
       an::SerialScope serial(!heavy && !a.in.empty() && e->get(a.in[0]).numel() < (int64_t(1) << 20));

@@ -65,8 +65,9 @@ static inline double dropoutUniform(uint32_t seed, uint32_t i) {
 // in: x; out: y, mask (keep / (1-p) as f32); attrs: p, seed (already reduced mod 2^32)
 void dropout(Engine &e, const Args &a) {
   Tens &x = e.plain(a.in[0]);
-  const double p = a.a[0];
-  const uint32_t seed = uint32_t(int64_t(a.a[1]));
+  const DropoutAttrs &at = a.attrs<DropoutAttrs>();
+  const double p = at.p;
+  const uint32_t seed = at.seed;
   const int64_t n = x.numel();
   Tens &y = e.put(a.out[0], plainMd(x.d), x.d);
   Tens &m = e.put(a.out[1], plainMd(x.d), x.d);
@@ -114,15 +115,16 @@ void fill(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   if (!isPlain(x.md)) x.md = plainMd(x.d, dn::dataType(x.md));  // contents are replaced: any layout will do
   const int64_t n = x.numel();
+  const double value = a.attrs<FillAttrs>().value;
   if (x.i32) {
     int32_t *p = static_cast<int32_t *>(x.ptr());
-    const int32_t v = int32_t(a.a[0]);
+    const int32_t v = int32_t(value);
     for (int64_t i = 0; i < n; ++i) p[i] = v;
-  } else if (a.a[0] == 0.0) {
+  } else if (value == 0.0) {
     std::memset(x.ptr(), 0, size_t(n) * 4);
   } else {
     float *p = x.f();
-    const float v = float(a.a[0]);
+    const float v = float(value);
 #pragma omp parallel for simd
     for (int64_t i = 0; i < n; ++i) p[i] = v;
   }
@@ -134,7 +136,8 @@ void sgd(Engine &e, const Args &a) {
   Tens &w = e.plain(a.in[0]);
   Tens &dw = e.plain(a.in[1]);
   Tens &v = e.plain(a.in[2]);
-  const float lr = float(a.a[0]), mom = float(a.a[1]), wdlr = float(a.a[2] * a.a[0]);
+  const SgdAttrs &at = a.attrs<SgdAttrs>();
+  const float lr = float(at.lr), mom = float(at.momentum), wdlr = float(at.weightDecay * at.lr);
   const int64_t n = w.numel();
   float *wp = w.f(), *vp = v.f();
   const float *g = dw.f();

@@ -4,6 +4,7 @@
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "attrs.h"
 #include "dnnl_compat.h"
 
 #include <any>
@@ -40,6 +41,23 @@ struct Storage {
   ~Storage();
 };
 
+// What a tensor's bytes are when they are not values: a backend-private cache in a kernel's own layout, which
+// only the matching backward op accepts and read() refuses.
+enum class Cache : uint8_t {
+  none,
+  lrnScale,    // oneDNN's LRN workspace (lrn.cc)
+  poolArgmax,  // oneDNN's max-pool workspace (pool.cc)
+  poolTaps,    // maxpool_blk.cc's argmax: the window tap of each output element (u8, nChw8c order)
+};
+inline const char *cacheName(Cache c) {
+  switch (c) {
+    case Cache::lrnScale: return "an lrn scale";
+    case Cache::poolArgmax: return "a maxPool argmax";
+    case Cache::poolTaps: return "a blocked maxPool argmax";
+    default: return "values";
+  }
+}
+
 // A tensor: logical dims + the oneDNN layout its bytes are in (plain or blocked).
 struct Tens {
   std::shared_ptr<Storage> st;
@@ -47,15 +65,19 @@ struct Tens {
   dims d;          // logical NCHW / (N,F) dims
   memory::desc md; // actual layout of the data at ptr()
   bool i32 = false;
-  bool priv = false;  // backend-private cache (workspace); read() gives zeros
+  Cache cache = Cache::none;  // a backend-private cache rather than values (see Cache)
   bool rectified = false;  // a fused conv+ReLU already applied max(x, 0) (the relu job just aliases)
-  bool blockedArgmax = false;  // a maxPool argmax made by maxpool_blk.cc (window tap per element), not oneDNN's
   void *ptr() const { return static_cast<char *>(st->p) + off; }
   float *f() const { return static_cast<float *>(ptr()); }
   int64_t numel() const { int64_t n = 1; for (auto v : d) n *= v; return n; }
 };
 
-struct Args { std::vector<int64_t> in, out; std::vector<double> a; };
+struct Args {
+  std::vector<int64_t> in, out;
+  std::vector<double> a;  // positional attributes, in the registry's ABI order
+  std::any typed;         // the same, as the op's struct from attrs.h (parsed once, in binding.cc)
+  template <class T> const T &attrs() const { return std::any_cast<const T &>(typed); }
+};
 
 class Engine {
  public:

@@ -14,11 +14,11 @@ struct LrnP { memory::dim size; float alpha, beta, k; std::string key; };
 
 LrnP params(const Tens &x, const Args &a) {
   LrnP p;
-  p.size = memory::dim(a.a[0]);
-  const bool paper = a.a[4] == 0;
-  p.alpha = float(paper ? a.a[1] * a.a[0] : a.a[1]);
-  p.beta = float(a.a[2]);
-  p.k = float(a.a[3]);
+  const LrnAttrs &at = a.attrs<LrnAttrs>();
+  p.size = memory::dim(at.size);
+  p.alpha = float(at.pytorch ? at.alpha : at.alpha * double(at.size));  // oneDNN divides by size, as PyTorch
+  p.beta = float(at.beta);
+  p.k = float(at.k);
   if (p.size % 2 == 0) fail("even LRN sizes are not supported natively");
   p.key = mdKey(x.md) + "|" + std::to_string(p.size) + "," + std::to_string(p.alpha) + "," + std::to_string(p.beta) + "," + std::to_string(p.k);
   return p;
@@ -40,7 +40,7 @@ void lrn(Engine &e, const Args &a) {
   auto &prim = e.cached<lrn_forward>("lrn|" + p.key, [&] { return lrn_forward(pd); });
   Tens &y = e.put(a.out[0], pd.dst_desc(), x.d);
   Tens &ws = e.put(a.out[1], pd.workspace_desc(), x.d);
-  ws.priv = true;
+  ws.cache = Cache::lrnScale;
   prim.execute(e.strm, {{DNNL_ARG_SRC, e.mem(x)}, {DNNL_ARG_DST, e.mem(y)}, {DNNL_ARG_WORKSPACE, e.mem(ws)}});
 }
 
@@ -49,7 +49,7 @@ void lrnBackward(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   Tens &ws = e.get(a.in[2]);
   Tens &dy = e.get(a.in[3]);
-  if (!ws.priv) fail("scale is not a native lrn cache");
+  if (ws.cache != Cache::lrnScale) fail("scale is not a native lrn cache");
   LrnP p = params(x, a);
   auto fpd = fwdPd(e, x, p);
   auto pd = e.cached<lrn_backward::primitive_desc>("lrnbwd.pd|" + p.key, [&] {

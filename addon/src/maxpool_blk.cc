@@ -19,7 +19,8 @@ namespace {
 struct PoolGeo { int64_t N, CB, H, W, P, Q, k, s; };
 
 bool poolGeo(const Tens &x, const Args &a, PoolGeo &g) {
-  const int64_t k = int64_t(a.a[0]), s = int64_t(a.a[1]), pad = int64_t(a.a[2]);
+  const PoolAttrs &at = a.attrs<PoolAttrs>();
+  const int64_t k = at.kernel, s = at.stride, pad = at.pad;
   if (!fastConvEnabled() || x.d.size() != 4 || pad != 0 || k < 1 || k > 15 || s < 1 || x.d[1] % 8) return false;
   if (x.md != memory::desc(x.d, dt::f32, tag::nChw8c)) return false;
   g = {x.d[0], x.d[1] / 8, x.d[2], x.d[3], (x.d[2] - k) / s + 1, (x.d[3] - k) / s + 1, k, s};
@@ -76,9 +77,8 @@ bool blockedMaxPool(Engine &e, const Args &a) {
   const dims yd = {g.N, g.CB * 8, g.P, g.Q};
   Tens &y = e.put(a.out[0], memory::desc(yd, dt::f32, tag::nChw8c), yd);
   Tens &ws = e.put(a.out[1], memory::desc({g.N * g.CB * g.P * g.Q * 8}, dt::u8, tag::x), yd);
-  ws.priv = true;
+  ws.cache = Cache::poolTaps;
   ws.i32 = true;
-  ws.blockedArgmax = true;
   const float *xp = x.f();
   float *yp = y.f();
   uint8_t *am = static_cast<uint8_t *>(ws.ptr());
@@ -91,7 +91,7 @@ bool blockedMaxPool(Engine &e, const Args &a) {
 // in: x, argmax, dy; out: dx (assigned): each dy goes to its window's maximum (windows overlap: +=)
 bool blockedMaxPoolBackward(Engine &e, const Args &a) {
   const Tens &ws = e.get(a.in[1]);
-  if (!ws.blockedArgmax) return false;
+  if (ws.cache != Cache::poolTaps) return false;
   PoolGeo g;
   if (!poolGeo(e.get(a.in[0]), a, g)) fail("argmax was made for another layout or shape");
   const dims yd = {g.N, g.CB * 8, g.P, g.Q};

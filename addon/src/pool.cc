@@ -14,7 +14,8 @@ namespace {
 struct PoolShape { dims y, kernel, strides, padL, padR; std::string key; };
 
 PoolShape poolShape(const Tens &x, const Args &a) {
-  const int64_t k = int64_t(a.a[0]), st = int64_t(a.a[1]), pad = int64_t(a.a[2]);
+  const PoolAttrs &at = a.attrs<PoolAttrs>();
+  const int64_t k = at.kernel, st = at.stride, pad = at.pad;
   PoolShape s;
   const int64_t P = (x.d[2] + 2 * pad - k) / st + 1, Q = (x.d[3] + 2 * pad - k) / st + 1;
   s.y = {x.d[0], x.d[1], P, Q};
@@ -43,7 +44,7 @@ void maxPool(Engine &e, const Args &a) {
   auto &prim = e.cached<pooling_forward>("maxpool|" + s.key, [&] { return pooling_forward(pd); });
   Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
   Tens &ws = e.put(a.out[1], pd.workspace_desc(), s.y);
-  ws.priv = true;
+  ws.cache = Cache::poolArgmax;
   ws.i32 = true;
   prim.execute(e.strm, {{DNNL_ARG_SRC, e.mem(x)}, {DNNL_ARG_DST, e.mem(y)}, {DNNL_ARG_WORKSPACE, e.mem(ws)}});
 }
@@ -54,7 +55,7 @@ void maxPoolBackward(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   Tens &ws = e.get(a.in[1]);
   Tens &dy = e.get(a.in[2]);
-  if (!ws.priv) fail("argmax is not a native maxPool cache");
+  if (ws.cache != Cache::poolArgmax) fail("argmax is not a native maxPool cache");
   PoolShape s = poolShape(x, a);
   auto fpd = maxFwdPd(e, x, s);
   auto pd = e.cached<pooling_backward::primitive_desc>("maxpoolbwd.pd|" + s.key, [&] {
@@ -72,7 +73,7 @@ static inline int64_t binEnd(int64_t i, int64_t in, int64_t out) { return ((i + 
 
 // in: x; out: y; attrs: outH, outW.  Identity bins (AlexNet's 6x6 -> 6x6) copy the data in its own layout.
 void adaptiveAvgPool(Engine &e, const Args &a) {
-  const int64_t oh = int64_t(a.a[0]), ow = int64_t(a.a[1]);
+  const int64_t oh = a.attrs<AdaptivePoolAttrs>().outH, ow = a.attrs<AdaptivePoolAttrs>().outW;
   Tens &x0 = e.get(a.in[0]);
   if (x0.d[2] == oh && x0.d[3] == ow) {
     Tens &y = e.put(a.out[0], x0.md, x0.d);
@@ -101,7 +102,7 @@ void adaptiveAvgPool(Engine &e, const Args &a) {
 
 // in: x, dy; out: dx
 void adaptiveAvgPoolBackward(Engine &e, const Args &a) {
-  const int64_t oh = int64_t(a.a[0]), ow = int64_t(a.a[1]);
+  const int64_t oh = a.attrs<AdaptivePoolAttrs>().outH, ow = a.attrs<AdaptivePoolAttrs>().outW;
   Tens &x = e.get(a.in[0]);
   if (x.d[2] == oh && x.d[3] == ow) {
     Tens &dy0 = e.get(a.in[1]);

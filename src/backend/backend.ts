@@ -108,6 +108,10 @@ export interface Backend {
   read(t: Tensor): Promise<Float32Array | Int32Array>;
   /** Overwrite an existing tensor (or view) in place with row-major data of its size and dtype, in queue order. */
   write(t: Tensor, data: Float32Array | Int32Array): void;
+  /** Optional, for backends that read files themselves: fill an existing f32 tensor (or view) with its size's
+   *  worth of little-endian f32 bytes at `offset` of `file`, in queue order, with no host copy. A failed read
+   *  rejects the next read/sync. */
+  writeFile?(t: Tensor, file: string, offset: number): void;
   /** Release memory; views keep their base alive. Freeing twice is an error. */
   free(...ts: (Tensor | undefined)[]): void;
   /** Does this backend run `op` with these attrs itself? If not, `run` still works, through the host

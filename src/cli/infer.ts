@@ -5,8 +5,9 @@ import type { Model, WeightsMeta } from '../model/types.ts';
 import { readSynsets, type ImageFolder } from '../data/folder.ts';
 
 export async function modelFromWeights(file: string, backend: BackendName = 'auto', threads?: number): Promise<{ model: Model; meta: WeightsMeta }> {
-  const { loadWeights } = await import('../io/weights.ts');
-  const { sd, meta } = await loadWeights(file);
+  // the tensors stay in the file until the backend reads them into the model (openWeights)
+  const { openWeights } = await import('../io/weights.ts');
+  const { sd, meta } = await openWeights(file);
   const be = await createBackend(backend, { threads });
   const model = await createModel({ variant: meta.variant, classes: meta.classes, backend: be, widthScale: meta.widthScale, hidden: meta.hidden });
   await model.loadStateDict(sd);

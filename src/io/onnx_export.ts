@@ -7,9 +7,9 @@
 //   Dropout: omitted (inference graph). Flatten(axis 1). Linear: Gemm(transB = 1).
 //   Outputs: "logits" (N, classes) and "probabilities" = Softmax(logits, axis 1).
 import type { StateDict, WeightsMeta } from '../model/types.ts';
-import { layerSpecs, normaliseArch, featureSide, POOL_OUT } from '../model/spec.ts';
+import { checkStateDict, layerSpecs, normaliseArch, featureSide, POOL_OUT } from '../model/spec.ts';
 import { PbWriter } from './protobuf.ts';
-import { WeightsFormatError, checkStateDict, metaToStrings } from './meta.ts';
+import { WeightsFormatError, formatError, metaToStrings } from './meta.ts';
 
 export const ONNX_OPSET = 13;
 const FLOAT = 1;
@@ -50,8 +50,8 @@ function valueInfo(name: string, dims: (number | string)[]): PbWriter {
 
 /** ONNX bytes for these weights at input side `size` (default: the metadata's crop). */
 export function exportOnnx(sd: StateDict, meta: WeightsMeta, opts: { size?: number; softmax?: boolean } = {}): Uint8Array {
-  checkStateDict(sd, 'exportOnnx');
   const arch = normaliseArch({ variant: meta.variant, classes: meta.classes, widthScale: meta.widthScale, hidden: meta.hidden });
+  checkStateDict(sd, arch, 'exportOnnx', formatError);
   const size = opts.size ?? meta.preprocessing.crop;
   const specs = layerSpecs(arch, size, size);
   const g = new PbWriter(); // GraphProto: node 1, name 2, initializer 5, input 11, output 12

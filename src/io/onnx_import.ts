@@ -3,9 +3,9 @@
 // by name. Graph details our model cannot represent (Caffe's LRN k=1, ceil-mode pool pads) are kept
 // out of the weights and reported as warnings.
 import type { StateDict, WeightsMeta } from '../model/types.ts';
-import { PAPER_LRN } from '../model/spec.ts';
+import { PAPER_LRN, checkShapes } from '../model/spec.ts';
 import { halfToFloat } from './half.ts';
-import { WeightsFormatError, checkShapes, completeMeta, fmtShape, metaFromStrings, safeName, type MetaOverrides } from './meta.ts';
+import { WeightsFormatError, completeMeta, fmtShape, formatError, metaFromStrings, safeName, type MetaOverrides } from './meta.ts';
 import { decodeMessage, fieldBudget, repeatedInts, str, type PbField } from './protobuf.ts';
 
 interface Node { op: string; name: string; inputs: string[]; outputs: string[]; attrs: Map<string, PbField[]> }
@@ -93,7 +93,7 @@ export function importOnnx(bytes: Uint8Array, what = 'onnx', over: MetaOverrides
     shapes[`${FC_NAMES[i]}.weight`] = W;
     shapes[`${FC_NAMES[i]}.bias`] = f.b ? [numel(dimsOf(f.b, `${safeName(f.node.name)} bias`))] : [W[0]];
   });
-  const facts = checkShapes(shapes, what);
+  const facts = checkShapes(shapes, what, undefined, formatError);
 
   convs.forEach((n, i) => {
     const w = tensorOf(inits, n.inputs[1], what, `${safeName(n.op)} ${safeName(n.name)} weight`);

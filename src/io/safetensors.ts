@@ -123,16 +123,21 @@ export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileS
   return { entries, metadata, dataStart };
 }
 
+/** No two tensors' bytes overlap (after the names are checked: an extra name is reported as such first). */
+export function checkSpans(entries: readonly SafetensorsEntry[], what: string): void {
+  const spans = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i].begin < spans[i - 1].end) throw new WeightsFormatError(`${what}: tensors "${safeName(spans[i - 1].name)}" and "${safeName(spans[i].name)}" overlap in the data section (lying header)`);
+  }
+}
+
 /** Reads a safetensors file. `expect` sees the declared names and shapes before any tensor is
  *  materialised and throws to refuse them (the architecture check). With `view`, aligned F32 tensors
  *  are views of `b` instead of copies (for callers that own b and drop it afterwards: one copy fewer). */
 export function decodeSafetensors(b: Uint8Array, what = 'safetensors', expect?: (shapes: Record<string, number[]>, metadata: Record<string, string>) => void, opts: { view?: boolean } = {}): Safetensors {
   const { entries, metadata, dataStart } = readSafetensorsHeader(b, what);
   expect?.(Object.fromEntries(entries.map((e) => [e.name, e.shape])), metadata);
-  const spans = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i].begin < spans[i - 1].end) throw new WeightsFormatError(`${what}: tensors "${safeName(spans[i - 1].name)}" and "${safeName(spans[i].name)}" overlap in the data section (lying header)`);
-  }
+  checkSpans(entries, what);
   const tensors: StateDict = {};
   for (const e of entries) tensors[e.name] = { shape: e.shape, data: toF32(b, dataStart + e.begin, (e.end - e.begin) / DTYPE_BYTES[e.dtype], e.dtype, opts.view === true) };
   return { tensors, metadata };

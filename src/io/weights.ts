@@ -3,16 +3,18 @@
 // and shapes against the architecture (io/meta.ts) before it materialises a tensor.
 import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
-import type { StateDict, WeightsMeta } from '../model/types.ts';
+import { endianness } from 'node:os';
+import type { FileStateDict, StateDict, WeightsMeta } from '../model/types.ts';
 import { gaussian, mulberry32 } from '../model/init.ts';
 import { writeAtomic } from '../util/atomic-write.ts';
 import { resolveWeightsPath } from './names.ts';
-import { LIMITS, PARAM_NAMES, WeightsFormatError, checkShapes, checkStateDict, completeMeta, metaFromStrings, metaToStrings, safeName, type ArchFacts, type MetaOverrides } from './meta.ts';
-import { MAX_HEADER, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
+import { PARAM_NAMES, checkShapes, checkStateDict, normaliseArch, type ArchConfig } from '../model/spec.ts';
+import { LIMITS, WeightsFormatError, completeMeta, formatError, metaFromStrings, metaToStrings, safeName, type MetaOverrides } from './meta.ts';
+import { MAX_HEADER, checkSpans, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
 
-export { WeightsFormatError, checkStateDict, completeMeta, metaFromStrings, metaToStrings, PARAM_NAMES } from './meta.ts';
+export { WeightsFormatError, completeMeta, metaFromStrings, metaToStrings, PARAM_NAMES } from './meta.ts';
 export type { MetaOverrides } from './meta.ts';
 // Callers that write other files (converted ONNX, .pth) use the one atomic writer too.
 export { writeAtomic } from '../util/atomic-write.ts';
@@ -46,11 +48,11 @@ const safetensors: WeightsCodec = {
   ext: ['.safetensors', '.st'],
   detect: isSafetensors,
   decode(b, what, over, owned) {
-    let facts: ArchFacts | undefined;
+    let facts: ArchConfig | undefined;
     let partial: Partial<WeightsMeta> | undefined;
     const { tensors } = decodeSafetensors(b, what, (shapes, metadata) => {
       partial = metaFromStrings(metadata, what); // metadata first: its sizes are checked before any tensor is read
-      facts = checkShapes(stripPrefix(shapes), what);
+      facts = checkShapes(stripPrefix(shapes), what, undefined, formatError);
     }, { view: owned });
     const sd = stripPrefix(tensors);
     return { sd, meta: completeMeta(sd, partial, over, what, facts), warnings: [] };
@@ -68,8 +70,8 @@ const pth: WeightsCodec = {
   // zip "PK\3\4" (torch >= 1.6), or a bare pickle (legacy torch.save, refused with a how-to)
   detect: (b) => b.length >= 4 && ((b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04) || (b[0] === 0x80 && b[1] >= 2 && b[1] <= 5)),
   decode(b, what, over, owned) {
-    let facts: ArchFacts | undefined;
-    const sd = stripPrefix(readPth(b, what, { view: owned, expect: (shapes) => { facts = checkShapes(stripPrefix(shapes), what); } }));
+    let facts: ArchConfig | undefined;
+    const sd = stripPrefix(readPth(b, what, { view: owned, expect: (shapes) => { facts = checkShapes(stripPrefix(shapes), what, undefined, formatError); } }));
     return { sd, meta: completeMeta(sd, undefined, over, what, facts), warnings: [] };
   },
   encode: (sd) => writePth(sd),
@@ -104,7 +106,7 @@ export function detectFormat(b: Uint8Array): WeightsFormat | undefined {
 
 /** Writes weights atomically (temp file, fsync, rename, fsync the folder); safetensors unless `format` says otherwise. */
 export async function saveWeights(file: string, sd: StateDict, meta: WeightsMeta, opts: EncodeOptions & { format?: WeightsFormat } = {}): Promise<void> {
-  checkStateDict(sd, file);
+  checkStateDict(sd, undefined, file, formatError);
   if (meta.classNames.length !== meta.classes) throw new WeightsFormatError(`${file}: ${meta.classNames.length} class names for ${meta.classes} classes`);
   // a per-pixel mean image is stored relative to the weights file, so the run folder can move as a whole
   const mi = meta.preprocessing.meanImage;
@@ -118,6 +120,57 @@ export interface LoadedWeights extends Decoded { format: WeightsFormat }
 export async function loadWeights(fileOrName: string, over: MetaOverrides = {}): Promise<LoadedWeights> {
   // names of pulled weights (`torchvision`, any `pull --name N`) resolve to their cached file here, once for every caller
   const file = resolveWeightsPath(fileOrName);
+  const size = await statWeights(file);
+  await preflight(file, size);
+  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => { throw new WeightsFormatError(`${file}: cannot read (${e.code ?? e.message})`); });
+  // the bytes are ours: aligned float32 tensors stay views of them (one copy of the weights, not two)
+  return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over, { dir: dirname(await realpath(file)), owned: true });
+}
+
+/** Weights whose tensors may still be in their file (an inference load). */
+export interface OpenedWeights { sd: StateDict | FileStateDict; meta: WeightsMeta; warnings: string[]; format: WeightsFormat }
+
+/**
+ * loadWeights for a load that only copies the weights into a model: a safetensors file of F32 tensors (on a
+ * little-endian host) is not read here. Its header gets every check loadWeights makes (metadata, names, shapes,
+ * sizes against the file's, overlaps) and each tensor comes back as the file range its bytes are in, so a
+ * backend that reads files (native: pread into the parameter arena) holds the weights once, with no JS copy.
+ * Any other file is loaded by loadWeights.
+ */
+export async function openWeights(fileOrName: string, over: MetaOverrides = {}): Promise<OpenedWeights> {
+  const file = resolveWeightsPath(fileOrName);
+  const size = await statWeights(file);
+  const head = await readSafetensorsHead(file, size);
+  if (!head || endianness() !== 'LE' || head.entries.some((e) => e.dtype !== 'F32')) return loadWeights(file, over);
+  const { entries, metadata, dataStart } = head;
+  const partial = metaFromStrings(metadata, file);
+  const named = stripPrefix(Object.fromEntries(entries.map((e) => [e.name, e])));
+  const arch = checkShapes(Object.fromEntries(Object.entries(named).map(([n, e]) => [n, e.shape])), file, undefined, formatError);
+  checkSpans(entries, file);
+  const sd: FileStateDict = {};
+  for (const [n, e] of Object.entries(named)) {
+    const offset = dataStart + e.begin, bytes = e.end - e.begin;
+    sd[n] = { shape: e.shape, range: { file, offset, read: () => readRange(file, offset, bytes) } };
+  }
+  const meta = completeMeta(sd, partial, over, file, arch);
+  await resolveMeanImage(meta, over, file, dirname(await realpath(file)));
+  return { sd, meta, warnings: [], format: 'safetensors' };
+}
+
+async function readRange(file: string, offset: number, bytes: number): Promise<Float32Array> {
+  const out = new Float32Array(bytes / 4);
+  const fh = await open(file, 'r');
+  try {
+    const { bytesRead } = await fh.read(new Uint8Array(out.buffer), 0, bytes, offset);
+    if (bytesRead !== bytes) throw new WeightsFormatError(`${file}: file ends early (read ${bytesRead} of ${bytes} bytes at ${offset}; changed since it was opened?)`);
+    return out;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The checks every weights file gets before it is opened; returns its size. */
+async function statWeights(file: string): Promise<number> {
   const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new WeightsFormatError(`file not found: ${file}`);
     if (e.code === 'EACCES' || e.code === 'EPERM') throw new WeightsFormatError(`${file}: permission denied`);
@@ -127,31 +180,35 @@ export async function loadWeights(fileOrName: string, over: MetaOverrides = {}):
   if (st.isDirectory()) throw new WeightsFormatError(`${file} is a directory, not a weights file`);
   if (!st.isFile()) throw new WeightsFormatError(`${file} is not a regular file (a device, pipe or socket cannot be a weights file)`);
   if (st.size > MAX_FILE_BYTES) throw new WeightsFormatError(`${file}: ${st.size} bytes is more than any AlexNet weights file (limit ${MAX_FILE_BYTES})`);
-  await preflight(file, st.size);
-  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => { throw new WeightsFormatError(`${file}: cannot read (${e.code ?? e.message})`); });
-  // the bytes are ours: aligned float32 tensors stay views of them (one copy of the weights, not two)
-  return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, over, { dir: dirname(await realpath(file)), owned: true });
+  return st.size;
+}
+
+/** A safetensors file's parsed and checked header (undefined for other formats, and for header lengths
+ *  that decodeWeights reports itself). */
+async function readSafetensorsHead(file: string, size: number): Promise<ReturnType<typeof readSafetensorsHeader> | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(size, 64));
+    await fh.read(head, 0, head.length, 0);
+    if (!isSafetensors(head)) return undefined;
+    const n = Number(head.readBigUInt64LE(0));
+    if (n > MAX_HEADER || 8 + n > size) return undefined;
+    const hb = Buffer.alloc(8 + n);
+    await fh.read(hb, 0, hb.length, 0);
+    return readSafetensorsHeader(hb, file, size);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Safetensors: the header is read and checked (metadata, names, shapes, sizes against the file's) before
  *  the file is, so a small header cannot make us read data it does not describe. Other formats are read
  *  whole (their cost is the file's size) and checked before anything is materialised. */
 async function preflight(file: string, size: number): Promise<void> {
-  const fh = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(Math.min(size, 64));
-    await fh.read(head, 0, head.length, 0);
-    if (!isSafetensors(head)) return;
-    const n = Number(head.readBigUInt64LE(0));
-    if (n > MAX_HEADER || 8 + n > size) return; // decodeWeights reports these
-    const hb = Buffer.alloc(8 + n);
-    await fh.read(hb, 0, hb.length, 0);
-    const { entries, metadata } = readSafetensorsHeader(hb, file, size);
-    metaFromStrings(metadata, file);
-    checkShapes(stripPrefix(Object.fromEntries(entries.map((e) => [e.name, e.shape]))), file);
-  } finally {
-    await fh.close();
-  }
+  const head = await readSafetensorsHead(file, size);
+  if (!head) return;
+  metaFromStrings(head.metadata, file);
+  checkShapes(stripPrefix(Object.fromEntries(head.entries.map((e) => [e.name, e.shape]))), file, undefined, formatError);
 }
 
 /** Decodes weights from bytes. `ctx.dir` is the weights file's folder: the only place a file's metadata
@@ -164,12 +221,16 @@ export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaO
     throw new WeightsFormatError(`${what}: unrecognised weights format (first bytes ${head || '(empty file)'}); expected safetensors, a PyTorch .pth or ONNX`);
   }
   const r = codec.decode(bytes, what, over, ctx.owned === true);
-  const pp = r.meta.preprocessing;
-  if (pp.meanImage && pp.meanImage !== over.preprocessing?.meanImage) {
-    if (!ctx.dir) throw new WeightsFormatError(`${what}: metadata names a mean image file (${safeName(pp.meanImage)}), which can only be read beside a weights file on disk`);
-    r.meta.preprocessing = { ...pp, meanImage: await meanImageBeside(ctx.dir, pp.meanImage, pp.resize, what) };
-  }
+  await resolveMeanImage(r.meta, over, what, ctx.dir);
   return { ...r, format: codec.format };
+}
+
+/** A mean image named by the file's metadata (not by the caller) must be beside the weights file. */
+async function resolveMeanImage(meta: WeightsMeta, over: MetaOverrides, what: string, dir: string | undefined): Promise<void> {
+  const pp = meta.preprocessing;
+  if (!pp.meanImage || pp.meanImage === over.preprocessing?.meanImage) return;
+  if (!dir) throw new WeightsFormatError(`${what}: metadata names a mean image file (${safeName(pp.meanImage)}), which can only be read beside a weights file on disk`);
+  meta.preprocessing = { ...pp, meanImage: await meanImageBeside(dir, pp.meanImage, pp.resize, what) };
 }
 
 /** A mean image named by a weights file: it must resolve (through every link) to a regular file inside
@@ -191,11 +252,12 @@ async function meanImageBeside(dir: string, name: string, side: number, what: st
  *  init, seeded) and zero bias; every other tensor is shared with sd. */
 export function resetClassifier(sd: StateDict, classes: number, seed = 0): StateDict {
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`resetClassifier: classes must be a positive integer, got ${classes}`);
-  const w = sd['classifier.6.weight'];
-  if (!w || w.shape.length !== 2) throw new Error('resetClassifier: state_dict has no 2-d classifier.6.weight');
-  const hidden = w.shape[1];
+  const arch = checkStateDict(sd, undefined, 'resetClassifier');
+  const hidden = arch.hidden;
   const data = new Float32Array(classes * hidden);
   const normal = gaussian(mulberry32(seed));
   for (let i = 0; i < data.length; i++) data[i] = 0.01 * normal();
-  return { ...sd, 'classifier.6.weight': { shape: [classes, hidden], data }, 'classifier.6.bias': { shape: [classes], data: new Float32Array(classes) } };
+  const out: StateDict = { ...sd, 'classifier.6.weight': { shape: [classes, hidden], data }, 'classifier.6.bias': { shape: [classes], data: new Float32Array(classes) } };
+  checkStateDict(out, normaliseArch({ ...arch, classes }), 'resetClassifier');
+  return out;
 }

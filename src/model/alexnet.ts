@@ -13,7 +13,7 @@ import { bindLayers, buildLayers, forwardBackward, forwardEval } from './network
 import { checkStateDict, defaultInputSize, layerSpecs, paramShapes, paramSpecs } from './spec.ts';
 import type { ArchConfig } from './spec.ts';
 import { summaryRows } from './summary.ts';
-import type { Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOptions, Variant } from './types.ts';
+import type { FileStateDict, Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOptions, Variant } from './types.ts';
 
 type Shape4 = [number, number, number, number];
 
@@ -135,7 +135,7 @@ export class AlexNet implements Model {
     return this.split(await this.weights.read());
   }
 
-  async loadStateDict(sd: StateDict): Promise<void> {
+  async loadStateDict(sd: StateDict | FileStateDict): Promise<void> {
     this.alive();
     checkStateDict(sd, this.arch, 'loadStateDict');
     this.initialised = true;
@@ -145,7 +145,16 @@ export class AlexNet implements Model {
     const be = this.backend, base = this.paramArena.base;
     let pending = 0;
     for (const e of this.params) {
-      const data = sd[e.name].data;
+      const { data: d, range } = sd[e.name] as FileStateDict[string];
+      if (!d && !range) throw new Error(`loadStateDict: ${e.name} has neither data nor a file range`);
+      if (!d && be.writeFile) {
+        // still in its file and the backend reads files: one pread into the arena, nothing staged on the host
+        const v = be.view(base, e.offset, [e.size]);
+        be.writeFile(v, range!.file, range!.offset);
+        be.free(v);
+        continue;
+      }
+      const data = d ?? await range!.read();
       for (let i = 0; i < e.size; i += WRITE_SLICE) {
         const n = Math.min(WRITE_SLICE, e.size - i);
         const v = be.view(base, e.offset + i, [n]);

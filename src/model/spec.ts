@@ -141,6 +141,9 @@ export const PARAM_NAMES: readonly string[] = paramShapes(normaliseArch({ varian
 /** Full-size conv1 width of each variant: a reduced model's widthScale is its conv1 width over this. */
 const CONV1_WIDTH: Record<Variant, number> = { paper: 96, torchvision: 64 };
 
+/** Parameters of the largest AlexNet we accept (8.8x the paper's 61M): caps the memory a file's shapes can claim. */
+export const MAX_PARAMS = 2 ** 29;
+
 /** A state dict that does not fit the architecture; the message names the entry. */
 export class StateDictError extends Error {
   constructor(message: string) {
@@ -149,54 +152,115 @@ export class StateDictError extends Error {
   }
 }
 
-/** What checkStateDict reads of each entry: its shape and how many values it carries. */
-export type ShapedEntries = Record<string, { shape: readonly number[]; data: { length: number } }>;
-
-const fmt = (s: readonly number[] | undefined) => (Array.isArray(s) ? `[${s.join(', ')}]` : String(s));
-
-/** The architecture a state dict's shapes describe: variant (groups in conv2), widths, hidden size and
- *  classes. Only the shapes that decide them are read; checkStateDict(sd, arch) then checks every entry. */
-export function inferArch(sd: ShapedEntries, what = 'weights'): ArchConfig {
-  const names = Object.keys(sd);
-  const missing = PARAM_NAMES.filter((n) => !(n in sd));
-  if (missing.length) {
-    throw new StateDictError(`${what}: not an AlexNet state_dict: missing ${missing.join(', ')} (found ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''})`);
-  }
-  const dim = (n: string, i: number) => {
-    const s = sd[n].shape;
-    if (!Array.isArray(s) || !Number.isInteger(s[i])) throw new StateDictError(`${what}: ${n} has shape ${fmt(s)}, which is not an AlexNet parameter's`);
-    return s[i];
-  };
-  const c1 = dim('features.0.weight', 0);
-  const variant: Variant = dim('features.3.weight', 1) * 2 === c1 ? 'paper' : 'torchvision';
-  try {
-    return normaliseArch({ variant, classes: dim('classifier.6.weight', 0), widthScale: c1 / CONV1_WIDTH[variant], hidden: dim('classifier.1.weight', 0) });
-  } catch (e) {
-    throw new StateDictError(`${what}: ${(e as Error).message}`);
-  }
+/** A name from a file, safe for a one-line message: plain names as they are, anything else quoted and cut. */
+export function safeName(s: string): string {
+  if (/^[\w.\-/:]{1,120}$/.test(s)) return s;
+  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}...` : s);
 }
 
-/** Checks that sd holds exactly the parameters of `arch`, each with the spec's shape and that many values.
- *  The one state-dict check: every format, loadStateDict and classifier reset use it. */
-export function checkStateDict(sd: ShapedEntries, arch: ArchConfig, what = 'weights'): void {
-  const want = paramShapes(arch);
-  const known = new Set(want.map((p) => p.name));
-  const unknown = Object.keys(sd).filter((k) => !known.has(k));
-  const missing = want.filter((p) => !(p.name in sd)).map((p) => p.name);
-  if (unknown.length || missing.length) {
-    const parts = [];
-    if (unknown.length) parts.push(`unknown keys: ${unknown.join(', ')}`);
-    if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
-    throw new StateDictError(`${what} (${arch.variant}): ${parts.join('; ')}`);
-  }
-  for (const p of want) {
-    const a = sd[p.name];
-    const s = a?.shape;
-    if (!Array.isArray(s) || s.length !== p.shape.length || s.some((d, i) => d !== p.shape[i])) {
-      // both phrasings: "expected/got" (the model's) and "has ... needs ... here" (the weight formats')
-      throw new StateDictError(`${what}: ${p.name}: expected shape ${fmt(p.shape)}, got ${fmt(s)} (${p.name} has shape [${s}] but a ${arch.variant} AlexNet needs [${p.shape}] here)`);
+/** A shape for a message (long ranks summarised). */
+export function fmtShape(s: readonly number[]): string {
+  return s.length <= 8 ? `[${s.join(',')}]` : `[rank-${s.length} shape]`;
+}
+
+/** Names and shapes, before any tensor is materialised. */
+export type Shapes = Readonly<Record<string, readonly number[]>>;
+/** What checkStateDict reads of each entry: its shape and, once materialised, how many values it carries. */
+export type ShapedEntries = Record<string, { shape: readonly number[]; data?: { length: number } }>;
+/** Makes the error a check throws: StateDictError, or a caller's own type (the weight formats' WeightsFormatError). */
+export type CheckError = (message: string) => Error;
+
+const stateDictError: CheckError = (m) => new StateDictError(m);
+const RANK: Record<string, number> = Object.fromEntries(PARAM_NAMES.map((n) => [n, n.endsWith('.bias') ? 1 : n.startsWith('features.') ? 4 : 2]));
+const fmt = (s: readonly number[] | undefined) => (Array.isArray(s) ? `[${s.join(', ')}]` : String(s));
+const same = (s: readonly number[] | undefined, e: readonly number[]) => Array.isArray(s) && s.length === e.length && s.every((d, i) => d === e[i]);
+
+export function shapesOf(sd: ShapedEntries): Record<string, readonly number[]> {
+  return Object.fromEntries(Object.entries(sd).map(([n, t]) => [n, t?.shape]));
+}
+
+/**
+ * THE state-dict check, on names and shapes alone, so a reader runs it before it materialises a tensor (a file
+ * cannot make us allocate for tensors the architecture has no use for). Returns the architecture.
+ *  - without `arch` (a file's tensors): every AlexNet name present and nothing else, each of the right rank and
+ *    non-empty, the total within MAX_PARAMS; the architecture is inferred from the shapes that decide it
+ *    (variant from conv2's groups, widths from conv1, hidden from fc6, classes from fc8) and then every shape
+ *    must be the one the spec derives from it.
+ *  - with `arch` (a model's own): exactly arch's parameters, each with the spec's shape.
+ */
+export function checkShapes(shapes: Shapes, what = 'weights', arch?: ArchConfig, error: CheckError = stateDictError): ArchConfig {
+  const names = Object.keys(shapes);
+  if (arch) {
+    const want = paramShapes(arch);
+    const known = new Set(want.map((p) => p.name));
+    const unknown = names.filter((k) => !known.has(k)).map(safeName);
+    const missing = want.filter((p) => !Object.hasOwn(shapes, p.name)).map((p) => p.name);
+    if (unknown.length || missing.length) {
+      const parts = [];
+      if (unknown.length) parts.push(`unknown keys: ${unknown.join(', ')}`);
+      if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
+      throw error(`${what} (${arch.variant}): ${parts.join('; ')}`);
     }
-    const n = p.shape.reduce((x, y) => x * y, 1);
-    if (!a.data || a.data.length !== n) throw new StateDictError(`${what}: ${p.name}: shape ${fmt(p.shape)} needs ${n} values, got ${a.data?.length}`);
+    for (const p of want) {
+      const s = shapes[p.name];
+      // both phrasings: "expected/got" (the model's) and "has ... needs ... here" (the weight formats')
+      if (!same(s, p.shape)) throw error(`${what}: ${p.name}: expected shape ${fmt(p.shape)}, got ${fmt(s)} (${p.name} has shape [${s}] but a ${arch.variant} AlexNet needs [${p.shape}] here)`);
+    }
+    return arch;
   }
+  const missing = PARAM_NAMES.filter((n) => !Object.hasOwn(shapes, n));
+  if (missing.length) {
+    const have = names.slice(0, 6).map(safeName).join(', ');
+    throw error(`${what}: not an AlexNet state_dict: missing ${missing.join(', ')} (found ${have || 'no tensors'}${names.length > 6 ? ', ...' : ''})`);
+  }
+  const extra = names.filter((n) => !Object.hasOwn(RANK, n));
+  if (extra.length) {
+    const list = extra.slice(0, 5).map(safeName).join(', ') + (extra.length > 5 ? ` and ${extra.length - 5} more` : '');
+    throw error(`${what}: unexpected tensor name${extra.length > 1 ? 's' : ''} ${list}: an AlexNet state_dict holds only ${PARAM_NAMES.length} tensors (features.N / classifier.N weight and bias)`);
+  }
+  let total = 0;
+  for (const n of PARAM_NAMES) {
+    const s = shapes[n];
+    if (!Array.isArray(s) || !s.every((d) => Number.isSafeInteger(d) && d >= 0)) throw error(`${what}: ${n} has an invalid shape`);
+    if (s.length !== RANK[n]) throw error(`${what}: ${n} has shape ${fmtShape(s)} but an AlexNet needs a ${RANK[n]}-d tensor here`);
+    if (s.some((d) => d === 0)) throw error(`${what}: ${n} has shape ${fmtShape(s)}, with an empty dimension`);
+    total += s.reduce((a, d) => a * d, 1);
+  }
+  if (total > MAX_PARAMS) throw error(`${what}: the tensors declare ${total} parameters, over the ${MAX_PARAMS} limit (AlexNet has about 61 million)`);
+  const c1 = shapes['features.0.weight'][0];
+  const variant: Variant = shapes['features.3.weight'][1] * 2 === c1 ? 'paper' : 'torchvision';
+  let a: ArchConfig;
+  try {
+    a = normaliseArch({ variant, classes: shapes['classifier.6.weight'][0], widthScale: c1 / CONV1_WIDTH[variant], hidden: shapes['classifier.1.weight'][0] });
+  } catch (e) {
+    throw error(`${what}: ${(e as Error).message}`);
+  }
+  for (const { name: n, shape: e } of paramShapes(a)) {
+    const s = shapes[n];
+    if (same(s, e)) continue;
+    // a conv whose output count is off: the widths are not one uniform scale of AlexNet's
+    if (n.startsWith('features.') && n.endsWith('.weight') && s[0] !== e[0] && same(s.slice(1), e.slice(1))) {
+      throw error(`${what}: ${n} has ${s[0]} outputs but a ${a.variant} AlexNet with widthScale ${a.widthScale} has ${e[0]}; widths that are not one uniform scale of AlexNet's cannot be loaded`);
+    }
+    throw error(`${what}: ${n} has shape ${fmtShape(s)} but a ${a.variant} AlexNet needs ${fmtShape(e)} here`);
+  }
+  return a;
+}
+
+/** The architecture a state dict's shapes describe (checkShapes without an architecture). */
+export function inferArch(sd: ShapedEntries, what = 'weights'): ArchConfig {
+  return checkShapes(shapesOf(sd), what);
+}
+
+/** checkShapes (against `arch`, or inferring it), then that every materialised entry holds as many values as
+ *  its shape says. Every format, loadStateDict, ONNX import and classifier reset use it. */
+export function checkStateDict(sd: ShapedEntries, arch?: ArchConfig, what = 'weights', error: CheckError = stateDictError): ArchConfig {
+  const a = checkShapes(shapesOf(sd), what, arch, error);
+  for (const p of paramShapes(a)) {
+    const data = sd[p.name].data;
+    if (data === undefined) continue; // not materialised yet (a tensor still in its file): its reader checks the size
+    const n = p.shape.reduce((x, y) => x * y, 1);
+    if (data?.length !== n) throw error(`${what}: ${p.name}: shape ${fmt(p.shape)} needs ${n} values, got ${data?.length}`);
+  }
+  return a;
 }

@@ -24,6 +24,13 @@ export type { ParamEntry } from './arena.ts';
 export interface NamedArray { shape: number[]; data: Float32Array }
 export type StateDict = Record<string, NamedArray>;
 
+/** Where a parameter's values still are: little-endian f32 bytes at `offset` of `file` (a weights file whose
+ *  header has been checked), and how to read them into memory for a backend that cannot read files itself. */
+export interface FileRange { file: string; offset: number; read(): Promise<Float32Array> }
+/** A state dict whose tensors may still be in their file: what an inference load hands to loadStateDict, so
+ *  the weights go from the file straight into the backend's memory. */
+export type FileStateDict = Record<string, { shape: number[]; data?: Float32Array; range?: FileRange }>;
+
 /** One row of `alexnet summary`. outputShape is [C,H,W] or [F]. */
 export interface SummaryRow { name: string; kind: string; outputShape: number[]; params: number; macs: number }
 
@@ -70,7 +77,7 @@ export interface Model {
 
   stateDict(): Promise<StateDict>;
   /** Copies weights in; names and shapes must match exactly (errors name the offending entry). */
-  loadStateDict(sd: StateDict): Promise<void>;
+  loadStateDict(sd: StateDict | FileStateDict): Promise<void>;
   /** The whole parameter arena and momentum arena, for checkpoints (one write each). */
   getArenas(): Promise<{ params: Float32Array; momentum: Float32Array }>;
   setArenas(a: { params: Float32Array; momentum?: Float32Array }): Promise<void>;

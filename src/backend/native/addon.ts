@@ -16,6 +16,9 @@ export interface NativeEngine {
   view(id: number, base: number, offset: number, shape: readonly number[]): void;
   /** Overwrite an existing tensor in place with row-major data. */
   write(id: number, data: Float32Array | Int32Array): void;
+  /** Fill an existing tensor with bytes [offset, offset + length) of a file (row-major, host byte order), read
+   *  by the worker straight into native memory. Errors surface at the next read/sync. */
+  readFile(id: number, file: string, offset: number, length: number): void;
   free(id: number): void;
   run(op: string, inputs: number[], outputs: number[], attrs: number[]): void;
   read(id: number, size: number, i32: boolean): Promise<Float32Array | Int32Array>;
@@ -30,6 +33,10 @@ export interface NativeEngine {
 export interface NativeAddon {
   NativeEngine: new (threads: number) => NativeEngine;
   dnnlVersion: string;
+  /** Per op, the attribute names in the order `run` takes them (attrs.h; must equal the registry's ABI order). */
+  opAttrs?: Record<string, string[]>;
+  /** Per op, whether the addon schedules it as heavy (every thread at any size; must equal the registry's). */
+  opHeavy?: Record<string, boolean>;
 }
 
 /** The source build's output. */

@@ -8,8 +8,8 @@ import {
   type Backend, type DType, type OpAttrs, type OpInputs, type OpName, type OpOutputs, type Tensor,
 } from '../backend.ts';
 import { HostGate, runOnHost, type FallbackHost } from '../fallback.ts';
-import { OPS, encodeAttrs, inputList, isOpName, prepare } from '../ops.ts';
-import { loadAddon, type NativeEngine } from './addon.ts';
+import { OPS, OP_NAMES, encodeAttrs, inputList, isOpName, prepare } from '../ops.ts';
+import { loadAddon, type NativeAddon, type NativeEngine } from './addon.ts';
 import { lrnSupported } from './lrn.ts';
 import { NativeTensor, arg, shapeStr } from './tensor.ts';
 
@@ -49,8 +49,27 @@ function checkShape(op: string, shape: readonly number[]): void {
   }
 }
 
+/** Where the addon's attribute fields per op differ from the registry's (undefined when they agree): an addon
+ *  built from other sources would read positional attributes as the wrong fields. Addons from before the
+ *  export (no opAttrs) are not checked. */
+export function abiMismatch(addon: Pick<NativeAddon, 'opAttrs'>): string | undefined {
+  if (!addon.opAttrs) return undefined;
+  for (const op of OP_NAMES) {
+    const want = (OPS[op].attrs as readonly (readonly [string, unknown?])[]).map((f) => f[0]).join(', ');
+    const have = addon.opAttrs[op]?.join(', ');
+    if (have !== want) return `native: the addon takes ${op}'s attributes as (${have ?? 'no such op'}) but the op registry sends (${want}); rebuild it (npm run build:addon)`;
+  }
+  return undefined;
+}
+let abiChecked = false;
+
 export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBackend {
   const addon = loadAddon();
+  if (!abiChecked) {
+    const bad = abiMismatch(addon);
+    if (bad) throw new Error(bad);
+    abiChecked = true;
+  }
   let threads = defaultThreads(opts);
   let engine: NativeEngine | undefined = new addon.NativeEngine(threads);
   let nextId = 1;
@@ -137,6 +156,13 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
       if (data.length !== n.size) throw new ShapeError('write', `data has ${data.length} elements, tensor ${shapeStr(n.shape)} has ${n.size}`);
       const d = hold(data);
       gate.run(() => eng().write(n.id, d));
+    },
+    writeFile(t, file, offset) {
+      const n = own('writeFile', t);
+      if (n.dtype !== 'f32') throw new ShapeError('writeFile', `tensor is ${n.dtype}; files hold f32 weights`);
+      if (typeof file !== 'string' || !file) throw new Error('native.writeFile: file must be a path');
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new ShapeError('writeFile', `offset must be a non-negative integer, got ${offset}`);
+      gate.run(() => eng().readFile(n.id, file, offset, n.size * 4));
     },
     free(...ts) {
       for (const t of ts) {
