@@ -6,6 +6,7 @@
 #include <cstring>
 #include <future>
 
+#include "cpu_exports.h"  // module-level CPU/ISA/kernel-choice functions (cpu.cc)
 #include "engine.h"
 
 namespace {
@@ -99,6 +100,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       auto v = dnnl::version();
       return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
     }()));
+    an::registerCpuExports(env, exports);
     return exports;
   }
 

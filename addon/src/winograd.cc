@@ -20,16 +20,6 @@
 
 namespace an {
 
-bool fastConvEnabled() {
-  static const bool on = [] {
-    const char *s = std::getenv("ALEXNET_CONV");
-    if (s && std::strcmp(s, "dnnl") == 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return on;
-}
-
 namespace {
 
 using namespace wino;
