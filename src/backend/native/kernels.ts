@@ -91,8 +91,11 @@ export function kernelCache(addon: NativeAddon): KernelCache {
   return shared ??= new KernelCache(addon, (m) => { if (process.env.ALEXNET_QUIET !== '1') console.warn(`[alexnet] ${m}`); });
 }
 
-/** One decision split into its parts, for printing: op, shape and attributes, layouts, threads. */
+/** One decision split into its parts, for printing: op, shapes and attributes, layouts, threads. */
 export function describeDecision(d: KernelDecision): { op: string; shape: string; layout: string; threads: number; choice: string; ownMs: number; dnnlMs: number } {
-  const [op = '', shape = '', layout = '', t = ''] = d.key.split('|');
+  // op | x dims | w dims | attrs | layouts | t<threads>: the shape part has '|' inside, so take the ends
+  const parts = d.key.split('|');
+  const op = parts[0] ?? '', t = parts.length > 2 ? parts[parts.length - 1] : '', layout = parts.length > 3 ? parts[parts.length - 2] : '';
+  const shape = parts.slice(1, Math.max(1, parts.length - 2)).join('|');
   return { op, shape, layout, threads: Number(t.replace(/^t/, '')), choice: d.choice, ownMs: d.ownMs, dnnlMs: d.dnnlMs };
 }
