@@ -49,14 +49,25 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
     }
   });
 
+  test('the AVX-512 GEMM tile and the AVX2 one compute the same bits (Winograd forward, dx and dw)', () => {
+    const wide = probe({ ALEXNET_CONV: 'own' }), narrow = probe({ ALEXNET_CONV: 'own', ALEXNET_MAX_ISA: 'avx2' });
+    if (wide.info.isaUsed !== 'avx512') return;  // no AVX-512 here: the AVX2 tile runs in both
+    assert.equal(narrow.info.isaUsed, 'avx2');
+    assert.ok(own(wide).some((k) => /winograd/.test(k)), wide.profile.join('; '));
+    // the Winograd case's y, dw, db, dx (conv1's forward may differ: forced own leaves it to oneDNN where oneDNN
+    // has a direct kernel, which it has at AVX-512 and not at AVX2)
+    assert.deepEqual(wide.outs.slice(0, 4), narrow.outs.slice(0, 4));
+  });
+
   test('an unknown cap is one clear error', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/backend/native/index.ts').then((m) => m.createNativeBackend()).catch((e) => { console.log('ERR ' + e.message); })"],
       { cwd: root, encoding: 'utf8', env: { ...process.env, ALEXNET_MAX_ISA: 'avx9' } });
     assert.match(r.stdout, /^ERR ALEXNET_MAX_ISA: unknown value 'avx9' \(use avx2, avx512 or none\)$/m, r.stdout + r.stderr);
   });
 
-  // the whole parity suite against ref, under each cap and each forced kernel choice
-  for (const env of [{ ALEXNET_MAX_ISA: 'avx2' }, { ALEXNET_MAX_ISA: 'none' }, { ALEXNET_CONV: 'own' }, { ALEXNET_CONV: 'dnnl' }]) {
+  // the whole parity suite against ref, under each cap and each forced kernel choice: our kernels at AVX2 and
+  // at the machine's ISA (AVX-512 GEMM tiles where it has them), none of ours, oneDNN only
+  for (const env of [{ ALEXNET_MAX_ISA: 'avx2', ALEXNET_CONV: 'own' }, { ALEXNET_CONV: 'own' }, { ALEXNET_MAX_ISA: 'none' }, { ALEXNET_CONV: 'dnnl' }]) {
     const name = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
     test(`parity with ref holds under ${name}`, { timeout: 300_000 }, () => {
       const childEnv: NodeJS.ProcessEnv = { ...process.env, ALEXNET_HOME: path.join(tmp, 'parity'), ...env };
