@@ -110,12 +110,14 @@ void runChosen(Engine &e, const std::string &key, const Candidates &c) {
   double dn = timed(c.dnnl);
   dn = std::min(dn, timed(c.dnnl));
   d = Decision{own < dn, own, dn};
+  {
+    // another engine of the process may have decided the same instance meanwhile: its decision stands, so that
+    // every call of the instance runs one kernel
+    std::lock_guard<std::mutex> l(mu);
+    d = table.emplace(key, d).first->second;
+  }
   if (d.own) timed([&] { c.own(); });
   e.tag = (d.own ? e.tag : std::string("oneDNN")) + ", timed";
-  {
-    std::lock_guard<std::mutex> l(mu);
-    table.emplace(key, d);
-  }
   ++timings;
 }
 
