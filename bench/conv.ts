@@ -1,6 +1,7 @@
 // Times each AlexNet convolution alone on the native backend: min and median ms per forward call and GFLOP/s.
 // Inputs of conv2-conv5 are first put in the backend's blocked layout (as they arrive inside the network).
-// Compare kernels with ALEXNET_CONV=dnnl (oneDNN only) against the default (own Winograd / im2col paths).
+// Compare kernels with ALEXNET_CONV=own (our Winograd / im2col paths) and ALEXNET_CONV=dnnl (oneDNN only), each
+// also under ALEXNET_MAX_ISA=avx2 (our AVX2 GEMM tile instead of the AVX-512 one; oneDNN capped to AVX2).
 //   node --import tsx bench/conv.ts [--variant torchvision|paper] [--batch 64] [--reps 5] [--threads 2] [--backward]
 import { parseArgs } from 'node:util';
 import type { Tensor } from '../src/backend/backend.ts';
@@ -22,7 +23,7 @@ const layers: [string, number, number, number, number, number, number, number, n
 
 const be = createNativeBackend({ threads: Number(values.threads) });
 const rnd = (n: number, s: number) => { const a = new Float32Array(n); let v = s; for (let i = 0; i < n; i++) { v = (v * 1103515245 + 12345) >>> 0; a[i] = (v / 2 ** 32 - 0.5) * 0.2; } return a; };
-console.log(`native conv forward${values.backward ? ' + backward' : ''}, ${values.variant}, batch ${B}, ${values.threads} threads, ALEXNET_CONV=${process.env.ALEXNET_CONV ?? '(own kernels)'}`);
+console.log(`native conv forward${values.backward ? ' + backward' : ''}, ${values.variant}, batch ${B}, ${values.threads} threads, ALEXNET_CONV=${process.env.ALEXNET_CONV ?? 'auto'}, ALEXNET_MAX_ISA=${process.env.ALEXNET_MAX_ISA ?? '(none set)'}`);
 console.log('layer   min ms  median ms  GFLOP/s (min)');
 for (const [name, C, H, K, Cg, R, stride, pad, groups] of layers) {
   let x: Tensor = be.upload(rnd(B * C * H * H, 1), [B, C, H, H]);

@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { createBackend } from '../src/backend/index.ts';
 import { createModel } from '../src/model/index.ts';
 import type { Variant } from '../src/model/types.ts';
+import type { NativeBackend } from '../src/backend/native/index.ts';
+import { cpuModel } from '../src/backend/native/kernels.ts';
 
 export interface Figures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
 
@@ -45,9 +47,12 @@ async function timeIt(iters: number, warm: number, fn: () => Promise<unknown>): 
   return (performance.now() - t0) / 1000 / iters;
 }
 
-const out: Figures & { variant: string; backend: string; threads: number; profile?: Record<string, [number, number]> } = {
-  variant, backend: be.name, threads: be.threads, forward: { batch1: 0, batch64: 0 }, train: { batch128: 0 }, peakRssMiB: 0,
+type Extra = { cpu: string; isa?: ReturnType<NativeBackend['cpuInfo']>; kernels?: ReturnType<NativeBackend['kernels']>; profile?: Record<string, [number, number]> };
+const out: Figures & Extra & { variant: string; backend: string; threads: number } = {
+  variant, backend: be.name, threads: be.threads, forward: { batch1: 0, batch64: 0 }, train: { batch128: 0 }, peakRssMiB: 0, cpu: cpuModel(),
 };
+const nat = be.name === 'native' ? be as NativeBackend : undefined;
+if (nat) out.isa = nat.cpuInfo();
 const profile = (be as { profile?: () => Record<string, [number, number]> }).profile;
 if (want('train')) {
   const x = rand(128 * 3 * S * S, 1), labels = Int32Array.from({ length: 128 }, (_, i) => (i * 7) % model.classes);
@@ -63,6 +68,7 @@ if (want('forward1')) {
   out.forward.batch1 = 1 / await timeIt(Math.max(10, steps * 5), 3, () => model.forward(x, [1, 3, S, S]));
 }
 if (process.env.ALEXNET_PROFILE === '1' && profile) out.profile = profile.call(be);
+if (nat) out.kernels = nat.kernels();
 out.peakRssMiB = process.resourceUsage().maxRSS / 1024;
 model.dispose();
 be.dispose();

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 
+#include "cpu_exports.h"  // module-level CPU/ISA/kernel-choice functions (cpu.cc)
 #include "engine.h"
 #include "op_table.h"
 #include "staging.h"
@@ -71,6 +72,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       auto v = dnnl::version();
       return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
     }()));
+    an::registerCpuExports(env, exports);
     return exports;
   }
 

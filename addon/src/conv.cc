@@ -1,8 +1,15 @@
 // conv2d forward/backward on oneDNN.  x (N,C,H,W), w (K,C/groups,R,S), b (K) -> y (N,K,P,Q).
 // Layouts are left to oneDNN (format any): activations come out blocked (nChw8c on AVX2) and stay that way;
 // weights stay plain in the arena and are reordered into a per-conv cache, refreshed only when the arena changes.
+// Where our own kernel also applies (conv_fast.h), cpu.h's runChosen decides between the two per op instance.
 #include "conv_fast.h"
+#include "cpu.h"
 #include "engine.h"
+
+#include <omp.h>
+
+#include <cstring>
+#include <vector>
 
 namespace an {
 
@@ -61,11 +68,24 @@ Tens grouped(const Tens &w, const Shape &s) {
 
 }  // namespace
 
+// The decision key of one op instance: op, shapes and attributes, the input layouts, the thread count in force.
+static std::string instanceKey(const char *op, const std::string &shape, const std::string &layouts) {
+  return std::string(op) + "|" + shape + "|" + layouts + "|t" + std::to_string(omp_get_max_threads());
+}
+
+static void dnnlConv2d(Engine &e, const Args &a, bool fuse);
+static void dnnlConv2dBackward(Engine &e, const Args &a, bool ownDw, bool ownDx);
+
 // in: x, w, b; out: y; attrs: stride, pad, groups
 void conv2d(Engine &e, const Args &a) {
   // relu(y) then free(y) queued next: fuse max(., 0) as a post-op (saves a pass over y; the relu job aliases)
   const bool fuse = e.nextIsReluThenFree(a.out[0]);
-  if (fastConvEnabled() && (winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse))) return;
+  Tens &x = e.get(a.in[0]);
+  const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a).key, layoutName(x));
+  runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
+}
+
+static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
   Tens &x = e.get(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &b = e.plain(a.in[2]);
@@ -89,9 +109,34 @@ void conv2d(Engine &e, const Args &a) {
 }
 
 // in: x, w, dy, dw, db; out: dx (when needDx); attrs: stride, pad, groups, needDx.  dw += , db += , dx =
+// Own means our kernels wherever they apply (dw/db and dx separately), oneDNN for the rest; a trial puts the
+// accumulating dw and db back first.
 void conv2dBackward(Engine &e, const Args &a) {
-  const bool needDx = a.a[3] != 0, fast = fastConvEnabled();
-  const bool ownDw = fast && (winogradConv2dBackwardWeights(e, a) || gemmConv2dBackwardWeights(e, a));
+  Tens &x = e.get(a.in[0]);
+  const std::string key = instanceKey("conv2dBackward", shapeOf(x, e.get(a.in[1]), a).key + (a.a[3] != 0 ? ",dx" : ""),
+                                      layoutName(x) + "," + layoutName(e.get(a.in[2])));
+  std::vector<float> dw0, db0;
+  auto snap = [&](bool put) {
+    for (int i : {3, 4}) {
+      Tens &t = e.plain(a.in[i]);
+      auto &v = i == 3 ? dw0 : db0;
+      if (!put) v.assign(t.f(), t.f() + t.numel());
+      else { std::memcpy(t.f(), v.data(), v.size() * sizeof(float)); e.touch(t); }
+    }
+  };
+  runChosen(e, key, {[&] {
+                       const bool ownDw = winogradConv2dBackwardWeights(e, a) || gemmConv2dBackwardWeights(e, a);
+                       const bool ownDx = a.a[3] != 0 && winogradConv2dBackwardData(e, a);
+                       if (!ownDw && !ownDx) return false;
+                       dnnlConv2dBackward(e, a, ownDw, ownDx);
+                       return true;
+                     },
+                     [&] { dnnlConv2dBackward(e, a, false, false); }, [&] { snap(false); }, [&] { snap(true); }});
+}
+
+// oneDNN for dw/db unless ownDw, for dx (when needDx) unless ownDx
+static void dnnlConv2dBackward(Engine &e, const Args &a, bool ownDw, bool ownDx) {
+  const bool needDx = a.a[3] != 0;
   Tens &x = e.get(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &dy = e.get(a.in[2]);
@@ -122,7 +167,7 @@ void conv2dBackward(Engine &e, const Args &a) {
     e.touch(db);
   }
 
-  if (!needDx || (fast && winogradConv2dBackwardData(e, a))) return;
+  if (!needDx || ownDx) return;
   auto bdpd = e.cached<convolution_backward_data::primitive_desc>("convbd.pd|" + s.key, [&] {
     return dn::convBwdData(e.eng, any(s.x), any(s.wd), any(s.y), s.strides, s.padL, s.padR, fpd);
   });

@@ -1,6 +1,6 @@
 // Our own convolution paths for the shapes where oneDNN 2.6's AVX2 kernels leave speed on the table.
 // Each returns false, touching nothing, when it does not apply (shape, layout or CPU); conv.cc then uses oneDNN.
-// ALEXNET_CONV=dnnl turns them all off (for comparisons).
+// Which one runs where both apply is decided by measurement (cpu.h: ALEXNET_CONV=auto|own|dnnl).
 #pragma once
 #include "engine.h"
 
@@ -13,7 +13,7 @@
 
 namespace an {
 
-// True when the CPU has AVX2+FMA and ALEXNET_CONV is not "dnnl".
+// True when the CPU has AVX2+FMA, ALEXNET_MAX_ISA allows it and ALEXNET_CONV is not "dnnl" (cpu.cc).
 bool fastConvEnabled();
 // Winograd F(4x4,3x3) for 3x3 pad 1 and F(2x2,5x5) for 5x5 pad 2, stride 1 (conv2-conv5). y in nChw8c.
 bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu);

@@ -5,7 +5,6 @@
 
 namespace an {
 
-bool fastConvEnabled() { return false; }
 bool winogradConv2d(Engine &, const Args &, bool) { return false; }
 bool winogradConv2dBackwardData(Engine &, const Args &) { return false; }
 bool winogradConv2dBackwardWeights(Engine &, const Args &) { return false; }

@@ -38,3 +38,33 @@ AVX2 inline void gemmTile(int64_t K, const float *__restrict a, int64_t lda, con
 }
 
 }  // namespace an
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+
+namespace an {
+
+// The same product on AVX-512, one 16-column panel per zmm (the panel width the packers already use):
+//   c (MR x 16) (+)= a (MR x K, rows lda apart) · b (K x 16, packed contiguously), MR <= 12.
+// 12 accumulators hide the FMA latency on two 512-bit pipes; each accumulator sums over k in the same order as
+// gemmTile, so both give the same bits (the parity tests compare them bit for bit).
+template <int MR, bool ACC = false>
+AVX512 inline void gemmTile16(int64_t K, const float *__restrict a, int64_t lda, const float *__restrict b, float *__restrict c,
+                              int64_t ldc) {
+  static_assert(MR >= 1 && MR <= 12, "tile");
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0,
+         a11 = a0;
+  for (int64_t k = 0; k < K; ++k, b += 16) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+#define AN_ROW(i) \
+  if (MR > i) a##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i * lda + k]), b0, a##i);
+    AN_ROW(0) AN_ROW(1) AN_ROW(2) AN_ROW(3) AN_ROW(4) AN_ROW(5) AN_ROW(6) AN_ROW(7) AN_ROW(8) AN_ROW(9) AN_ROW(10) AN_ROW(11)
+#undef AN_ROW
+  }
+  __m512 *o[12] = {&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11};
+  for (int i = 0; i < MR; ++i) {
+    float *p = c + i * ldc;
+    _mm512_storeu_ps(p, ACC ? _mm512_add_ps(_mm512_loadu_ps(p), *o[i]) : *o[i]);
+  }
+}
+
+}  // namespace an

@@ -16,19 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "cpu.h"
 #include "winograd.h"
 
 namespace an {
-
-bool fastConvEnabled() {
-  static const bool on = [] {
-    const char *s = std::getenv("ALEXNET_CONV");
-    if (s && std::strcmp(s, "dnnl") == 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return on;
-}
 
 namespace {
 
@@ -100,7 +91,24 @@ AVX2 void outputTile(const Geo &g, const float *mp, int64_t ldPoint, float *yb, 
 }
 
 // M[p] (n6 x Kg) = V[p] (n6 x Cg) * U[p] for one tile point; U panels stay in L1 while the rows stream from L2
+// AVX-512 (when the CPU has it and ALEXNET_MAX_ISA allows it): 16-column panels in one zmm, 12 rows at a time;
+// the last 8-column panel (Kg % 16 == 8) stays on the AVX2 tile.
+AVX512 __attribute__((noinline)) void pointGemm512(int64_t n6, int64_t Cg, int64_t Kg, const float *V, const float *U, float *M) {
+  for (int64_t kp = 0; kp < Kg; kp += 16) {
+    const float *u = U + kp * Cg;
+    if (Kg - kp < 16) {
+      for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 1>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+      continue;
+    }
+    int64_t r = 0;
+    for (; r + 12 <= n6; r += 12) gemmTile16<12>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+    if (r < n6) gemmTile16<6>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);  // n6 is a multiple of 6
+  }
+}
+
 AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, const float *V, const float *U, float *M) {
+  static const bool wide = ownIsa() >= Isa::avx512;
+  if (wide) return pointGemm512(n6, Cg, Kg, V, U, M);
   for (int64_t kp = 0; kp < Kg; kp += 16) {
     const float *u = U + kp * Cg;
     if (Kg - kp >= 16)

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "cpu.h"
 #include "winograd.h"
 
 namespace an {
@@ -76,7 +77,24 @@ AVX2 void transformTile(const Geo &g, const Bufs &b, const float *x, const float
 }
 
 // phase 2 for one (group, point): dU[g][p] (Cg6 x Kg) += Vt[g][p] (Cg6 x n) · dM[g][p] (n x Kg)
+// AVX-512 (cap and CPU allowing): one zmm per 16-column panel, 12 rows at a time, same sums in the same order
+AVX512 __attribute__((noinline)) void pointGemmDw512(const Geo &g, const Bufs &b, int64_t gp, int64_t n) {
+  const float *Vt = b.Vt + gp * b.Cg6 * b.tc, *dM = b.dM + gp * g.Kg * b.tc;
+  float *dU = b.dU + gp * b.Cg6 * g.Kg;
+  for (int64_t kp = 0; kp < g.Kg; kp += 16) {
+    if (g.Kg - kp < 16) {
+      for (int64_t c = 0; c < b.Cg6; c += 6) gemmTile<6, 1, true>(n, Vt + c * b.tc, b.tc, dM + kp * b.tc, dU + c * g.Kg + kp, g.Kg);
+      continue;
+    }
+    int64_t c = 0;
+    for (; c + 12 <= b.Cg6; c += 12) gemmTile16<12, true>(n, Vt + c * b.tc, b.tc, dM + kp * b.tc, dU + c * g.Kg + kp, g.Kg);
+    if (c < b.Cg6) gemmTile16<6, true>(n, Vt + c * b.tc, b.tc, dM + kp * b.tc, dU + c * g.Kg + kp, g.Kg);
+  }
+}
+
 AVX2 void pointGemmDw(const Geo &g, const Bufs &b, int64_t gp, int64_t n) {
+  static const bool wide = ownIsa() >= Isa::avx512;
+  if (wide) return pointGemmDw512(g, b, gp, n);
   const float *Vt = b.Vt + gp * b.Cg6 * b.tc, *dM = b.dM + gp * g.Kg * b.tc;
   float *dU = b.dU + gp * b.Cg6 * g.Kg;
   for (int64_t kp = 0; kp < g.Kg; kp += 16)

@@ -10,9 +10,37 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { int, choice, VARIANTS } from './cli-opts.ts';
 import { BACKEND_NAMES, type RegisteredBackend } from '../backend/index.ts';
+import type { CpuInfo, KernelDecision } from '../backend/native/addon.ts';
+import { describeDecision } from '../backend/native/kernels.ts';
+
+/** "CPU: <model>; ISA: detected avx512, in force avx2 (ALEXNET_MAX_ISA=avx2); oneDNN 2.6.0 avx2; conv auto; 2 threads" */
+export function isaLine(r: PeerResult): string | undefined {
+  if (!r.isa) return r.cpu ? `CPU: ${r.cpu}` : undefined;
+  const i = r.isa;
+  const cap = i.isaCap !== i.isaDetected && i.isaCap !== 'avx512' ? ` (ALEXNET_MAX_ISA=${i.isaCap})` : '';
+  return `CPU: ${r.cpu ?? '?'}; ISA: detected ${i.isaDetected}, own kernels ${i.isaUsed}${cap}; oneDNN ${i.dnnlVersion} ${i.dnnlIsa}; conv ${i.conv}; ${i.threads} threads`;
+}
+
+/** The environment that gives PyTorch the same ISA cap as ALEXNET_MAX_ISA (its ATen kernels and its oneDNN). */
+export function peerIsaEnv(cap = process.env.ALEXNET_MAX_ISA): Record<string, string> {
+  if (!cap) return {};
+  const aten = ({ avx512: 'avx512', avx2: 'avx2', none: 'default' } as Record<string, string>)[cap];
+  const dnnl = ({ avx512: 'AVX512_CORE_BF16', avx2: 'AVX2', none: 'SSE41' } as Record<string, string>)[cap];
+  if (!aten || !dnnl) throw new Error(`ALEXNET_MAX_ISA: unknown value '${cap}' (use avx2, avx512 or none)`);
+  return { ATEN_CPU_CAPABILITY: aten, ONEDNN_MAX_CPU_ISA: dnnl, DNNL_MAX_CPU_ISA: dnnl };
+}
+
+/** The kernel decisions as a table: op, shape, layouts, threads, choice, both timings. */
+export function kernelTable(k: NonNullable<PeerResult['kernels']>): string[] {
+  const rows = k.decisions.map(describeDecision).map((d) => [d.op, d.shape, d.layout, String(d.threads), d.choice, d.ownMs.toFixed(2), d.dnnlMs.toFixed(2)]);
+  const head = ['op', 'shape|attrs', 'layouts', 'threads', 'chosen', 'own ms', 'oneDNN ms'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  return [`kernel choices (${k.decisions.length}; timed in this run: ${k.timings}; cache ${k.file}):`, line(head), ...rows.map(line)];
+}
 
 export interface BenchFigures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
-interface PeerResult extends Partial<BenchFigures> { skip?: string }
+interface PeerResult extends Partial<BenchFigures> { skip?: string; cpu?: string; isa?: CpuInfo; kernels?: { file: string; timings: number; decisions: KernelDecision[] } }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,8 +83,9 @@ export function configure(cmd: Command): void {
     .option('--steps <n>', 'measured iterations per figure (after one warm-up)', int('--steps'), 3)
     .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)', int('--rounds'))
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
+    .option('--kernels', 'also print the kernel chosen by measurement per conv instance (native; ALEXNET_CONV=auto)')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: 'paper' | 'torchvision'; backend: RegisteredBackend; threads?: number; steps: number; rounds?: number; peers?: boolean; json?: boolean }) => {
+    .action((o: { variant: 'paper' | 'torchvision'; backend: RegisteredBackend; threads?: number; steps: number; rounds?: number; peers?: boolean; kernels?: boolean; json?: boolean }) => {
       if (o.backend === 'webgpu') {  // a time-boxed run of its own: software adapters take seconds per image
         const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/webgpu.ts', '--variant', o.variant, ...(o.json ? ['--json'] : [])], { cwd: root, stdio: 'inherit' });
         process.exitCode = r.status ?? 1;
@@ -78,7 +107,7 @@ export function configure(cmd: Command): void {
       if (o.peers) {
         runs.pytorch = () => {
           if (!existsSync(py) && !process.env.ALEXNET_PYTHON) return { skip: `SKIP: python3-torch missing (${py})` };
-          const r = runJson(py, ['tools/bench_torch.py', ...common], { OMP_NUM_THREADS: String(threads) });
+          const r = runJson(py, ['tools/bench_torch.py', ...common], { OMP_NUM_THREADS: String(threads), ...peerIsaEnv() });
           return r.skip?.includes("No module named 'torch'") ? { skip: 'SKIP: python3-torch missing' } : r;
         };
         runs.onnxruntime = () => runJson(process.execPath, ['--import', 'tsx', 'bench/onnx_peer.ts', ...common]);
@@ -96,7 +125,11 @@ export function configure(cmd: Command): void {
       const ours = combineRounds(got.ours);
       const peers: Record<string, PeerResult> = {};
       for (const name of Object.keys(got)) if (name !== 'ours') peers[name] = combineRounds(got[name]);
-      const result = { variant: o.variant, backend: o.backend, threads, rounds, forward: ours.forward, train: ours.train, peakRssMiB: ours.peakRssMiB, peers };
+      const last = got.ours[got.ours.length - 1];
+      const result = {
+        variant: o.variant, backend: o.backend, threads, rounds, cpu: last.cpu, isa: last.isa, forward: ours.forward, train: ours.train, peakRssMiB: ours.peakRssMiB, peers,
+        ...(o.kernels ? { kernels: last.kernels } : {}),
+      };
       if (o.json) { console.log(JSON.stringify(result)); return; }
 
       const rows: [string, (f: PeerResult) => number | undefined][] = [
@@ -111,9 +144,15 @@ export function configure(cmd: Command): void {
       const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
       const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
       console.log(`AlexNet ${o.variant}, ${threads} threads, ${steps} measured steps after warm-up, median of ${rounds} alternating round${rounds > 1 ? 's' : ''}`);
+      const isa = isaLine(last);
+      if (isa) console.log(isa);
       console.log(line(head));
       for (const r of body) console.log(line(r));
       for (const n of names) if (peers[n].skip) console.log(`${n}: ${peers[n].skip}`);
       if (peers.onnxruntime && !peers.onnxruntime.skip) console.log('(onnxruntime: inference only; its RSS includes building the weights in-process)');
+      if (o.kernels) {
+        if (last.kernels) for (const l of kernelTable(last.kernels)) console.log(l);
+        else console.log(`kernel choices: none (backend ${o.backend} has no measured kernel choice)`);
+      }
     });
 }

@@ -30,6 +30,26 @@ export interface NativeEngine {
   dispose(): void;
 }
 
+/** What the addon detected and what is in force (addon/src/cpu.cc). ISA names: avx512, avx2, none. */
+export interface CpuInfo {
+  /** the widest own-kernel ISA this CPU (and OS) supports */
+  isaDetected: string;
+  /** ALEXNET_MAX_ISA (avx512 when unset) */
+  isaCap: string;
+  /** what our own kernels use: min(detected, cap) */
+  isaUsed: string;
+  /** oneDNN's effective ISA (capped too), e.g. avx512_core_bf16, avx2 */
+  dnnlIsa: string;
+  dnnlVersion: string;
+  /** OpenMP threads of the process (a backend's own count is its `threads`) */
+  threads: number;
+  /** ALEXNET_CONV: auto (measured), own, dnnl */
+  conv: 'auto' | 'own' | 'dnnl';
+}
+
+/** One measured kernel choice: key "op|shape,attrs|layouts|t<threads>", the winner and both timings. */
+export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number }
+
 export interface NativeAddon {
   NativeEngine: new (threads: number) => NativeEngine;
   dnnlVersion: string;
@@ -37,6 +57,12 @@ export interface NativeAddon {
   opAttrs?: Record<string, string[]>;
   /** Per op, whether the addon schedules it as heavy (every thread at any size; must equal the registry's). */
   opHeavy?: Record<string, boolean>;
+  cpuInfo(): CpuInfo;
+  kernelDecisions(): KernelDecision[];
+  /** Adds decisions (from the kernel cache); ones already made in this process stay. */
+  setKernelDecisions(d: KernelDecision[]): void;
+  /** How many op instances this process has timed (0 when every decision came from the cache). */
+  kernelTimings(): number;
 }
 
 /** The source build's output. */
@@ -119,6 +145,8 @@ export function loadAddon(): NativeAddon {
       cached = req(c.file) as NativeAddon;
       return cached;
     } catch (err) {
+      // a bad ALEXNET_MAX_ISA / ALEXNET_CONV value: the addon's own one-line message, not a loading problem
+      if (/^ALEXNET_[A-Z_]+: /.test((err as Error).message)) throw new Error((err as Error).message);
       errors.push(explainLoadError(c.file, c.from, (err as Error).message));
     }
   }

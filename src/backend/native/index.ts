@@ -9,7 +9,8 @@ import {
 } from '../backend.ts';
 import { HostGate, runOnHost, type FallbackHost } from '../fallback.ts';
 import { OPS, OP_NAMES, encodeAttrs, inputList, isOpName, prepare } from '../ops.ts';
-import { loadAddon, type NativeAddon, type NativeEngine } from './addon.ts';
+import { loadAddon, type CpuInfo, type KernelDecision, type NativeAddon, type NativeEngine } from './addon.ts';
+import { kernelCache } from './kernels.ts';
 import { lrnSupported } from './lrn.ts';
 import { NativeTensor, arg, shapeStr } from './tensor.ts';
 
@@ -25,6 +26,10 @@ export interface NativeBackend extends Backend {
   readSync(t: Tensor): Float32Array | Int32Array;
   /** With ALEXNET_PROFILE=1: seconds and calls per "op inputShape" on the worker since the last call. */
   profile(): Record<string, [number, number]>;
+  /** ISA detected and in force, oneDNN's version and ISA, this backend's threads, the conv mode. */
+  cpuInfo(): CpuInfo;
+  /** The kernel choices made so far in this process (measured or from the kernel cache), and the cache file. */
+  kernels(): { file: string; timings: number; decisions: KernelDecision[] };
 }
 
 /** What the addon runs itself: true, false (always the host fallback), or a test on the attrs. The compiler
@@ -71,6 +76,8 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
     abiChecked = true;
   }
   let threads = defaultThreads(opts);
+  // before the first op: the machine's measured kernel choices (kernels.ts)
+  const cache = kernelCache(addon);
   let engine: NativeEngine | undefined = new addon.NativeEngine(threads);
   let nextId = 1;
   // Every engine call goes through the gate, so it waits behind host fallback work in flight.
@@ -139,7 +146,7 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
     read(t) {
       try {
         const n = own('read', t);
-        return gate.settle(() => eng().read(n.id, n.size, n.dtype === 'i32'));
+        return gate.settle(() => eng().read(n.id, n.size, n.dtype === 'i32')).then((r) => { cache.save(); return r; });
       } catch (err) {
         return Promise.reject(err);
       }
@@ -197,7 +204,7 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
     sync() {
       try {
         eng();
-        return gate.settle(() => eng().sync());
+        return gate.settle(() => eng().sync()).then(() => cache.save());
       } catch (err) {
         return Promise.reject(err);
       }
@@ -209,11 +216,14 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
       gate.run(() => eng().setThreads(n));
     },
     profile() { return eng().profile(); },
+    cpuInfo() { return { ...addon.cpuInfo(), threads }; },
+    kernels() { return { file: cache.file, timings: addon.kernelTimings(), decisions: addon.kernelDecisions() }; },
     dispose() {
       if (!engine) return;
       gate.clear();
       engine.dispose();
       engine = undefined;
+      cache.save();  // after the worker has drained: decisions of the last queued ops are in
     },
   };
   return backend;
