@@ -8,6 +8,7 @@ import { computeStats } from '../data/stats.ts';
 import { makeProgress } from '../train/progress.ts';
 import { DEFAULT_CACHE_DIR } from '../train/setup.ts';
 import { int } from '../train/cli-opts.ts';
+import { registerPack } from './data-pack.ts';
 
 interface Common { side: number; limitPerClass?: number; cacheDir?: string; labels?: string }
 
@@ -30,7 +31,8 @@ async function cached(dir: string, o: Common) {
 const f4 = (v: number[]) => `[${v.map((x) => x.toFixed(4)).join(', ')}]`;
 
 export function register(program: Command): void {
-  const data = program.command('data').description('image folder tools: stats (mean + PCA for lighting), check (find bad files)');
+  const data = program.command('data').description('image folder tools: stats (mean + PCA for lighting), check (find bad files), pack (shards)');
+  registerPack(data);
   data
     .command('stats')
     .description('per-channel mean/std and the RGB covariance eigen decomposition (0..1 pixels), saved as JSON')
