@@ -12,6 +12,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { CachedSplit } from './cache.ts';
+import type { ImageFolder } from './folder.ts';
 import { epochPermutation, hash32 } from './rng.ts';
 import { tarEntries } from './tar.ts';
 
@@ -121,4 +123,16 @@ export function epochOrder(counts: readonly number[], seed: number, epoch: numbe
   const posOf = new Int32Array(n);
   for (let q = 0; q < n; q++) posOf[order[q]] = q;
   return { order, posOf, shardOrder };
+}
+
+/** What training setup needs of a shard folder before streaming it: the classes (as an ImageFolder
+ *  without files) and a split header whose pixels stay in the shards (n, side; no pixels, no labels). */
+export function shardFolderSplit(dir: string, side: number): { folder: ImageFolder; split: CachedSplit } {
+  const idx = readShardIndex(dir);
+  if (idx.side !== side) throw new Error(`${dir}: shards hold ${idx.side}px images but this run needs ${side}px (repack with --side ${side}, or pick the --image-size that caches at ${idx.side})`);
+  const root = path.resolve(dir);
+  return {
+    folder: { root, classes: idx.classes, classNames: idx.classNames, files: [] },
+    split: { side, n: idx.images, labels: new Int32Array(0), files: [], pixels: new Uint8Array(0), bad: [], classes: idx.classes, classNames: idx.classNames, file: path.join(root, INDEX_FILE) },
+  };
 }

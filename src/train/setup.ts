@@ -8,6 +8,7 @@ import { IMAGENET_LIGHTING, type Lighting } from '../data/augment.ts';
 import { badFilesWarning, loadOrBuildCache, type CachedSplit } from '../data/cache.ts';
 import { scanImageFolder } from '../data/folder.ts';
 import { defaultPreprocessing } from '../data/preprocess.ts';
+import { isShardFolder, shardFolderSplit } from '../data/shards.ts'; // streamed shards
 import { meanImage, readStats } from '../data/stats.ts';
 import type { ScheduleKind } from './schedule.ts';
 import type { Progress } from './progress.ts';
@@ -71,6 +72,8 @@ export interface Prepared {
   meanImg?: Float32Array;
   classes: string[];
   classNames: string[];
+  /** Set when --data is a shard folder: the trainer streams it (train holds no pixels). */
+  shards?: string;
 }
 
 /** Scans and caches the splits; errors before any training for missing/empty folders or class mismatch. */
@@ -78,9 +81,10 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
   const crop = cfg.imageSize ?? (cfg.variant === 'paper' ? 227 : 224);
   const min = minInputSize(cfg.variant);
   if (!Number.isInteger(crop) || crop < min) throw new Error(`--image-size ${crop} is too small for the ${cfg.variant} variant (minimum ${min})`);
-  const trainDs = scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
-  const valDs = cfg.val ? scanImageFolder(cfg.val, { labels: cfg.labels, limitPerClass: cfg.valLimitPerClass, classes: trainDs.classes }) : undefined;
   const pp = defaultPreprocessing(cfg.variant, crop);
+  const shards = isShardFolder(cfg.data) ? shardFolderSplit(cfg.data, pp.resize) : undefined; // streamed shards
+  const trainDs = shards?.folder ?? scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
+  const valDs = cfg.val ? scanImageFolder(cfg.val, { labels: cfg.labels, limitPerClass: cfg.valLimitPerClass, classes: trainDs.classes }) : undefined;
   const cacheDir = cfg.cacheDir ?? DEFAULT_CACHE_DIR;
   const build = async (ds: typeof trainDs, name: string) => {
     let started = false;
@@ -98,7 +102,7 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
     if (c.n === 0) throw new Error(`${ds.root}: none of the ${ds.files.length} images could be decoded`);
     return c;
   };
-  const train = await build(trainDs, 'train');
+  const train = shards?.split ?? await build(trainDs, 'train'); // streamed shards
   const val = valDs ? await build(valDs, 'val') : undefined;
   let lighting: Lighting = { ...IMAGENET_LIGHTING, sigma: cfg.lighting };
   if (cfg.stats) {
@@ -109,12 +113,13 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
   }
   let meanImg: Float32Array | undefined;
   if (cfg.mean === 'pixel') {
+    if (shards) throw new Error(`--mean pixel needs the whole training set in memory; with shards use --mean channel (and --stats)`); // streamed shards
     meanImg = meanImage(train);
     const f = path.resolve(cfg.out, 'mean_image.f32');
     writeFileSync(f, new Uint8Array(meanImg.buffer));
     pp.meanImage = f;
   }
-  return { train, val, pp, lighting, meanImg, classes: trainDs.classes, classNames: trainDs.classNames };
+  return { train, val, pp, lighting, meanImg, classes: trainDs.classes, classNames: trainDs.classNames, shards: shards && cfg.data };
 }
 
 /** Creates the model (native backend when available) and applies --init / --reset-classifier. */

@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { BatchLoader } from '../data/loader.ts';
+import { ShardLoader } from '../data/shard-stream.ts'; // streamed shards
 import { dropoutSeed } from '../data/rng.ts';
 import { cleanTemps, latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
@@ -77,7 +78,9 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
   if (ck && JSON.stringify(ck.state.classes) !== JSON.stringify(data.classes)) {
     throw new Error(`--resume: the data's classes (${data.classes.length}) differ from the checkpoint's (${ck.state.classes.length})`);
   }
-  const loader = new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, meanImage: data.meanImg, worker: true });
+  const loader = data.shards // streamed shards
+    ? new ShardLoader(data.shards, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, workers: cfg.workers })
+    : new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, meanImage: data.meanImg, worker: true });
   // lsuv measures activations on a fixed batch of (unaugmented) training images
   const initBatch = async () => {
     const n = Math.min(data.train.n, Math.max(cfg.batch, 64));

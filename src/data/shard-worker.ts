@@ -1,0 +1,40 @@
+// Shard worker: stored records (JPEG or raw side x side RGB) -> augmented float crops, via sharp.
+// Decoding here keeps the trainer's thread free; the crop/flip/lighting maths is augment.ts's.
+import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
+import type { Preprocessing } from '../model/types.ts';
+import type { AugParams } from './augment.ts';
+import { loadImage, writeInput, type RawImage } from './preprocess.ts';
+import type { ShardFormat } from './shards.ts';
+
+export interface ShardWorkerInit { format: ShardFormat; side: number; pp: Preprocessing; meanImage?: Float32Array }
+export interface ShardWorkRequest { id: number; items: { data: Uint8Array; params: AugParams }[] }
+export type ShardWorkReply = { id: number; ok: true; x: Float32Array } | { id: number; ok: false; error: string };
+
+const init = workerData as ShardWorkerInit;
+sharp.concurrency(1); // parallelism comes from the worker count
+
+async function pixels(data: Uint8Array): Promise<RawImage> {
+  const S = init.side;
+  if (init.format === 'raw') {
+    if (data.length !== S * S * 3) throw new Error(`raw record of ${data.length} bytes, expected ${S}x${S}x3`);
+    return { data, width: S, height: S, channels: 3 };
+  }
+  const img = await loadImage(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { name: 'shard record' });
+  if (img.width !== S || img.height !== S) throw new Error(`record decoded to ${img.width}x${img.height}, expected ${S}x${S}`);
+  return img;
+}
+
+parentPort!.on('message', async (m: ShardWorkRequest) => {
+  try {
+    const per = 3 * init.pp.crop * init.pp.crop;
+    const x = new Float32Array(m.items.length * per);
+    for (let i = 0; i < m.items.length; i++) {
+      const p = m.items[i].params;
+      writeInput(x, i * per, await pixels(m.items[i].data), init.pp, { crop: { x: p.x, y: p.y }, flip: p.flip, shift: p.shift, meanImage: init.meanImage });
+    }
+    parentPort!.postMessage({ id: m.id, ok: true, x } satisfies ShardWorkReply, [x.buffer]);
+  } catch (err) {
+    parentPort!.postMessage({ id: m.id, ok: false, error: (err as Error).message } satisfies ShardWorkReply);
+  }
+});
