@@ -28,7 +28,8 @@ export interface PackOptions {
   onProgress?: (done: number, total: number, skipped: number) => void;
 }
 
-class ShardWriter {
+/** Appends records to numbered shard files, each committed atomically when full (see packFolder). */
+export class ShardWriter {
   private f: AtomicFile | null = null;
   private hash = createHash('sha256');
   private count = 0;
