@@ -13,6 +13,7 @@ export type ShardWorkReply = { id: number; ok: true; x: Float32Array } | { id: n
 
 const init = workerData as ShardWorkerInit;
 sharp.concurrency(1); // parallelism comes from the worker count
+sharp.cache(false); // every record is decoded once: libvips' operation cache would only hold memory
 
 async function pixels(data: Uint8Array): Promise<RawImage> {
   const S = init.side;
