@@ -38,7 +38,7 @@ if (a.child) {
   const s = (performance.now() - t0) / 1000;
   clearInterval(timer);
   L.close();
-  console.log(JSON.stringify({ images: imgs, peakRssMiB: Math.round(peak / 2 ** 20), peakHeld: L.peakHeld, imgPerS: Math.round(imgs / s) }));
+  console.log(JSON.stringify({ images: imgs, peakRssMiB: Math.round(peak / 2 ** 20), peakHeld: L.peakHeld, imgPerS: Math.round(imgs / s), decodeImgPerSPerCore: Math.round(L.decodeRate()) }));
   process.exit(0);
 }
 

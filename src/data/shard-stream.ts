@@ -53,6 +53,9 @@ export class ShardLoader {
   private waiting = new Map<number, { resolve: (x: Float32Array) => void; reject: (e: Error) => void }>();
   /** Most records held at once so far (the bound the file comment promises; tests read it). */
   peakHeld = 0;
+  /** Images decoded + cropped by the workers, and the worker-seconds it took (decodeRate()). */
+  decoded = 0;
+  decodeSeconds = 0;
 
   constructor(readonly dir: string, readonly pp: Preprocessing, readonly opts: ShardLoaderOptions) {
     this.idx = readShardIndex(dir);
@@ -69,7 +72,7 @@ export class ShardLoader {
         const r = this.waiting.get(m.id);
         this.waiting.delete(m.id);
         if (this.waiting.size === 0) for (const v of this.pool) v.unref();
-        if (m.ok) r?.resolve(m.x); else r?.reject(new Error(`${dir}: ${m.error}`));
+        if (m.ok) { this.decodeSeconds += m.busy; r?.resolve(m.x); } else r?.reject(new Error(`${dir}: ${m.error}`));
       });
       w.on('error', (e) => {
         for (const r of this.waiting.values()) r.reject(new Error(`shard decode worker failed: ${e.message}`));
@@ -160,7 +163,7 @@ export class ShardLoader {
       jobs.push(new Promise<Float32Array>((resolve, reject) => {
         this.waiting.set(id, { resolve, reject });
         this.pool[w].postMessage({ id, items } satisfies ShardWorkRequest);
-      }).then((part) => x.set(part, b0 * per)));
+      }).then((part) => { x.set(part, b0 * per); this.decoded += b1 - b0; }));
     }
     return Promise.all(jobs).then(() => ({ x, labels, n: recs.length }));
   }
@@ -210,6 +213,9 @@ export class ShardLoader {
     const P = viewParams(this.idx.side, this.pp.crop, view);
     return this.assemble(Array.from(ids, (id) => got.get(id)!), Array.from(ids, () => P));
   }
+
+  /** Images per second of one busy worker (per core): compare with the trainer's images/s. */
+  decodeRate(): number { return this.decoded / Math.max(1e-9, this.decodeSeconds); }
 
   close(): void {
     this.ahead.clear();

@@ -9,7 +9,8 @@ import type { ShardFormat } from './shards.ts';
 
 export interface ShardWorkerInit { format: ShardFormat; side: number; pp: Preprocessing; meanImage?: Float32Array }
 export interface ShardWorkRequest { id: number; items: { data: Uint8Array; params: AugParams }[] }
-export type ShardWorkReply = { id: number; ok: true; x: Float32Array } | { id: number; ok: false; error: string };
+/** busy: seconds this worker spent on the request (decode + crop), for per-core rates. */
+export type ShardWorkReply = { id: number; ok: true; x: Float32Array; busy: number } | { id: number; ok: false; error: string };
 
 const init = workerData as ShardWorkerInit;
 sharp.concurrency(1); // parallelism comes from the worker count
@@ -27,6 +28,7 @@ async function pixels(data: Uint8Array): Promise<RawImage> {
 }
 
 parentPort!.on('message', async (m: ShardWorkRequest) => {
+  const t0 = performance.now();
   try {
     const per = 3 * init.pp.crop * init.pp.crop;
     const x = new Float32Array(m.items.length * per);
@@ -34,7 +36,7 @@ parentPort!.on('message', async (m: ShardWorkRequest) => {
       const p = m.items[i].params;
       writeInput(x, i * per, await pixels(m.items[i].data), init.pp, { crop: { x: p.x, y: p.y }, flip: p.flip, shift: p.shift, meanImage: init.meanImage });
     }
-    parentPort!.postMessage({ id: m.id, ok: true, x } satisfies ShardWorkReply, [x.buffer]);
+    parentPort!.postMessage({ id: m.id, ok: true, x, busy: (performance.now() - t0) / 1000 } satisfies ShardWorkReply, [x.buffer]);
   } catch (err) {
     parentPort!.postMessage({ id: m.id, ok: false, error: (err as Error).message } satisfies ShardWorkReply);
   }
