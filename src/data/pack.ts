@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AtomicFile, writeAtomicSync } from '../util/atomic-write.ts';
+import { AtomicFile, cleanStaleTemps, writeAtomicSync } from '../util/atomic-write.ts';
 import { scanImageFolder } from './folder.ts';
 import type { PackReply, PackRequest } from './pack-worker.ts';
 import { epochPermutation, hash32 } from './rng.ts';
@@ -67,6 +67,7 @@ export async function packFolder(src: string, out: string, opts: PackOptions = {
   if (!(quality >= 1 && quality <= 100)) throw new Error(`--quality ${quality}: want 1..100`);
   if (existsSync(path.join(out, INDEX_FILE))) throw new Error(`${out} already holds a shard index; choose another --out or remove it`);
   const ds = scanImageFolder(src, { labels: opts.labels, limitPerClass: opts.limitPerClass });
+  cleanStaleTemps(out); // a killed pack leaves a temp shard behind
   const n = ds.files.length;
   const perm = epochPermutation(n, hash32(opts.seed ?? 0, 0x5041434b), 0);
   const writer = new ShardWriter(out, format === 'jpeg' ? 'jpg' : 'rgb');
