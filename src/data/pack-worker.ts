@@ -18,7 +18,7 @@ parentPort!.on('message', async (m: PackRequest) => {
       const raw = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
       data = await sharp(raw, { raw: { width: m.side, height: m.side, channels: 3 } }).jpeg({ quality: m.quality }).toBuffer();
     }
-    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data); // a copy (Buffer#slice is a view)
     parentPort!.postMessage({ id: m.id, ok: true, data: own } satisfies PackReply, [own.buffer as ArrayBuffer]);
   } catch (err) {
     parentPort!.postMessage({ id: m.id, ok: false, error: (err as Error).message } satisfies PackReply);

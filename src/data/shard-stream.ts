@@ -49,6 +49,8 @@ export class ShardLoader {
   private ahead = new Map<string, Promise<Batch>>();
   private chain: Promise<unknown> = Promise.resolve();
   private pool: Worker[] = [];
+  /** Float buffers workers sent back, returned to them for the next request. */
+  private spare: ArrayBuffer[][] = [];
   private nextId = 0;
   private waiting = new Map<number, { resolve: (x: Float32Array) => void; reject: (e: Error) => void }>();
   /** Most records held at once so far (the bound the file comment promises; tests read it). */
@@ -80,6 +82,7 @@ export class ShardLoader {
       });
       w.unref();
       this.pool.push(w);
+      this.spare.push([]);
     }
   }
 
@@ -126,8 +129,8 @@ export class ShardLoader {
     const recs: ShardRecord[] = parseShard(buf, this.idx.shards[s], path.join(this.dir, this.idx.shards[s].file), this.opts.verify !== false);
     for (let r = 0; r < recs.length; r++) {
       const id = this.starts[s] + r;
-      // slice: a posted view would clone the whole shard buffer
-      if (c.ord.posOf[id] >= c.pos) c.held.set(id, { label: recs[r].label, data: recs[r].data.slice() });
+      // a copy: a posted view would clone the whole shard buffer (and Buffer#slice does not copy)
+      if (c.ord.posOf[id] >= c.pos) c.held.set(id, { label: recs[r].label, data: new Uint8Array(recs[r].data) });
     }
     this.peakHeld = Math.max(this.peakHeld, c.held.size);
   }
@@ -159,11 +162,13 @@ export class ShardLoader {
       const b0 = Math.floor((w * recs.length) / parts), b1 = Math.floor(((w + 1) * recs.length) / parts);
       const id = this.nextId++;
       const items = recs.slice(b0, b1).map((r, j) => ({ data: r.data, params: params[b0 + j] }));
+      const out = this.spare[w].pop();
       for (const v of this.pool) v.ref();
       jobs.push(new Promise<Float32Array>((resolve, reject) => {
         this.waiting.set(id, { resolve, reject });
-        this.pool[w].postMessage({ id, items } satisfies ShardWorkRequest);
-      }).then((part) => { x.set(part, b0 * per); this.decoded += b1 - b0; }));
+        // records are sent, not copied (each owns its buffer and is used once)
+        this.pool[w].postMessage({ id, items, out } satisfies ShardWorkRequest, [...items.map((i) => i.data.buffer as ArrayBuffer), ...(out ? [out] : [])]);
+      }).then((part) => { x.set(part, b0 * per); this.decoded += b1 - b0; if (this.spare[w]) this.spare[w].push(part.buffer as ArrayBuffer); }));
     }
     return Promise.all(jobs).then(() => ({ x, labels, n: recs.length }));
   }
@@ -208,7 +213,7 @@ export class ShardLoader {
     for (const [s, list] of bySh) {
       const info = this.idx.shards[s];
       const recs = parseShard(await this.readShard(s), info, path.join(this.dir, info.file), this.opts.verify !== false);
-      for (const id of list) { const r = recs[id - this.starts[s]]; got.set(id, { label: r.label, data: r.data.slice() }); }
+      for (const id of list) { const r = recs[id - this.starts[s]]; got.set(id, { label: r.label, data: new Uint8Array(r.data) }); }
     }
     const P = viewParams(this.idx.side, this.pp.crop, view);
     return this.assemble(Array.from(ids, (id) => got.get(id)!), Array.from(ids, () => P));
@@ -222,5 +227,6 @@ export class ShardLoader {
     this.cur = null;
     for (const w of this.pool) void w.terminate();
     this.pool = [];
+    this.spare = [];
   }
 }

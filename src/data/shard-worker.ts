@@ -8,7 +8,8 @@ import { loadImage, writeInput, type RawImage } from './preprocess.ts';
 import type { ShardFormat } from './shards.ts';
 
 export interface ShardWorkerInit { format: ShardFormat; side: number; pp: Preprocessing; meanImage?: Float32Array }
-export interface ShardWorkRequest { id: number; items: { data: Uint8Array; params: AugParams }[] }
+/** out: a spare float buffer handed back for reuse (allocation churn of 10-20 MB blocks shows up as RSS). */
+export interface ShardWorkRequest { id: number; items: { data: Uint8Array; params: AugParams }[]; out?: ArrayBuffer }
 /** busy: seconds this worker spent on the request (decode + crop), for per-core rates. */
 export type ShardWorkReply = { id: number; ok: true; x: Float32Array; busy: number } | { id: number; ok: false; error: string };
 
@@ -27,11 +28,16 @@ async function pixels(data: Uint8Array): Promise<RawImage> {
   return img;
 }
 
-parentPort!.on('message', async (m: ShardWorkRequest) => {
+// One request at a time, so `busy` is this request's own time (not its overlap with the next).
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (m: ShardWorkRequest) => { queue = queue.then(() => handle(m)); });
+
+async function handle(m: ShardWorkRequest): Promise<void> {
   const t0 = performance.now();
   try {
     const per = 3 * init.pp.crop * init.pp.crop;
-    const x = new Float32Array(m.items.length * per);
+    const len = m.items.length * per;
+    const x = m.out && m.out.byteLength >= len * 4 ? new Float32Array(m.out, 0, len) : new Float32Array(len);
     for (let i = 0; i < m.items.length; i++) {
       const p = m.items[i].params;
       writeInput(x, i * per, await pixels(m.items[i].data), init.pp, { crop: { x: p.x, y: p.y }, flip: p.flip, shift: p.shift, meanImage: init.meanImage });
@@ -40,4 +46,4 @@ parentPort!.on('message', async (m: ShardWorkRequest) => {
   } catch (err) {
     parentPort!.postMessage({ id: m.id, ok: false, error: (err as Error).message } satisfies ShardWorkReply);
   }
-});
+}
