@@ -177,7 +177,7 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       const { dropped } = epochEnd(sched, epoch, v ? 1 - v.top1 : trainLoss);
       const rec: EpochRecord = { epoch, step, trainLoss, valTop1: v?.top1, valTop5: v?.top5, lr, seconds: seconds(), imagesPerSec: tImg / Math.max(1e-9, tSec) };
       history.epochs.push(rec);
-      log({ type: 'epoch', ...rec, lrDropped: dropped, nextLr: lrAt(sched, step) });
+      log({ type: 'epoch', ...rec, lrDropped: dropped, nextLr: lrAt(sched, step), ...(loader instanceof ShardLoader ? { decodeImgPerSPerCore: loader.decodeRate() } : {}) }); // streamed shards
       progress.log(`epoch ${epoch + 1}/${cfg.epochs}: train loss ${trainLoss.toFixed(4)}` +
         (v ? `, val top-1 ${(100 * v.top1).toFixed(2)}% top-5 ${(100 * v.top5).toFixed(2)}%` : '') +
         `, ${rec.imagesPerSec!.toFixed(1)} img/s${dropped ? `, lr -> ${lrAt(sched, step).toPrecision(3)}` : ''}`);

@@ -2,6 +2,7 @@
 // streamed epoch order (a function of seed and epoch; resume at any position), and training on shards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { DEFAULTS, type TrainConfig } from '../../src/train/setup.ts';
 import { train } from '../../src/train/trainer.ts';
 import { disposeModel } from '../../src/train/infer.ts';
 import { assertClose, TOL } from '../tolerances.ts';
-import { IMAGENETTE, SKIP_SHARED, haveShared, tmpDir } from './helpers.ts';
+import { IMAGENETTE, ROOT, SKIP_SHARED, haveShared, tmpDir } from './helpers.ts';
 
 process.env.ALEXNET_QUIET = '1';
 const CLASSES = ['n01440764', 'n02102040', 'n02979186'];
@@ -163,6 +164,22 @@ test('train --data SHARDS: stop mid-epoch, resume, losses equal an uninterrupted
   const rest = await train(cfg(out), { progress: 'quiet', resume: out });
   disposeModel(rest.model);
   assert.deepEqual(rest.losses.map((l) => l[0]), straight.losses.slice(5).map((l) => l[0]));
+  const epochs = readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'epoch');
+  assert.equal(epochs.length, 2);
+  for (const e of epochs) assert.ok(e.decodeImgPerSPerCore > 0, 'the epoch record carries the decode rate');
   assertClose([...first.losses, ...rest.losses].map((l) => l[1]), straight.losses.map((l) => l[1]), TOL.resumeLosses, 'losses across the resume');
   await assert.rejects(train({ ...cfg(path.join(d, 'wrong')), imageSize: 96 }, { progress: 'quiet' }), /shards hold 73px images but this run needs 110px/);
+});
+
+test('CLI: alexnet data pack writes the shards and reports the skipped file', async (t) => {
+  if (!haveShared()) { t.skip(SKIP_SHARED); console.log(SKIP_SHARED); return; }
+  const d = tmpDir('shards');
+  const { corrupt } = realSubset(path.join(d, 'src'));
+  const r = execFileSync(process.execPath, [path.join(ROOT, 'bin/alexnet.mjs'), 'data', 'pack', path.join(d, 'src'), '--out', path.join(d, 'sh'), '--side', String(SIDE), '--shard-size', '25'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.match(r, /^60 images \(3 classes\) in 3 shards/m);
+  const idx = readShardIndex(path.join(d, 'sh'));
+  assert.deepEqual(idx.shards.map((s) => s.count), [25, 25, 10]);
+  assert.equal(idx.skipped.first[0].path, corrupt);
+  assert.throws(() => execFileSync(process.execPath, [path.join(ROOT, 'bin/alexnet.mjs'), 'data', 'pack', path.join(d, 'src'), '--out', path.join(d, 'sh')], { stdio: 'pipe' }), /already holds a shard index/);
 });
