@@ -10,7 +10,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train on an ImageFolder (root/<class>/*.jpg): paper SGD + augmentation, checkpoints, --resume')
-    .option('--data <dir>', 'training images, one folder per class')
+    .option('--data <dir>', 'training images, one folder per class (or a shard folder from `alexnet data pack`, streamed)')
     .option('--val <dir>', 'validation images (same class folders); top-1/top-5 after every epoch')
     .option('--variant <name>', 'paper | torchvision', oneOf('--variant', ['paper', 'torchvision'] as const))
     .option('--image-size <s>', 'crop side (default 227 paper, 224 torchvision); images are cached at round(S*256/224)', int('--image-size'))

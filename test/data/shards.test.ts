@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packFolder } from '../../src/data/pack.ts';
-import { loadImage, loadResized, defaultPreprocessing } from '../../src/data/preprocess.ts';
+import { loadImage, loadResized, defaultPreprocessing, writeInput } from '../../src/data/preprocess.ts';
+import { IMAGENET_LIGHTING, sampleAug } from '../../src/data/augment.ts';
 import { ShardLoader } from '../../src/data/shard-stream.ts';
-import { epochOrder, isShardFolder, parseShard, readShardIndex } from '../../src/data/shards.ts';
+import { epochOrder, isShardFolder, parseShard, readShardIndex, shardStarts } from '../../src/data/shards.ts';
 import { TAR_END, tarEntries, tarHeader, tarPadding } from '../../src/data/tar.ts';
 import { DEFAULTS, type TrainConfig } from '../../src/train/setup.ts';
 import { train } from '../../src/train/trainer.ts';
@@ -182,4 +183,31 @@ test('CLI: alexnet data pack writes the shards and reports the skipped file', as
   assert.deepEqual(idx.shards.map((s) => s.count), [25, 25, 10]);
   assert.equal(idx.skipped.first[0].path, corrupt);
   assert.throws(() => execFileSync(process.execPath, [path.join(ROOT, 'bin/alexnet.mjs'), 'data', 'pack', path.join(d, 'src'), '--out', path.join(d, 'sh')], { stdio: 'pipe' }), /already holds a shard index/);
+});
+
+test('stream (raw shards): a batch equals the order, augmentation and crop computed here from the records', async (t) => {
+  if (!haveShared()) { t.skip(SKIP_SHARED); console.log(SKIP_SHARED); return; }
+  const d = tmpDir('shards');
+  realSubset(path.join(d, 'src'));
+  const dir = path.join(d, 'raw');
+  const idx = await packFolder(path.join(d, 'src'), dir, { side: SIDE, shardSize: 16, format: 'raw', workers: 2 });
+  const pp = defaultPreprocessing('torchvision', 64);
+  const lighting = IMAGENET_LIGHTING;
+  const L = new ShardLoader(dir, pp, { batch: 7, seed: 9, workers: 2, shuffleBuffer: 8, lighting });
+  try {
+    const recs = idx.shards.flatMap((s) => parseShard(readFileSync(path.join(dir, s.file)), s, s.file));
+    assert.equal(shardStarts(idx)[idx.shards.length], recs.length);
+    const { order } = epochOrder(idx.shards.map((s) => s.count), 9, 1, 8);
+    const per = 3 * 64 * 64;
+    for (const k of [0, 8]) {
+      const b = await L.get(1, k);
+      const want = new Float32Array(b.n * per);
+      for (let j = 0; j < b.n; j++) {
+        const q = k * 7 + j, r = recs[order[q]], p = sampleAug(9, 1, q, SIDE, 64, lighting);
+        assert.equal(b.labels[j], r.label);
+        writeInput(want, j * per, { data: r.data, width: SIDE, height: SIDE, channels: 3 }, pp, { crop: { x: p.x, y: p.y }, flip: p.flip, shift: p.shift });
+      }
+      assert.deepEqual(b.x, want, `batch ${k} of epoch 1`);
+    }
+  } finally { L.close(); }
 });
