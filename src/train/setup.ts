@@ -84,6 +84,7 @@ export async function prepareData(cfg: TrainConfig, progress: Progress): Promise
   const pp = defaultPreprocessing(cfg.variant, crop);
   const shards = isShardFolder(cfg.data) ? shardFolderSplit(cfg.data, pp.resize) : undefined; // streamed shards
   const trainDs = shards?.folder ?? scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
+  if (cfg.val && isShardFolder(cfg.val)) throw new Error(`--val ${cfg.val}: validation reads an image folder; shard folders are for --data only`); // streamed shards
   const valDs = cfg.val ? scanImageFolder(cfg.val, { labels: cfg.labels, limitPerClass: cfg.valLimitPerClass, classes: trainDs.classes }) : undefined;
   const cacheDir = cfg.cacheDir ?? DEFAULT_CACHE_DIR;
   const build = async (ds: typeof trainDs, name: string) => {
