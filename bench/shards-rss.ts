@@ -2,6 +2,7 @@
 // of 50,000 images (each in its own child process, so RSS is the reader's alone) and prints peak RSS,
 // the most records held, and images/s, beside what the in-memory cache would hold for the same data.
 //   node --import tsx bench/shards-rss.ts [--sizes 2000,50000] [--side 128] [--crop 112] [--workers 2]
+//   --train-steps N: instead of the bare reader, a training process (tiny native model) runs N steps on the shards
 //   TRACE=1 also prints, every 20 batches: batch, RSS, JS heap, external, ArrayBuffers (MiB) of the reader process.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,8 +20,24 @@ import { formatBytes, writeAtomicSync } from '../src/util/atomic-write.ts';
 const { values: a } = parseArgs({ options: {
   sizes: { type: 'string', default: '2000,50000' }, side: { type: 'string', default: '128' }, crop: { type: 'string', default: '112' },
   workers: { type: 'string', default: '2' }, batch: { type: 'string', default: '128' }, child: { type: 'string' },
+  'train-steps': { type: 'string' },
 } });
 const side = Number(a.side), crop = Number(a.crop);
+
+if (a.child && a['train-steps']) {
+  // child: N training steps of a tiny model on the shards (the reader inside the trainer), sampling RSS
+  const { DEFAULTS } = await import('../src/train/setup.ts');
+  const { train } = await import('../src/train/trainer.ts');
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+  const t0 = performance.now();
+  const steps = Number(a['train-steps']);
+  const r = await train({ ...DEFAULTS, data: a.child, variant: 'torchvision', out: path.join(a.child, 'run'), imageSize: crop, epochs: 1000, batch: Number(a.batch),
+    widthScale: 0.125, hidden: 64, backend: 'native', threads: 1, workers: Number(a.workers), checkpointMinutes: 1e9 }, { progress: 'quiet', maxSteps: steps });
+  clearInterval(timer);
+  console.log(JSON.stringify({ trainSteps: steps, peakRssMiB: Math.round(peak / 2 ** 20), imgPerS: Math.round((steps * Number(a.batch)) / ((performance.now() - t0) / 1000)), lastLoss: +r.losses.at(-1)![1].toFixed(3) }));
+  process.exit(0);
+}
 
 if (a.child) {
   // child: one epoch through the reader, sampling RSS
@@ -70,13 +87,13 @@ for (const n of a.sizes!.split(',').map(Number)) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alexnet-shard-rss-'));
   try {
     const bytes = await makeShards(dir, n);
-    const out = execFileSync(process.execPath, ['--import', 'tsx', me, '--child', dir, '--side', String(side), '--crop', String(crop), '--workers', a.workers!, '--batch', a.batch!], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', me, '--child', dir, '--side', String(side), '--crop', String(crop), '--workers', a.workers!, '--batch', a.batch!, ...(a['train-steps'] ? ['--train-steps', a['train-steps']] : [])], { encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').at(-1)!);
     rows.push({ images: n, shardBytes: formatBytes(bytes), inMemoryCacheWouldHold: formatBytes(n * side * side * 3), ...r });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-console.log(`one epoch, ${side}px JPEG shards -> ${crop}px crops, batch ${a.batch}, shuffle buffer 2048, ${a.workers} decode workers; ${os.cpus()[0].model}, ${os.availableParallelism()} cores (noisy, shared machine)`);
+console.log(`${a['train-steps'] ? `${a['train-steps']} training steps (tiny native model, 1 kernel thread)` : 'one epoch'}, ${side}px JPEG shards -> ${crop}px crops, batch ${a.batch}, shuffle buffer 2048, ${a.workers} decode workers; ${os.cpus()[0].model}, ${os.availableParallelism()} cores (noisy, shared machine)`);
 console.table(rows);
 console.log(JSON.stringify(rows));
