@@ -55,6 +55,9 @@ export class ShardLoader {
   private waiting = new Map<number, { resolve: (x: Float32Array) => void; reject: (e: Error) => void }>();
   /** Most records held at once so far (the bound the file comment promises; tests read it). */
   peakHeld = 0;
+  /** Most bytes of memory behind the held records (a record that kept its shard alive would show here). */
+  peakHeldBytes = 0;
+  private heldBytes = 0;
   /** Images decoded + cropped by the workers, and the worker-seconds it took (decodeRate()). */
   decoded = 0;
   decodeSeconds = 0;
@@ -130,23 +133,31 @@ export class ShardLoader {
     for (let r = 0; r < recs.length; r++) {
       const id = this.starts[s] + r;
       // a copy: a posted view would clone the whole shard buffer (and Buffer#slice does not copy)
-      if (c.ord.posOf[id] >= c.pos) c.held.set(id, { label: recs[r].label, data: new Uint8Array(recs[r].data) });
+      if (c.ord.posOf[id] >= c.pos) {
+        const data = new Uint8Array(recs[r].data);
+        c.held.set(id, { label: recs[r].label, data });
+        this.heldBytes += data.buffer.byteLength;
+      }
     }
     this.peakHeld = Math.max(this.peakHeld, c.held.size);
+    this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
   }
 
   /** Records at positions [q0, q1) of an epoch, in order (serialised by the caller). */
   private async take(epoch: number, q0: number, q1: number): Promise<Held[]> {
     let c = this.cur;
     if (!c || c.epoch !== epoch || c.pos !== q0) {
+      this.heldBytes = 0; // the previous cursor's records are dropped with it
       c = this.cur = { epoch, pos: q0, start: q0, ord: this.order(epoch), held: new Map(), next: 0, file: null };
     }
     const out: Held[] = [];
     for (let q = q0; q < q1; q++) {
       const id = c.ord.order[q];
       while (!c.held.has(id)) await this.loadNext(c);
-      out.push(c.held.get(id)!);
+      const h = c.held.get(id)!;
+      out.push(h);
       c.held.delete(id);
+      this.heldBytes -= h.data.buffer.byteLength;
       c.pos = q + 1;
     }
     return out;

@@ -128,6 +128,9 @@ test('stream: every image once per epoch, order from (seed, epoch), resume at an
     const labels = epoch0.flatMap((x) => [...x.labels]);
     assert.deepEqual(CLASSES.map((_, c) => labels.filter((l) => l === c).length), [PER_CLASS, PER_CLASS, PER_CLASS]);
     assert.ok(a.peakHeld <= 8 + 16, `held ${a.peakHeld} records (buffer 8 + shard 16)`);
+    // each held record owns just its bytes (a view would keep its whole shard file alive)
+    const biggest = Math.max(...readShardIndex(path.join(d, 'sh')).shards.map((s) => s.bytes));
+    assert.ok(a.peakHeldBytes > 0 && a.peakHeldBytes < biggest * 2, `held ${a.peakHeldBytes} bytes; largest shard ${biggest}`);
     assert.ok(a.decoded >= 60 && Number.isFinite(a.decodeRate()) && a.decodeRate() > 0, `decoded ${a.decoded} at ${a.decodeRate()} img/s`);
     const e1 = await a.get(1, 0);
     assert.notDeepEqual(e1.x, epoch0[0].x, 'epoch 1 starts elsewhere');
