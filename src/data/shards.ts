@@ -10,7 +10,7 @@
 // in O(n) integer work without reading a byte of image data: that is what makes exact resume from
 // (epoch, position) possible.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CachedSplit } from './cache.ts';
 import type { ImageFolder } from './folder.ts';
@@ -40,9 +40,13 @@ export interface ShardIndex {
 
 export interface ShardRecord { key: string; label: number; data: Uint8Array }
 
-/** Does `dir` hold a shard index (as opposed to an ImageFolder)? */
+/** Does `dir` hold a shard index (as opposed to an ImageFolder)? Shards without an index are an
+ *  interrupted pack (the index is written last): that is an error, not an image folder. */
 export function isShardFolder(dir: string): boolean {
-  try { return statSync(dir).isDirectory() && existsSync(path.join(dir, INDEX_FILE)); } catch { return false; }
+  try { if (!statSync(dir).isDirectory()) return false; } catch { return false; }
+  if (existsSync(path.join(dir, INDEX_FILE))) return true;
+  if (readdirSync(dir).some((f) => /^shard-\d+\.tar$/.test(f))) throw new Error(`${dir}: shard files but no ${INDEX_FILE}: an interrupted pack? Run alexnet data pack again`);
+  return false;
 }
 
 /** Reads and checks index.json; every problem is one line naming the file. */

@@ -111,6 +111,11 @@ test('pack: counts, sha256, the corrupt file skipped and counted, raw records = 
   assertClose([mad / cnt], [0], TOL.shardJpegMeanAbs, 'JPEG q90 vs raw, mean |diff| in 0..255');
   await assert.rejects(packFolder(path.join(d, 'src'), path.join(d, 'raw'), { side: SIDE }), /already holds a shard index/);
   assert.equal(readShardIndex(path.join(d, 'jpg')).images, 60);
+  // shards without their index (a pack killed before the end) are named as such, not read as an image folder
+  mkdirSync(path.join(d, 'cut'));
+  writeFileSync(path.join(d, 'cut', 'shard-000000.tar'), readFileSync(path.join(d, 'jpg', jpg.shards[0].file)));
+  assert.throws(() => isShardFolder(path.join(d, 'cut')), /no index\.json: an interrupted pack/);
+  assert.equal(isShardFolder(path.join(d, 'src')), false);
 });
 
 test('stream: every image once per epoch, order from (seed, epoch), resume at any batch gives the same rest, memory bounded', async (t) => {
