@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { int } from './cli-opts.ts';
 import { checkDir, checkFile } from './errors.ts';
 import { writeAtomicSync } from '../util/atomic-write.ts';
+import { registerPack } from './data-pack.ts';
 
 interface Common { side: number; limitPerClass?: number; cacheDir?: string; labels?: string }
 
@@ -32,10 +33,11 @@ async function cached(dir: string, o: Common) {
 const f4 = (v: number[]) => `[${v.map((x) => x.toFixed(4)).join(', ')}]`;
 
 export function declare(program: Command): Command {
-  return program.command('data').description('image folder tools: stats (mean + PCA for lighting), check (find bad files)');
+  return program.command('data').description('image folder tools: stats (mean + PCA for lighting), check (find bad files), pack (shards)');
 }
 
 export function configure(data: Command): void {
+  registerPack(data);
   data
     .command('stats')
     .description('per-channel mean/std and the RGB covariance eigen decomposition (0..1 pixels), saved as JSON')

@@ -27,7 +27,7 @@ Recipes fill every setting you do not give (explicit flags win; the run log's st
 Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv layers at 0.1 x --lr
 (--lr-features); --freeze features trains only the classifier (fc6-fc8).`)
     .addOption(choice('--recipe <name>', RECIPE_HELP, RECIPE_NAMES))
-    .option('--data <dir>', 'training images, one folder per class')
+    .option('--data <dir>', 'training images, one folder per class (or a shard folder from `alexnet data pack`, streamed)')
     .option('--val <dir>', 'validation images (same class folders); top-1/top-5 after every epoch')
     .addOption(choice('--variant <name>', 'architecture', VARIANTS))
     .option('--image-size <s>', `crop side, up to ${MAX_IMAGE_SIZE} (default 227 paper, 224 torchvision); images are cached at round(S*256/224)`, int('--image-size'))

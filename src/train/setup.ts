@@ -10,6 +10,7 @@ import { IMAGENET_LIGHTING, type Lighting } from '../data/augment.ts';
 import { badFilesWarning, loadOrBuildCache, type CachedSplit } from '../data/cache.ts';
 import { scanImageFolder, type ImageFolder } from '../data/folder.ts';
 import { defaultPreprocessing } from '../data/preprocess.ts';
+import { isShardFolder, shardFolderSplit } from '../data/shards.ts';
 import { meanImage, readStats } from '../data/stats.ts';
 import type { ScheduleKind } from './schedule.ts';
 import { RECIPES, type RecipeName } from './recipe.ts';
@@ -44,9 +45,11 @@ export interface Prepared {
   meanImg?: Float32Array;
   classes: string[];
   classNames: string[];
+  /** Set when --data is a shard folder: the trainer streams it (train holds no pixels). */
+  shards?: string;
 }
 
-export interface Folders { train: ImageFolder; val?: ImageFolder; crop: number }
+export interface Folders { train: ImageFolder; val?: ImageFolder; crop: number; shards?: { folder: ImageFolder; split: CachedSplit } }
 
 /** Everything that can be checked before any image is decoded: sizes, the folders, the class count.
  *  Throws one line naming the flag or folder and the problem. */
@@ -55,18 +58,20 @@ export function checkAndScan(cfg: TrainConfig): Folders {
   const min = minInputSize(cfg.variant);
   if (!Number.isInteger(crop) || crop < min) throw new Error(`--image-size ${crop} is too small for the ${cfg.variant} variant (minimum ${min})`);
   if (crop > MAX_IMAGE_SIZE) throw new Error(`--image-size ${crop} is too large (allowed ${min}..${MAX_IMAGE_SIZE} for the ${cfg.variant} variant)`);
-  const train = scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
+  const side = defaultPreprocessing(cfg.variant, crop).resize;
+  const shards = isShardFolder(cfg.data) ? shardFolderSplit(cfg.data, side) : undefined; // streamed, never cached whole
+  const train = shards?.folder ?? scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
+  if (cfg.val && isShardFolder(cfg.val)) throw new Error(`--val ${cfg.val}: validation reads an image folder; shard folders are for --data only`);
   if (train.classes.length < 2) {
     throw new Error(`${cfg.data}: only one class folder ("${train.classes[0]}"); a classifier needs at least 2 classes (one folder per class)`);
   }
   const val = cfg.val ? scanImageFolder(cfg.val, { labels: cfg.labels, limitPerClass: cfg.valLimitPerClass, classes: train.classes }) : undefined;
   // the cache holds every image at round(S*256/224) px in memory: refuse what cannot fit before decoding
-  const side = defaultPreprocessing(cfg.variant, crop).resize;
   const bytes = (train.files.length + (val?.files.length ?? 0)) * side * side * 3;
   if (bytes > os.totalmem()) {
     throw new Error(`--image-size ${crop}: caching ${train.files.length + (val?.files.length ?? 0)} images at ${side}px needs ${formatBytes(bytes)}, more than this machine's ${formatBytes(os.totalmem())} of memory`);
   }
-  return { train, val, crop };
+  return { train, val, crop, shards };
 }
 
 /** Caches the scanned splits (decoding each image once); errors when none decode. */
@@ -90,7 +95,7 @@ export async function prepareData(cfg: TrainConfig, progress: Progress, folders:
     if (c.n === 0) throw new Error(`${ds.root}: none of the ${ds.files.length + (ds.skipped?.length ?? 0)} images could be decoded`);
     return c;
   };
-  const train = await build(trainDs, 'train');
+  const train = folders.shards?.split ?? await build(trainDs, 'train');
   const val = valDs ? await build(valDs, 'val') : undefined;
   let lighting: Lighting = { ...IMAGENET_LIGHTING, sigma: cfg.lighting };
   if (cfg.stats) {
@@ -101,12 +106,13 @@ export async function prepareData(cfg: TrainConfig, progress: Progress, folders:
   }
   let meanImg: Float32Array | undefined;
   if (cfg.mean === 'pixel') {
+    if (folders.shards) throw new Error('--mean pixel needs the whole training set in memory; with shards use --mean channel (and --stats)');
     meanImg = meanImage(train);
     const f = path.resolve(cfg.out, MEAN_IMAGE_FILE);
     writeAtomicSync(f, new Uint8Array(meanImg.buffer, meanImg.byteOffset, meanImg.byteLength));
     pp.meanImage = f;
   }
-  return { train, val, pp, lighting, meanImg, classes: trainDs.classes, classNames: trainDs.classNames };
+  return { train, val, pp, lighting, meanImg, classes: trainDs.classes, classNames: trainDs.classNames, shards: folders.shards && cfg.data };
 }
 
 export const MEAN_IMAGE_FILE = 'mean_image.f32';

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { Sgd } from '../optim/sgd.ts';
 import { BatchLoader } from '../data/loader.ts';
+import { ShardLoader } from '../data/shard-stream.ts';
 import { dropoutSeed } from '../util/rng.ts';
 import { latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
@@ -109,7 +110,9 @@ async function run(cfgIn: TrainConfig, ck: ReturnType<typeof latestCheckpoint<Ck
   if (ck && JSON.stringify(ck.state.classes) !== JSON.stringify(data.classes)) {
     throw new Error(`--resume: the data's classes (${data.classes.length}) differ from the checkpoint's (${ck.state.classes.length})`);
   }
-  const loader = new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, meanImage: data.meanImg, worker: true });
+  const loader = data.shards
+    ? new ShardLoader(data.shards, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, workers: cfg.workers })
+    : new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, meanImage: data.meanImg, worker: true });
   // lsuv measures activations on a fixed batch of (unaugmented) training images
   const initBatch = async () => {
     const n = Math.min(data.train.n, Math.max(cfg.batch, 64));
@@ -223,7 +226,7 @@ async function run(cfgIn: TrainConfig, ck: ReturnType<typeof latestCheckpoint<Ck
       const { dropped } = epochEnd(sched, epoch, v ? 1 - v.top1 : trainLoss, aboveChance(K, v?.top1, data.val?.n ?? 0, trainLoss));
       const rec: EpochRecord = { epoch, step, trainLoss, valTop1: v?.top1, valTop5: v?.top5, lr, seconds: seconds(), imagesPerSec: tImg / Math.max(1e-9, tSec) };
       history.epochs.push(rec);
-      log({ type: 'epoch', ...rec, lrDropped: dropped, nextLr: lrAt(sched, step) });
+      log({ type: 'epoch', ...rec, lrDropped: dropped, nextLr: lrAt(sched, step), ...(loader instanceof ShardLoader ? { decodeImgPerSPerCore: loader.decodeRate() } : {}) });
       progress.log(`epoch ${epoch + 1}/${cfg.epochs}: train loss ${trainLoss.toFixed(4)}` +
         (v ? `, val top-1 ${(100 * v.top1).toFixed(2)}% top-5 ${(100 * v.top5).toFixed(2)}%` : '') +
         `, ${rec.imagesPerSec!.toFixed(1)} img/s${dropped ? `, lr -> ${lrAt(sched, step).toPrecision(3)}` : ''}`);
