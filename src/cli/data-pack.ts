@@ -1,8 +1,6 @@
 // alexnet data pack: an ImageFolder -> tar shards + index.json for streaming training (`train --data SHARDS`).
 import type { Command } from 'commander';
-import { packFolder } from '../data/pack.ts';
 import { formatBytes } from '../util/atomic-write.ts';
-import { makeProgress } from '../train/progress.ts';
 import { int, choice } from './cli-opts.ts';
 
 export function registerPack(data: Command): void {
@@ -19,6 +17,8 @@ export function registerPack(data: Command): void {
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
     .option('--workers <n>', 'decode worker threads', int('--workers'))
     .action(async (dir: string, o: { out: string; side: number; shardSize: number; format: 'jpeg' | 'raw'; quality: number; labels?: string; limitPerClass?: number; workers?: number }) => {
+      // imported here: `alexnet --help` starts without sharp and the decoders
+      const [{ packFolder }, { makeProgress }] = await Promise.all([import('../data/pack.ts'), import('../train/progress.ts')]);
       const progress = makeProgress();
       const t0 = Date.now();
       let started = false;

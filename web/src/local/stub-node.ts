@@ -31,3 +31,4 @@ export const realpath = unavailable('reading files');
 export const homedir = unavailable('the cache folder');
 export const extname = (p: string) => /\.[^./]*$/.exec(p)?.[0] ?? '';
 export const sep = '/';
+export const endianness = () => 'LE'; // every browser WebGPU runs on is little-endian
