@@ -111,7 +111,7 @@ test('careless users: bad links are skipped and counted; sizes, --init and one c
   };
   refused(['--data', data, ...SMALL, '--image-size', '100000'], /^alexnet: --image-size 100000 is too large \(allowed \d+\.\.1024 for the torchvision variant\)$/);
   refused(['--data', data, ...SMALL, '--init', path.join(d, 'nope.pth')], /^alexnet: --init weights file not found: .*nope\.pth$/);
-  refused(['--data', data, ...SMALL, '--init', d], /^alexnet: --init .*: not a file$/);
+  refused(['--data', data, ...SMALL, '--init', d], /^alexnet: --init weights file is a directory, not a file: /);
   const paperW = path.join(d, 'paper.safetensors');
   const { createModel } = await import('../../src/model/index.ts');
   const { saveWeights } = await import('../../src/io/weights.ts');

@@ -4,9 +4,10 @@
 // (windows visited in (p, q) order, the same order in which ref scatters), so no atomics are needed.
 // An argmax outside the plane (not this backend's cache) contributes nothing.
 // Both run in slices of whole images that fit one binding.
-import { ShapeError, outSize, type OpInputs, type OpOutputs, type PoolAttrs } from '../backend.ts';
+import type { OpInputs, OpOutputs, PoolAttrs } from '../backend.ts';
+import { poolGeometry } from '../ops.ts';
 import { chunks, type KernelSpec, type WgCtx } from './kernel.ts';
-import { arg, positiveInt, sameShape } from './tensor.ts';
+import { arg, sameShape } from './tensor.ts';
 
 const U = ['n:u32', 'H:u32', 'W:u32', 'P:u32', 'Q:u32', 'kernel:u32', 'stride:u32', 'pad:u32'];
 
@@ -48,21 +49,10 @@ const BWD: KernelSpec = {
   dx[u.o_dx + gi] = acc;`,
 };
 
-function geometry(op: string, xs: readonly number[], a: PoolAttrs): [number, number, number, number, number, number] {
-  positiveInt(op, 'kernel', a.kernel);
-  positiveInt(op, 'stride', a.stride);
-  positiveInt(op, 'pad', a.pad, 0);
-  if (2 * a.pad > a.kernel) throw new ShapeError(op, `pad ${a.pad} must be at most half of kernel ${a.kernel}`);
-  const [N, C, H, W] = xs;
-  const P = outSize(H, a.kernel, a.stride, a.pad), Q = outSize(W, a.kernel, a.stride, a.pad);
-  if (P < 1 || Q < 1) throw new ShapeError(op, `kernel ${a.kernel} larger than padded input ${H}x${W} (pad ${a.pad})`);
-  return [N, C, H, W, P, Q];
-}
-
 export function maxPool(ctx: WgCtx, inp: OpInputs<'maxPool'>, a: PoolAttrs): OpOutputs<'maxPool'> {
   const op = 'maxPool';
   const x = arg(op, 'x', inp.x, 4);
-  const [N, C, H, W, P, Q] = geometry(op, x.shape, a);
+  const [N, C, H, W, P, Q] = poolGeometry(op, x.shape, a);
   const y = ctx.alloc([N, C, P, Q]), am = ctx.alloc([N, C, P, Q], 'i32');
   const I = C * H * W, O = C * P * Q;
   for (const [n0, nb] of chunks(ctx, N, I)) {
@@ -75,7 +65,7 @@ export function maxPool(ctx: WgCtx, inp: OpInputs<'maxPool'>, a: PoolAttrs): OpO
 export function maxPoolBackward(ctx: WgCtx, inp: OpInputs<'maxPoolBackward'>, a: PoolAttrs): OpOutputs<'maxPoolBackward'> {
   const op = 'maxPoolBackward';
   const x = arg(op, 'x', inp.x, 4), am = arg(op, 'argmax', inp.argmax, 4, 'i32'), dy = arg(op, 'dy', inp.dy, 4);
-  const [N, C, H, W, P, Q] = geometry(op, x.shape, a);
+  const [N, C, H, W, P, Q] = poolGeometry(op, x.shape, a);
   sameShape(op, 'dy', dy.shape, 'pool output', [N, C, P, Q]);
   sameShape(op, 'argmax', am.shape, 'pool output', [N, C, P, Q]);
   const dx = ctx.alloc(x.shape);
