@@ -63,7 +63,7 @@ test('npm pack -> install into an empty project -> typed, importable, runnable',
   try {
     const packed = npm(['pack', '--json', '--pack-destination', tmp], ROOT);
     assert.equal(packed.status, 0, packed.stderr);
-    const info = (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[])[0];
+    const info = (JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[\s*$/m))) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[])[0];
     const files = info.files.map((f) => f.path);
     console.log(`tarball ${info.filename}: ${(info.size / 1e3).toFixed(0)} kB packed, ${(info.unpackedSize / 1e6).toFixed(2)} MB unpacked, ${files.length} files`);
     for (const need of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/data/decode-worker.js', 'bin/alexnet.mjs', 'web/dist/index.html', 'addon/binding.gyp', 'LICENSE', 'README.md']) {

@@ -72,7 +72,7 @@ test('npm run pack: the release installs into an empty project and runs native w
     // A package that still ships TypeScript sources (no dist/ yet) runs under this checkout's tsx loader.
     const installed = JSON.parse(readFileSync(path.join(app, 'node_modules', 'alexnet-ts', 'package.json'), 'utf8'));
     const entry = JSON.stringify(installed.exports ?? installed.main ?? '');
-    const loader = /\.ts"/.test(entry) ? ['--import', import.meta.resolve('tsx')] : [];
+    const loader = /(?<!\.d)\.ts"/.test(entry) ? ['--import', import.meta.resolve('tsx')] : [];
     if (loader.length) console.log('# the installed package ships .ts sources: the app runs with the tsx loader');
 
     const empty = path.join(work, 'empty.so');
