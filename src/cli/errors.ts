@@ -13,7 +13,11 @@ const FS: Record<string, string> = {
 interface SystemError extends Error { code?: string; path?: string; dest?: string; syscall?: string; address?: string; port?: number }
 
 /** The file an atomic write was producing, for its temp name (`out.safetensors.tmp-123-abc`). */
-const realName = (p: string) => p.replace(/\.tmp-\d+(-[a-z0-9]+)?$/, '');
+const realName = (p: string) => {
+  // the one atomic writer's temps are `.<name>.tmp-<pid>-<rand>` beside the target (src/util/atomic-write.ts)
+  const m = /^(.*\/)?\.(.+)\.tmp-\d+-[0-9a-z]+$/.exec(p);
+  return m ? `${m[1] ?? ''}${m[2]}` : p.replace(/\.tmp-\d+(-[a-z0-9]+)?$/, '');
+};
 
 export function cliError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);

@@ -92,6 +92,7 @@ test('cliError: system errors become one line naming the file; a temp file is re
   assert.equal(cliError(sys('EISDIR', 'runs')), 'is a directory, not a file: runs');
   assert.equal(cliError(sys('EACCES', '/root/x')), 'permission denied: /root/x');
   assert.equal(cliError(sys('ENOENT', 'out/w.onnx.tmp-4242-abc123')), 'cannot write out/w.onnx: its folder does not exist');
+  assert.equal(cliError(sys('EACCES', 'out/.w.safetensors.tmp-4242-abc123')), 'permission denied: out/w.safetensors');
   assert.equal(cliError(new Error('first line\n    at stack')), 'first line');
   assert.equal(cliError('plain'), 'plain');
 });
