@@ -19,6 +19,7 @@ import { prepareImage } from '../viz/image.ts';
 import { conv1Weight, filterTiles, filterGrid, type FilterTiles } from '../viz/filters.ts';
 import { imageActivations, convLayerNames } from '../viz/activations.ts';
 import { encodePng } from '../viz/png.ts';
+import { architectureOf } from '../viz/architecture.ts';
 import { Admission, HttpError, replyError } from './admission.ts';
 import { LogTail, pieces } from './run-log.ts';
 import { listSamples, openSample } from './samples.ts';
@@ -130,23 +131,7 @@ export async function registerWebRoutes(app: FastifyInstance, ctx: WebContext): 
     scope.get('/favicon.svg', (_req, reply) => sendPage('favicon.svg', reply));
 
     // ---- architecture ----
-    scope.get('/v1/architecture', async () => {
-      const inputSize = meta.preprocessing?.crop ?? model.inputSize;
-      const rows = model.summary(inputSize);
-      // Parameter tensors belong to the rows that have parameters, in state_dict order (weight, bias).
-      const params = [...model.params];
-      const layers = rows.map((r) => {
-        const own: { name: string; shape: number[] }[] = [];
-        let left = r.params;
-        while (left > 0 && params.length) { const p = params.shift()!; own.push({ name: p.name, shape: p.shape }); left -= p.size; }
-        return { ...r, tensors: own };
-      });
-      return {
-        variant: model.variant, classes: model.classes, inputShape: [3, inputSize, inputSize],
-        totals: { params: model.paramCount, macs: rows.reduce((s, r) => s + r.macs, 0) },
-        widthScale: meta.widthScale, hidden: meta.hidden, preprocessing: meta.preprocessing, layers,
-      };
-    });
+    scope.get('/v1/architecture', async () => ({ ...architectureOf(model, meta), preprocessing: meta.preprocessing }));
 
     // ---- filters ----
     let tilesCache: Promise<FilterTiles> | undefined;
