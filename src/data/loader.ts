@@ -21,6 +21,17 @@ export interface LoaderOptions {
   prefetch?: number;
 }
 
+/** The `count` (epoch, step) pairs after (epoch, k), across epoch ends: what a loader prefetches. */
+export function stepsAfter(epoch: number, k: number, stepsPerEpoch: number, count: number): [number, number][] {
+  const out: [number, number][] = [];
+  let e = epoch, j = k;
+  for (let a = 0; a < count; a++) {
+    if (++j >= stepsPerEpoch) { j = 0; e++; }
+    out.push([e, j]);
+  }
+  return out;
+}
+
 export class BatchLoader {
   readonly stepsPerEpoch: number;
   private w: Worker | null = null;
@@ -99,11 +110,7 @@ export class BatchLoader {
   async get(epoch: number, k: number): Promise<Batch> {
     const b = this.request(epoch, k);
     this.ahead.delete(`${epoch}:${k}`);
-    let e = epoch, j = k;
-    for (let a = 0; a < (this.opts.prefetch ?? 2); a++) {
-      if (++j >= this.stepsPerEpoch) { j = 0; e++; }
-      this.request(e, j);
-    }
+    for (const [e, j] of stepsAfter(epoch, k, this.stepsPerEpoch, this.opts.prefetch ?? 2)) this.request(e, j);
     return b;
   }
 

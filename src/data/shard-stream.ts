@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Preprocessing } from '../model/types.ts';
 import { sampleAug, viewParams, type AugParams, type Lighting } from './augment.ts';
-import type { Batch } from './loader.ts';
+import { stepsAfter, type Batch } from './loader.ts';
 import type { ShardWorkReply, ShardWorkRequest, ShardWorkerInit } from './shard-worker.ts';
 import { epochOrder, parseShard, readShardIndex, shardStarts, type EpochOrder, type ShardIndex, type ShardRecord } from './shards.ts';
 import { moduleWorker } from './worker-util.ts';
@@ -204,11 +204,7 @@ export class ShardLoader {
     if (!this.ahead.has(`${epoch}:${k}`)) this.ahead.clear(); // a jump: queued batches are for elsewhere
     const b = this.request(epoch, k);
     this.ahead.delete(`${epoch}:${k}`);
-    let e = epoch, j = k;
-    for (let a = 0; a < (this.opts.prefetch ?? 2); a++) {
-      if (++j >= this.stepsPerEpoch) { j = 0; e++; }
-      this.request(e, j);
-    }
+    for (const [e, j] of stepsAfter(epoch, k, this.stepsPerEpoch, this.opts.prefetch ?? 2)) this.request(e, j);
     return b;
   }
 
