@@ -57,6 +57,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
     .option('--checkpoint-minutes <m>', `also checkpoint every M minutes (default ${recipeDefaults().checkpointMinutes})`, num('--checkpoint-minutes'))
     .option('--keep <n>', `checkpoints kept (default ${recipeDefaults().keepCheckpoints})`, int('--keep'))
     .option('--lighting <sigma>', `PCA lighting noise (paper 0.1; 0 = off)`, num('--lighting'))
+    .option('--crop-scale <min>', 'scale augmentation: random regions of min..1 of the image area, resized to the crop (1 = off, the paper\'s fixed-size crops)', num('--crop-scale'))
     .addOption(choice('--mean <how>', 'channel (default recipe) | pixel (the paper\'s mean image)', ['channel', 'pixel']))
     .option('--stats <file>', 'mean + PCA from `alexnet data stats` instead of ImageNet\'s')
     .addOption(choice('--init-scheme <s>', 'lsuv (default recipe: He + unit-variance layer scaling on a data batch) | model (the variant\'s own init; paper recipe) | he', ['model', 'he', 'lsuv']))
@@ -79,7 +80,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...recipeDefaults(o.recipe as TrainConfig['recipe']), data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',
-          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
+          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'cropScale', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
           const v = pick(k);
           if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
         }

@@ -14,6 +14,8 @@ export interface LoaderOptions {
   batch: number;
   seed: number;
   lighting?: Lighting;
+  /** Scale augmentation's smallest area fraction (1 or unset = fixed-size crops). */
+  minScale?: number;
   meanImage?: Float32Array;
   /** Assemble batches in a worker thread (default true). */
   worker?: boolean;
@@ -75,7 +77,7 @@ export class BatchLoader {
   plan(epoch: number, k: number): { indices: Int32Array; params: AugParams[] } {
     const p = this.perm(epoch), B = this.opts.batch;
     const indices = p.slice(k * B, Math.min((k + 1) * B, this.data.n));
-    const params = Array.from(indices, (_, j) => sampleAug(this.opts.seed, epoch, k * B + j, this.data.side, this.pp.crop, this.opts.lighting));
+    const params = Array.from(indices, (_, j) => sampleAug(this.opts.seed, epoch, k * B + j, this.data.side, this.pp.crop, this.opts.lighting, this.opts.minScale));
     return { indices, params };
   }
 

@@ -118,6 +118,9 @@ export interface InputOptions {
   meanImage?: Float32Array;
   /** RGB offset in 0..1 pixel units added before normalisation (PCA lighting augmentation). */
   shift?: readonly [number, number, number];
+  /** Source region (w x h at the crop corner) resampled bilinearly to crop x crop: scale augmentation.
+   *  Absent: the region is the crop itself, copied pixel for pixel. */
+  region?: { w: number; h: number };
 }
 
 /** Centre crop corner (floor, as Caffe; torchvision rounds half to even, equal for even margins). */
@@ -128,6 +131,7 @@ export function centerOffset(size: number, crop: number): number { return Math.f
 export function writeInput(dst: Float32Array, offset: number, img: RawImage, pp: Preprocessing, opts: InputOptions): void {
   const k = pp.crop, W = img.width, H = img.height, C = img.channels;
   if (C !== 3) throw new Error(`writeInput: need 3 channels, got ${C}`);
+  if (opts.region && (opts.region.w !== k || opts.region.h !== k)) { writeResampled(dst, offset, img, pp, opts, opts.region); return; }
   if (W < k || H < k) throw new Error(`writeInput: image ${W}x${H} smaller than crop ${k} (resize it first)`);
   const x0 = opts.crop === 'center' ? centerOffset(W, k) : opts.crop.x;
   const y0 = opts.crop === 'center' ? centerOffset(H, k) : opts.crop.y;
@@ -148,6 +152,43 @@ export function writeInput(dst: Float32Array, offset: number, img: RawImage, pp:
         const sx = opts.flip ? k - 1 - x : x;
         const si = row + sx * 3;
         dst[o + x] = mimg ? (d[si] / 255 - mimg[si] + m - pp.mean[c]) * inv : d[si] * s - m * inv;
+      }
+    }
+  }
+}
+
+/** x (H,W,3) uint8, region (w,h) at the crop corner -> (3,crop,crop) f32, bilinear with pixel centres
+ *  aligned (torchvision's antialias=False resize), then the same normalisation as writeInput.
+ *  A per-pixel mean image is not resampled: it is refused here, and the trainer refuses the combination. */
+function writeResampled(dst: Float32Array, offset: number, img: RawImage, pp: Preprocessing, opts: InputOptions, region: { w: number; h: number }): void {
+  const k = pp.crop, W = img.width, H = img.height;
+  if (opts.crop === 'center') throw new Error('writeInput: a resampled region needs an explicit corner');
+  const { x: x0, y: y0 } = opts.crop, { w, h } = region;
+  if (x0 < 0 || y0 < 0 || x0 + w > W || y0 + h > H || !Number.isInteger(x0) || !Number.isInteger(y0) || w < 1 || h < 1) {
+    throw new Error(`writeInput: region (${x0},${y0}) ${w}x${h} outside ${W}x${H}`);
+  }
+  if (opts.meanImage || pp.meanImage) throw new Error('writeInput: scale augmentation cannot be combined with a per-pixel mean image');
+  const d = img.data, plane = k * k, sx = w / k, sy = h / k;
+  // Horizontal taps once per column (shared by all rows and channels).
+  const xi = new Int32Array(k), xf = new Float32Array(k);
+  for (let x = 0; x < k; x++) {
+    const col = opts.flip ? k - 1 - x : x;
+    const u = Math.min(Math.max((col + 0.5) * sx - 0.5, 0), w - 1);
+    const i = Math.min(Math.floor(u), w - 2 < 0 ? 0 : w - 2);
+    xi[x] = x0 + i; xf[x] = w === 1 ? 0 : u - i;
+  }
+  for (let y = 0; y < k; y++) {
+    const v = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), h - 1);
+    const j = Math.min(Math.floor(v), h - 2 < 0 ? 0 : h - 2), fy = h === 1 ? 0 : v - j;
+    const r0 = (y0 + j) * W, r1 = (y0 + Math.min(j + 1, h - 1)) * W;
+    for (let c = 0; c < 3; c++) {
+      const inv = 1 / pp.std[c], s = inv / 255, m = pp.mean[c] - (opts.shift ? opts.shift[c] : 0);
+      const o = offset + c * plane + y * k;
+      for (let x = 0; x < k; x++) {
+        const a = (r0 + xi[x]) * 3 + c, b = (r1 + xi[x]) * 3 + c, fx = xf[x];
+        const a1 = fx > 0 ? a + 3 : a, b1 = fx > 0 ? b + 3 : b;
+        const top = d[a] + (d[a1] - d[a]) * fx, bot = d[b] + (d[b1] - d[b]) * fx;
+        dst[o + x] = (top + (bot - top) * fy) * s - m * inv;
       }
     }
   }

@@ -22,6 +22,8 @@ export interface ShardLoaderOptions {
   batch: number;
   seed: number;
   lighting?: Lighting;
+  /** Scale augmentation's smallest area fraction (1 or unset = fixed-size crops). */
+  minScale?: number;
   meanImage?: Float32Array;
   /** Decode worker threads (default min(4, cores)). */
   workers?: number;
@@ -189,7 +191,7 @@ export class ShardLoader {
     let b = this.ahead.get(key);
     if (!b) {
       const B = this.opts.batch, q0 = k * B, q1 = Math.min(this.n, q0 + B);
-      const params = Array.from({ length: q1 - q0 }, (_, j) => sampleAug(this.opts.seed, epoch, q0 + j, this.idx.side, this.pp.crop, this.opts.lighting));
+      const params = Array.from({ length: q1 - q0 }, (_, j) => sampleAug(this.opts.seed, epoch, q0 + j, this.idx.side, this.pp.crop, this.opts.lighting, this.opts.minScale));
       const recs = this.chain.then(() => this.take(epoch, q0, q1));
       this.chain = recs.catch(() => { this.cur = null; }); // a failed read resets the stream
       b = recs.then((r) => this.assemble(r, params));

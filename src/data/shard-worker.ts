@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { Preprocessing } from '../model/types.ts';
-import type { AugParams } from './augment.ts';
+import { augInput, type AugParams } from './augment.ts';
 import { loadImage, writeInput, type RawImage } from './preprocess.ts';
 import type { ShardFormat } from './shards.ts';
 
@@ -40,7 +40,7 @@ async function handle(m: ShardWorkRequest): Promise<void> {
     const x = m.out && m.out.byteLength >= len * 4 ? new Float32Array(m.out, 0, len) : new Float32Array(len);
     for (let i = 0; i < m.items.length; i++) {
       const p = m.items[i].params;
-      writeInput(x, i * per, await pixels(m.items[i].data), init.pp, { crop: { x: p.x, y: p.y }, flip: p.flip, shift: p.shift, meanImage: init.meanImage });
+      writeInput(x, i * per, await pixels(m.items[i].data), init.pp, augInput(p, init.meanImage));
     }
     parentPort!.postMessage({ id: m.id, ok: true, x, busy: (performance.now() - t0) / 1000 } satisfies ShardWorkReply, [x.buffer]);
   } catch (err) {

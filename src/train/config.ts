@@ -37,6 +37,9 @@ export interface TrainConfig {
   keepCheckpoints: number;
   /** PCA lighting sigma (paper 0.1; 0 = off). */
   lighting: number;
+  /** Scale augmentation: smallest region area as a fraction of the cached square (1 = off, the paper's
+   *  fixed-size crops; 0.35 with --image-size 128 for small data sets, see docs/results.md). */
+  cropScale: number;
   /** Mean subtraction per channel (default) or per pixel (the paper's mean image). */
   mean: 'channel' | 'pixel';
   /** Stats JSON from `alexnet data stats` (mean + eigen decomposition); ImageNet's otherwise. */

@@ -59,6 +59,9 @@ export function checkAndScan(cfg: TrainConfig): Folders {
   if (!Number.isInteger(crop) || crop < min) throw new Error(`--image-size ${crop} is too small for the ${cfg.variant} variant (minimum ${min})`);
   if (crop > MAX_IMAGE_SIZE) throw new Error(`--image-size ${crop} is too large (allowed ${min}..${MAX_IMAGE_SIZE} for the ${cfg.variant} variant)`);
   const side = defaultPreprocessing(cfg.variant, crop).resize;
+  const cs = cfg.cropScale ?? 1;
+  if (!(cs > 0 && cs <= 1)) throw new Error(`--crop-scale ${cs}: the smallest region's area fraction must be in (0, 1] (1 = off)`);
+  if (cs < 1 && cfg.mean === 'pixel') throw new Error(`--crop-scale ${cs} cannot be combined with --mean pixel (the mean image is not resampled); use --mean channel`);
   const shards = isShardFolder(cfg.data) ? shardFolderSplit(cfg.data, side) : undefined; // streamed, never cached whole
   const train = shards?.folder ?? scanImageFolder(cfg.data, { labels: cfg.labels, limitPerClass: cfg.limitPerClass });
   if (cfg.val && isShardFolder(cfg.val)) throw new Error(`--val ${cfg.val}: validation reads an image folder; shard folders are for --data only`);

@@ -111,8 +111,8 @@ async function run(cfgIn: TrainConfig, ck: ReturnType<typeof latestCheckpoint<Ck
     throw new Error(`--resume: the data's classes (${data.classes.length}) differ from the checkpoint's (${ck.state.classes.length})`);
   }
   const loader = data.shards
-    ? new ShardLoader(data.shards, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, workers: cfg.workers })
-    : new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, meanImage: data.meanImg, worker: true });
+    ? new ShardLoader(data.shards, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, minScale: cfg.cropScale, workers: cfg.workers })
+    : new BatchLoader(data.train, data.pp, { batch: cfg.batch, seed: cfg.seed, lighting: data.lighting, minScale: cfg.cropScale, meanImage: data.meanImg, worker: true });
   // lsuv measures activations on a fixed batch of (unaugmented) training images
   const initBatch = async () => {
     const n = Math.min(data.train.n, Math.max(cfg.batch, 64));

@@ -64,3 +64,39 @@ test('viewParams: ten views are the 5 crops then their mirrors', () => {
   assert.deepEqual(v.slice(0, 5).map((p) => [p.x, p.y, p.flip]), [[0, 0, false], [4, 0, false], [0, 4, false], [4, 4, false], [2, 2, false]]);
   assert.deepEqual(v.slice(5).map((p) => [p.x, p.y, p.flip]), [[0, 0, true], [4, 0, true], [0, 4, true], [4, 4, true], [2, 2, true]]);
 });
+
+test('scale augmentation: regions stay inside the square, cover the area range, keep aspect within 3/4..4/3', () => {
+  const side = 146, crop = 128, min = 0.35;
+  let small = 0, large = 0;
+  for (let i = 0; i < 3000; i++) {
+    const a = sampleAug(3, 1, i, side, crop, undefined, min);
+    assert.ok(a.w !== undefined && a.h !== undefined);
+    assert.ok(a.x >= 0 && a.y >= 0 && a.x + a.w <= side && a.y + a.h! <= side, `region (${a.x},${a.y}) ${a.w}x${a.h} out of bounds`);
+    const area = (a.w * a.h!) / (side * side);
+    assert.ok(area > min * 0.9 && area <= 1, `area ${area}`);
+    if (area < 0.5) small++;
+    if (area > 0.85) large++;
+  }
+  assert.ok(small > 300 && large > 150, `area spread: ${small} small, ${large} large of 3000`);
+  // off (minScale 1) is exactly the paper's draw, so older runs repeat unchanged
+  assert.deepEqual(sampleAug(3, 1, 5, side, crop, IMAGENET_LIGHTING, 1), sampleAug(3, 1, 5, side, crop, IMAGENET_LIGHTING));
+});
+
+test('a resampled region: identity at crop size, exact on a linear ramp, mirrored by flip', () => {
+  const W = 16, H = 16, k = 8;
+  const data = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) data[(y * W + x) * 3 + c] = 10 * x + 3 * y + c;
+  const img = { data, width: W, height: H, channels: 3 };
+  const q = { ...pp, crop: k, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+  // a region equal to the crop is the plain crop
+  assert.deepEqual(toInput(img, q, { crop: { x: 3, y: 2 }, region: { w: k, h: k } }), toInput(img, q, { crop: { x: 3, y: 2 } }));
+  // the whole 16x16 square at 8x8: output pixel (x, y) samples source (2x + 0.5, 2y + 0.5), exact for a ramp
+  const out = toInput(img, q, { crop: { x: 0, y: 0 }, region: { w: W, h: H } });
+  for (let y = 0; y < k; y++) for (let x = 0; x < k; x++) {
+    const want = (10 * (2 * x + 0.5) + 3 * (2 * y + 0.5) + 1) / 255;
+    assert.ok(Math.abs(out[k * k + y * k + x] - want) < 1e-5, `(${x},${y}) ${out[k * k + y * k + x]} vs ${want}`);
+  }
+  const fl = toInput(img, q, { crop: { x: 0, y: 0 }, region: { w: W, h: H }, flip: true });
+  for (let y = 0; y < k; y++) for (let x = 0; x < k; x++) assert.equal(fl[y * k + x], out[y * k + (k - 1 - x)]);
+  assert.throws(() => toInput(img, q, { crop: { x: 4, y: 0 }, region: { w: W, h: H } }), /outside 16x16/);
+});
