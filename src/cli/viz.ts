@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface VizOptions { weights: string; image?: string; out: string; top?: number; backend?: BackendName; scale?: number }
-export interface VizResult { files: string[]; predictions?: { index: number; className: string; probability: number }[] }
+export interface VizResult { files: string[]; groupColour?: number[]; predictions?: { index: number; className: string; probability: number }[] }
 
 export async function runViz(o: VizOptions): Promise<VizResult> {
   checkWeights(o.weights);
@@ -18,7 +18,7 @@ export async function runViz(o: VizOptions): Promise<VizResult> {
   if (!(Number.isInteger(top) && top >= 1 && top <= 256)) throw new Error(`--top must be an integer in 1..256, got ${o.top}`);
   mkdirSync(o.out, { recursive: true });
   // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
-  const [{ modelFromWeights }, { conv1Weight, filterTiles, filterGrid }, { prepareImage }, { imageActivations }, { activationGrid }, { encodePng }] = await Promise.all([
+  const [{ modelFromWeights }, { conv1Weight, filterTiles, filterGrid, groupColourShare }, { prepareImage }, { imageActivations }, { activationGrid }, { encodePng }] = await Promise.all([
     import('../viz/load.ts'), import('../viz/filters.ts'), import('../viz/image.ts'), import('../viz/activations.ts'), import('../viz/grid.ts'), import('../viz/png.ts'),
   ]);
   const { model, meta } = await modelFromWeights(o.weights, o.backend ?? 'auto');
@@ -29,13 +29,15 @@ export async function runViz(o: VizOptions): Promise<VizResult> {
     files.push(file);
   };
   try {
-    await write('filters.png', filterGrid(filterTiles(await conv1Weight(model), model.variant), { scale: o.scale ?? 6 }));
-    if (!o.image) return { files };
+    const w1 = await conv1Weight(model), tiles = filterTiles(w1, model.variant);
+    await write('filters.png', filterGrid(tiles, { scale: o.scale ?? 6 }));
+    const groupColour = groupColourShare(w1, tiles);
+    if (!o.image) return { files, groupColour };
     const img = await prepareImage(o.image, meta.preprocessing);
     await write('input.png', { width: img.size, height: img.size, rgb: img.cropRgb });
     const r = await imageActivations(model, img.input, img.shape, meta.classNames, { top, topk: 5 });
     for (const layer of r.layers) await write(`activations-${layer.name}.png`, activationGrid(layer));
-    return { files, predictions: r.predictions };
+    return { files, groupColour, predictions: r.predictions };
   } finally {
     model.dispose();
   }
@@ -58,6 +60,12 @@ export function configure(cmd: Command): void {
       if (r.predictions) {
         console.log(`top-5 for ${opts.image}:`);
         for (const p of r.predictions) console.log(`  ${(100 * p.probability).toFixed(1).padStart(5)}%  ${p.className}`);
+      }
+      if (r.groupColour) {
+        const g = r.groupColour.map((v) => v.toFixed(3));
+        console.log(r.groupColour.length > 1
+          ? `conv1 colour share (off-grey fraction of the weights), per group: ${g.join(' | ')} (the paper's halves split into colour-agnostic and colour-specific filters)`
+          : `conv1 colour share (off-grey fraction of the weights): ${g[0]}`);
       }
       console.log(`wrote ${r.files.length} PNG file${r.files.length === 1 ? '' : 's'}:`);
       for (const f of r.files) console.log(`  ${f}`);

@@ -39,6 +39,30 @@ export function filterTiles(w: NamedArray, variant: string): FilterTiles {
   return { count: K, size: R, tiles, groups };
 }
 
+/** How colourful each filter is: the share of its squared weights off the grey axis, sum |w - mean_c w|^2 /
+ *  sum |w|^2 (0 = a pure luminance filter, up to 2/3 for one channel alone). The paper's two GPU halves
+ *  split into colour-agnostic and colour-specific filters; this number says whether a run's did. */
+export function colourShare(w: NamedArray): number[] {
+  const [K, C, R, S] = w.shape, P = R * S;
+  const out: number[] = [];
+  for (let k = 0; k < K; k++) {
+    let all = 0, off = 0;
+    for (let p = 0; p < P; p++) {
+      let m = 0;
+      for (let c = 0; c < C; c++) m += w.data[k * C * P + c * P + p] / C;
+      for (let c = 0; c < C; c++) { const v = w.data[k * C * P + c * P + p]; all += v * v; off += (v - m) * (v - m); }
+    }
+    out.push(all > 0 ? off / all : 0);
+  }
+  return out;
+}
+
+/** Mean colour share per filter group (one entry per group of filterTiles). */
+export function groupColourShare(w: NamedArray, f: FilterTiles): number[] {
+  const s = colourShare(w);
+  return f.groups.map((g) => g.reduce((a, k) => a + s[k], 0) / g.length);
+}
+
 /** Lays tiles out as one RGB image: groups side by side, each a grid of `cols` columns. */
 export function filterGrid(f: FilterTiles, opts: { scale?: number; gap?: number; groupGap?: number; background?: number } = {}): { width: number; height: number; rgb: Uint8Array } {
   const scale = opts.scale ?? 4, gap = opts.gap ?? 2, groupGap = opts.groupGap ?? 12, bg = opts.background ?? 255;

@@ -66,3 +66,22 @@ test('the CLI prints the paths it wrote; bad weights or a missing image give a c
   writeFileSync(txt, 'hello');
   await assert.rejects(runViz({ weights: file, image: txt, out, backend: 'ref' }), /could not be read as an image/);
 });
+
+test('colour share: 0 for a grey filter, 2/3 for a single-channel one, per group for the paper halves', async () => {
+  const { colourShare, groupColourShare, filterTiles } = await import('../../src/viz/filters.ts');
+  const K = 4, P = 9;
+  const data = new Float32Array(K * 3 * P);
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < 3; c++) data[0 * 3 * P + c * P + p] = (p % 3) - 1; // grey edge
+    for (let c = 0; c < 3; c++) data[1 * 3 * P + c * P + p] = p - 4; // grey ramp
+    data[2 * 3 * P + 0 * P + p] = 1; // red only
+    data[3 * 3 * P + 2 * P + p] = p % 2 ? 1 : -1; // blue only
+  }
+  const w = { shape: [K, 3, 3, 3], data };
+  const s = colourShare(w);
+  assert.ok(Math.abs(s[0]) < 1e-9 && Math.abs(s[1]) < 1e-9, `grey filters: ${s}`);
+  assert.ok(Math.abs(s[2] - 2 / 3) < 1e-6 && Math.abs(s[3] - 2 / 3) < 1e-6, `single-channel filters: ${s}`);
+  const g = groupColourShare(w, filterTiles(w, 'paper'));
+  assert.equal(g.length, 2);
+  assert.ok(g[0] < 1e-9 && Math.abs(g[1] - 2 / 3) < 1e-6, `groups: ${g}`);
+});
