@@ -10,7 +10,7 @@ import { writeAtomic } from '../util/atomic-write.ts';
 import { resolveWeightsPath } from './names.ts';
 import { PARAM_NAMES, checkShapes, checkStateDict, normaliseArch, type ArchConfig } from '../model/spec.ts';
 import { LIMITS, WeightsFormatError, completeMeta, formatError, metaFromStrings, metaToStrings, safeName, type MetaOverrides } from './meta.ts';
-import { MAX_HEADER, checkSpans, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
+import { MAX_HEADER, checkSpans, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader, type WriteDtype } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
 
@@ -20,7 +20,10 @@ export type { MetaOverrides } from './meta.ts';
 export { writeAtomic } from '../util/atomic-write.ts';
 
 export type WeightsFormat = 'safetensors' | 'pth' | 'onnx';
-export interface EncodeOptions { /** ONNX input side (default: the metadata's crop). */ size?: number; /** ONNX: add the probabilities output (default true). */ softmax?: boolean }
+export interface EncodeOptions {
+  /** ONNX input side (default: the metadata's crop). */ size?: number; /** ONNX: add the probabilities output (default true). */ softmax?: boolean;
+  /** safetensors: the stored dtype (default F32; F16 halves the file, for the browser page). */ dtype?: WriteDtype;
+}
 export interface Decoded { sd: StateDict; meta: WeightsMeta; /** Import caveats (ONNX graphs our model cannot mirror exactly). */ warnings: string[] }
 
 export interface WeightsCodec {
@@ -57,10 +60,10 @@ const safetensors: WeightsCodec = {
     const sd = stripPrefix(tensors);
     return { sd, meta: completeMeta(sd, partial, over, what, facts), warnings: [] };
   },
-  encode(sd, meta) {
+  encode(sd, meta, opts) {
     const ordered: StateDict = {};
     for (const n of PARAM_NAMES) ordered[n] = sd[n];
-    return encodeSafetensors(ordered, metaToStrings(meta));
+    return encodeSafetensors(ordered, metaToStrings(meta), opts.dtype);
   },
 };
 
