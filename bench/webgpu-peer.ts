@@ -2,10 +2,12 @@
 // convolutions of torchvision AlexNet alone (conv2 64->192 5x5 on 27x27, conv3 192->384 3x3 on 13x13) and
 // the whole forward, each engine running the same weights (ORT: a one-Conv ONNX graph from exportConvOnnx,
 // and our exported model). Both sides time the same round trip per call: input uploaded, computed, output
-// read back to the CPU. Median of --reps after one warm-up; each engine gets --budget seconds per row.
+// read back to the CPU. One warm-up (shader compilation, pipeline creation) is never timed; then at least
+// one timed call and up to --reps while the engine's --budget seconds for the row last; the median is shown.
 // Nothing here knows the adapter: on a real GPU the same command measures the GPU.
 //   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json node --import tsx bench/webgpu-peer.ts \
 //     [--batch 1] [--width 0.25] [--reps 3] [--budget 40] [--only conv2,conv3,forward] [--json]
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultPreprocessing } from '../src/data/preprocess.ts';
 import { exportConvOnnx, exportOnnx } from '../src/io/onnx.ts';
@@ -53,15 +55,16 @@ const be = await createWebGpuBackend();
 
 const rnd = (n: number, seed: number, scale = 1) => { const a = new Float32Array(n); let s = seed >>> 0; for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = (s / 2 ** 32 - 0.5) * scale; } return a; };
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const timing = (t: { ms: number; runs: number }) => ({ ms: t.ms, runs: t.runs });
 const maxDiff = (a: Float32Array, b: Float32Array) => { let m = a.length === b.length ? 0 : Infinity; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
 
-/** Median ms of fn over reps after a warm-up (the warm-up alone, marked 1 run, when the budget is spent). */
+/** Median ms of fn over 1..reps timed calls after an untimed warm-up; more calls only while the budget lasts. */
 async function time(fn: () => Promise<Float32Array>): Promise<{ ms: number; runs: number; out: Float32Array }> {
-  const deadline = performance.now() + budgetMs, w0 = performance.now();
+  const deadline = performance.now() + budgetMs;
   let out = await fn();
-  const warm = performance.now() - w0, t: number[] = [];
-  for (let i = 0; i < reps && performance.now() + warm < deadline; i++) { const t0 = performance.now(); out = await fn(); t.push(performance.now() - t0); }
-  return t.length ? { ms: median(t), runs: t.length, out } : { ms: warm, runs: 1, out };
+  const t: number[] = [];
+  for (let i = 0; i < reps && (i === 0 || performance.now() + t[t.length - 1] < deadline); i++) { const t0 = performance.now(); out = await fn(); t.push(performance.now() - t0); }
+  return { ms: median(t), runs: t.length, out };
 }
 
 type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
@@ -89,7 +92,7 @@ for (const [op, c] of Object.entries(CONVS)) {
   const session = await ort.InferenceSession.create(exportConvOnnx(w, b, { stride: 1, pad: c.pad, groups: 1 }, [B, c.C, c.H, c.H]), { executionProviders: ['webgpu'] });
   const theirs = await time(() => ortRun(session, x, dims));
   await session.release();
-  rows.push({ op, shape: `${B}x${c.C}x${c.H}x${c.H} * ${c.K}x${c.C}x${c.R}x${c.R}`, flop: 2 * B * c.K * c.H * c.H * c.C * c.R * c.R, ours, ort: theirs, maxAbsDiff: maxDiff(ours.out, theirs.out) });
+  rows.push({ op, shape: `${B}x${c.C}x${c.H}x${c.H} * ${c.K}x${c.C}x${c.R}x${c.R}`, flop: 2 * B * c.K * c.H * c.H * c.C * c.R * c.R, ours: timing(ours), ort: timing(theirs), maxAbsDiff: maxDiff(ours.out, theirs.out) });
   log(`${op}: ours ${ours.ms.toFixed(1)} ms, onnxruntime-web ${theirs.ms.toFixed(1)} ms`);
 }
 
@@ -103,20 +106,22 @@ if (only.includes('forward')) {
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ['webgpu'] });
   const theirs = await time(() => ortRun(session, x, dims));
   await session.release();
-  rows.push({ op: `forward${widthScale !== 1 ? ` (width x${widthScale})` : ''}`, shape: `${B}x3x${S}x${S}`, flop: 0, ours, ort: theirs, maxAbsDiff: maxDiff(ours.out, theirs.out) });
+  rows.push({ op: `forward${widthScale !== 1 ? ` (width x${widthScale})` : ''}`, shape: `${B}x3x${S}x${S}`, flop: 0, ours: timing(ours), ort: timing(theirs), maxAbsDiff: maxDiff(ours.out, theirs.out) });
 }
 
-const result = { adapter: be.adapterName, software: be.adapter.software, adaptersHandedOut: [...new Set(handedOut)], batch: B, rows };
+// a software adapter runs on these CPUs: their model and load belong beside its figures
+const result = { adapter: be.adapterName, software: be.adapter.software, adaptersHandedOut: [...new Set(handedOut)], cpu: `${cpus()[0]?.model ?? '?'} x${cpus().length}`, loadavg: loadavg().map((l) => +l.toFixed(1)), batch: B, rows };
 if (values.json) console.log(JSON.stringify(result));
 else {
-  console.log(`adapter: ${result.adapter} (adapters handed to either engine: ${result.adaptersHandedOut.join('; ')}); batch ${B}; median of up to ${reps} after a warm-up, upload + compute + read back`);
-  const runs = (r: { runs: number }) => (r.runs === 1 ? '*' : '');
+  console.log(`adapter: ${result.adapter} (adapters handed to either engine: ${result.adaptersHandedOut.join('; ')})`);
+  console.log(`CPU ${result.cpu}, load average ${result.loadavg.join(' ')}; batch ${B}; median of up to ${reps} timed calls after a warm-up, each upload + compute + read back`);
+  const runs = (r: { runs: number }) => (r.runs < reps ? '*' : '');
   console.log('op                    ours ms   ort ms  ours/ort speed  ours GFLOP/s | img/s  ort GFLOP/s | img/s  max|diff|');
   for (const r of rows) {
     const rate = (t: { ms: number }) => (r.flop ? (r.flop / t.ms / 1e6).toFixed(2) : ((1000 * B) / t.ms).toFixed(3) + ' img/s');
     console.log(`${r.op.padEnd(20)} ${(r.ours.ms.toFixed(1) + runs(r.ours)).padStart(8)} ${(r.ort.ms.toFixed(1) + runs(r.ort)).padStart(8)}  ${(r.ort.ms / r.ours.ms).toFixed(2).padStart(13)}x  ${rate(r.ours).padStart(20)}  ${rate(r.ort).padStart(19)}  ${r.maxAbsDiff.toExponential(1)}`);
   }
-  if (rows.some((r) => r.ours.runs === 1 || r.ort.runs === 1)) console.log('* one run only: the budget was spent by the warm-up');
+  if (rows.some((r) => r.ours.runs < reps || r.ort.runs < reps)) console.log(`* fewer than ${reps} timed calls: the --budget was spent`);
 }
 clearInterval(keepAlive);
 be.dispose();

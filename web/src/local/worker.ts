@@ -7,7 +7,7 @@ import type { Backend } from '../../../src/backend/backend.ts';
 import { createRefBackend } from '../../../src/backend/ref/index.ts';
 import { createWebGpuBackend } from '../../../src/backend/webgpu/index.ts';
 import { isSafetensors, readSafetensorsHeader } from '../../../src/io/safetensors.ts';
-import { decodeWeights } from '../../../src/io/weights.ts';
+import { decodeSafetensorsWeights } from '../../../src/io/safetensors-weights.ts';
 import { AlexNet } from '../../../src/model/alexnet.ts';
 import { normaliseArch } from '../../../src/model/spec.ts';
 import type { WeightsMeta } from '../../../src/model/types.ts';
@@ -56,14 +56,18 @@ async function download(url: string): Promise<Uint8Array> {
 }
 
 /** The stored tensor type decides the decoder: F32, F16 and BF16 (and F64) all become float32 in the one
- *  weights decoder (F16/BF16 halve the download). Another stored type gets its own case here. */
-async function decode(bytes: Uint8Array, url: string): Promise<Awaited<ReturnType<typeof decodeWeights>> & { dtype: string }> {
+ *  safetensors decoder (F16/BF16 halve the download). Another stored type gets its own case here. The
+ *  decoder needs no file system, so the bundle carries no Node file code. */
+function decode(bytes: Uint8Array, url: string): ReturnType<typeof decodeSafetensorsWeights> & { dtype: string } {
   if (!isSafetensors(bytes)) throw new Error(`${url}: not a safetensors file; the page reads safetensors weights (alexnet convert writes them from .pth or ONNX)`);
   const dtypes = [...new Set(readSafetensorsHeader(bytes, url).entries.map((e) => e.dtype))];
   const dtype = dtypes.length === 1 ? dtypes[0] : dtypes.join('+');
   switch (dtype) {
-    case 'F32': case 'F16': case 'BF16': case 'F64':
-      return { ...(await decodeWeights(bytes, url)), dtype };
+    case 'F32': case 'F16': case 'BF16': case 'F64': {
+      const r = decodeSafetensorsWeights(bytes, url, {}, true);
+      if (r.meta.preprocessing.meanImage) throw new Error(`${url}: metadata names a mean image file, which the page cannot read (it is a file beside the weights on disk)`);
+      return { ...r, dtype };
+    }
     default:
       throw new Error(`${url}: ${dtype} weights are not read by this page (it reads F32, F16 or BF16 safetensors)`);
   }
@@ -72,7 +76,7 @@ async function decode(bytes: Uint8Array, url: string): Promise<Awaited<ReturnTyp
 async function load(url: string, prefer: Prefer): Promise<Loaded> {
   const bytes = await download(url);
   progress('decoding the weights');
-  const { sd, meta: m, dtype } = await decode(bytes, url);
+  const { sd, meta: m, dtype } = decode(bytes, url);
   let be: Backend | undefined, note = '', adapter = '';
   if (prefer !== 'ref') {
     try {
