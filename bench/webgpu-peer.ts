@@ -86,7 +86,7 @@ for (const [op, c] of Object.entries(CONVS)) {
     const xt = be.upload(x, dims), { y } = be.run('conv2d', { x: xt, w: wt, b: bt }, { stride: 1, pad: c.pad, groups: 1 });
     const r = await be.read(y);
     be.free(xt, y);
-    return r;
+    return r as Float32Array;
   });
   be.free(wt, bt);
   const session = await ort.InferenceSession.create(exportConvOnnx(w, b, { stride: 1, pad: c.pad, groups: 1 }, [B, c.C, c.H, c.H]), { executionProviders: ['webgpu'] });
@@ -99,7 +99,7 @@ for (const [op, c] of Object.entries(CONVS)) {
 if (only.includes('forward')) {
   const meta = { variant: 'torchvision' as const, classes: 1000, classNames: Array.from({ length: 1000 }, (_, i) => `class ${i}`), preprocessing: defaultPreprocessing('torchvision'), widthScale };
   const m = await createModel({ ...meta, backend: be, seed: 1 });
-  const S = m.inputSize, dims = [B, 3, S, S], x = rnd(B * 3 * S * S, 4);
+  const S = m.inputSize, dims: [number, number, number, number] = [B, 3, S, S], x = rnd(B * 3 * S * S, 4);
   const onnx = exportOnnx(await m.stateDict(), meta, { softmax: false });
   const ours = await time(() => m.forward(x, dims));
   m.dispose();
