@@ -73,6 +73,15 @@ describe('static explorer page in headless Chromium', { skip }, () => {
     await page.close();
   });
 
+  test('a weights URL that is not safetensors (a photo): one clear message naming it', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${url}/index.html?weights=dog.jpg`);
+    await page.waitForSelector('#banner .banner', { timeout: 60_000 });
+    assert.match((await page.textContent('#banner')) ?? '', /dog\.jpg: not a safetensors file; the page reads safetensors weights/);
+    assert.equal(await page.textContent('[data-testid="backend"]'), 'unavailable');
+    await page.close();
+  });
+
   test('the f16 file gives the f32 file\'s top-1 in Node', () => {
     assert.equal(expected16, expected, 'f16 rounding of these weights moved the top-1 class');
   });

@@ -61,9 +61,10 @@ async function download(url: string): Promise<Uint8Array> {
 function decode(bytes: Uint8Array, url: string): ReturnType<typeof decodeSafetensorsWeights> & { dtype: string } {
   if (!isSafetensors(bytes)) throw new Error(`${url}: not a safetensors file; the page reads safetensors weights (alexnet convert writes them from .pth or ONNX)`);
   const dtypes = [...new Set(readSafetensorsHeader(bytes, url).entries.map((e) => e.dtype))];
-  const dtype = dtypes.length === 1 ? dtypes[0] : dtypes.join('+');
-  switch (dtype) {
-    case 'F32': case 'F16': case 'BF16': case 'F64': {
+  const dtype = dtypes.join('+'); // one, or e.g. F16+F32 for a foreign file that keeps its biases in f32
+  const kind = dtypes.every((d) => d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64') ? 'float' : dtype;
+  switch (kind) {
+    case 'float': {
       const r = decodeSafetensorsWeights(bytes, url, {}, true);
       if (r.meta.preprocessing.meanImage) throw new Error(`${url}: metadata names a mean image file, which the page cannot read (it is a file beside the weights on disk)`);
       return { ...r, dtype };
