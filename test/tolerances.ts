@@ -26,6 +26,8 @@ export const TOL = {
   webgpuTrainLosses: { atol: 1e-4, rtol: 1e-3, why: 'per-op webgpu rounding (webgpuVsRef) compounds through 8 layers and 5 updates; same weights, batches and dropout masks' },
   /** Weights after those steps, webgpu vs ref. */
   webgpuTrainWeights: { atol: 1e-4, rtol: 1e-3, why: 'the weights move by lr*grad per step; gradient differences of GPU reduction order are a small fraction of that' },
+  /** Weights written as f16 safetensors and read back vs the f32 originals. */
+  f16Weights: { atol: 2 ** -25, rtol: 2 ** -11, why: 'round to nearest binary16: at most half an ulp of an 11-bit significand (2^-11 relative); below 2^-14 the spacing is 2^-24, so 2^-25 absolute' },
   /** ONNX (onnxruntime) vs our logits. */
   onnxVsOurs: { atol: 1e-3, rtol: 1e-2, why: 'onnxruntime MLAS kernels sum in a different order; f32' },
   /** ref whole model vs PyTorch, each gradient divided by its tensor's max |value| (tightens tiny gradients). */

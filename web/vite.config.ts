@@ -6,9 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// Node-only modules the shared model/weights code imports but the browser never calls (see stub-node.ts).
+// Node-only modules the shared preprocessing code imports but the browser never calls (see stub-node.ts).
+// No other Node module has a stand-in: the weights decoder the page uses needs none.
 const stub = path.join(here, 'src', 'local', 'stub-node.ts');
-const NODE_ONLY = ['sharp', 'node:fs', 'node:fs/promises', 'node:path', 'node:zlib', 'node:os', 'node:url', 'node:crypto', 'node:child_process'];
+const NODE_ONLY = ['sharp', 'node:fs'];
 
 export default defineConfig({
   root: here,

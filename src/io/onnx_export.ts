@@ -115,3 +115,25 @@ export function exportOnnx(sd: StateDict, meta: WeightsMeta, opts: { size?: numb
   for (const [key, value] of Object.entries(metaToStrings(meta))) m.message(14, new PbWriter().string(1, key).string(2, value));
   return m.finish();
 }
+
+/** One Conv node alone (input "x" [N, C, H, W], output "y"): a kernel-level graph for comparing one
+ *  convolution across engines (bench/webgpu*.ts) with the same attributes exportOnnx writes. */
+export function exportConvOnnx(w: { shape: number[]; data: Float32Array }, b: { shape: number[]; data: Float32Array },
+  a: { stride: number; pad: number; groups: number }, input: [number, number, number, number]): Uint8Array {
+  const [K, , R, S] = w.shape;
+  if (w.shape.length !== 4 || b.shape.length !== 1 || b.shape[0] !== K) throw new WeightsFormatError(`exportConvOnnx: weight [${w.shape}] and bias [${b.shape}] do not make a convolution`);
+  const side = (n: number, k: number) => Math.floor((n + 2 * a.pad - k) / a.stride) + 1;
+  const g = new PbWriter();
+  g.message(1, node('Conv', 'conv', ['x', 'w', 'b'], ['y'], [
+    { name: 'kernel_shape', ints: [R, S] }, { name: 'strides', ints: [a.stride, a.stride] },
+    { name: 'pads', ints: [a.pad, a.pad, a.pad, a.pad] }, { name: 'group', i: a.groups }, { name: 'dilations', ints: [1, 1] },
+  ]));
+  g.string(2, 'conv');
+  g.message(5, tensor('w', w.shape, w.data)).message(5, tensor('b', b.shape, b.data));
+  g.message(11, valueInfo('x', input));
+  g.message(12, valueInfo('y', [input[0], K, side(input[2], R), side(input[3], S)]));
+  const m = new PbWriter().int(1, 8).string(2, 'alexnet-ts').string(3, '0.1.0');
+  m.message(7, g);
+  m.message(8, new PbWriter().string(1, '').int(2, ONNX_OPSET));
+  return m.finish();
+}

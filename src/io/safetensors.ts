@@ -1,8 +1,8 @@
 // safetensors (https://github.com/huggingface/safetensors): u64 LE header length N, N bytes of JSON
 // {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {str: str}}, then the raw bytes.
-// Offsets are relative to the end of the header. We write F32 only; we read F32/F64/F16/BF16 into f32.
+// Offsets are relative to the end of the header. We write F32 or F16; we read F32/F64/F16/BF16 into f32.
 import type { NamedArray, StateDict } from '../model/types.ts';
-import { bf16ToFloat, halfToFloat } from './half.ts';
+import { bf16ToFloat, floatsToHalves, halvesToFloats } from './half.ts';
 import { WeightsFormatError, fmtShape, safeName } from './meta.ts';
 
 export { WeightsFormatError } from './meta.ts';
@@ -35,8 +35,12 @@ export interface SafetensorsEntry { name: string; dtype: string; shape: number[]
 
 export interface Safetensors { tensors: StateDict; metadata: Record<string, string> }
 
-export function encodeSafetensors(sd: StateDict, metadata: Record<string, string> = {}): Uint8Array {
+/** Dtypes the writer stores: F32 as held, or F16 (half the bytes; rounded to nearest, see io/half.ts). */
+export type WriteDtype = 'F32' | 'F16';
+
+export function encodeSafetensors(sd: StateDict, metadata: Record<string, string> = {}, dtype: WriteDtype = 'F32'): Uint8Array {
   const header: Record<string, unknown> = {};
+  const esize = dtype === 'F16' ? 2 : 4;
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let off = 0;
   const names = Object.keys(sd);
@@ -44,8 +48,8 @@ export function encodeSafetensors(sd: StateDict, metadata: Record<string, string
     const t = sd[name];
     const n = t.shape.reduce((a, d) => a * d, 1);
     if (n !== t.data.length) throw new WeightsFormatError(`${name}: shape [${t.shape}] has ${n} elements but data has ${t.data.length}`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + 4 * n] };
-    off += 4 * n;
+    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + esize * n] };
+    off += esize * n;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // data starts 8-aligned
@@ -55,11 +59,20 @@ export function encodeSafetensors(sd: StateDict, metadata: Record<string, string
   out.set(hbytes, 8);
   let pos = 8 + hbytes.length;
   for (const name of names) {
-    const d = sd[name].data;
+    const d = dtype === 'F16' ? toHalves(name, sd[name].data) : sd[name].data;
     out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
     pos += d.byteLength;
   }
   return out;
+}
+
+/** F16 bits of a tensor; a finite weight beyond the half range (|x| > 65504) is refused, not made infinite. */
+function toHalves(name: string, src: Float32Array): Uint16Array {
+  const h = floatsToHalves(src);
+  for (let i = 0; i < h.length; i++) {
+    if ((h[i] & 0x7c00) === 0x7c00 && Number.isFinite(src[i])) throw new WeightsFormatError(`${safeName(name)}: value ${src[i]} at index ${i} is beyond the f16 range (|x| <= 65504); keep this file in f32`);
+  }
+  return h;
 }
 
 /** Parses and checks the header only: every dtype, shape and offset against the file's real size
@@ -151,10 +164,14 @@ function toF32(b: Uint8Array, pos: number, count: number, dtype: string, view: b
     new Uint8Array(out.buffer).set(b.subarray(pos, pos + 4 * count)); // copy: source may be unaligned
     return out;
   }
+  if (dtype === 'F16') {
+    // a Uint16Array view where the bytes are 2-aligned, else a copy (little-endian hosts, as above)
+    const at = b.byteOffset + pos;
+    return halvesToFloats(at % 2 === 0 ? new Uint16Array(b.buffer, at, count) : new Uint16Array(b.slice(pos, pos + 2 * count).buffer), out);
+  }
   const dv = new DataView(b.buffer, b.byteOffset + pos, count * DTYPE_BYTES[dtype]);
   if (dtype === 'F64') for (let i = 0; i < count; i++) out[i] = dv.getFloat64(8 * i, true);
-  else if (dtype === 'BF16') for (let i = 0; i < count; i++) out[i] = bf16ToFloat(dv.getUint16(2 * i, true));
-  else for (let i = 0; i < count; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
+  else for (let i = 0; i < count; i++) out[i] = bf16ToFloat(dv.getUint16(2 * i, true));
   return out;
 }
 

@@ -10,7 +10,8 @@ import { writeAtomic } from '../util/atomic-write.ts';
 import { resolveWeightsPath } from './names.ts';
 import { PARAM_NAMES, checkShapes, checkStateDict, normaliseArch, type ArchConfig } from '../model/spec.ts';
 import { LIMITS, WeightsFormatError, completeMeta, formatError, metaFromStrings, metaToStrings, safeName, type MetaOverrides } from './meta.ts';
-import { MAX_HEADER, checkSpans, decodeSafetensors, encodeSafetensors, isSafetensors, readSafetensorsHeader } from './safetensors.ts';
+import { decodeSafetensorsWeights, stripPrefix } from './safetensors-weights.ts';
+import { MAX_HEADER, checkSpans, encodeSafetensors, isSafetensors, readSafetensorsHeader, type WriteDtype } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
 
@@ -20,7 +21,10 @@ export type { MetaOverrides } from './meta.ts';
 export { writeAtomic } from '../util/atomic-write.ts';
 
 export type WeightsFormat = 'safetensors' | 'pth' | 'onnx';
-export interface EncodeOptions { /** ONNX input side (default: the metadata's crop). */ size?: number; /** ONNX: add the probabilities output (default true). */ softmax?: boolean }
+export interface EncodeOptions {
+  /** ONNX input side (default: the metadata's crop). */ size?: number; /** ONNX: add the probabilities output (default true). */ softmax?: boolean;
+  /** safetensors: the stored dtype (default F32; F16 halves the file, for the browser page). */ dtype?: WriteDtype;
+}
 export interface Decoded { sd: StateDict; meta: WeightsMeta; /** Import caveats (ONNX graphs our model cannot mirror exactly). */ warnings: string[] }
 
 export interface WeightsCodec {
@@ -36,31 +40,15 @@ export interface WeightsCodec {
 /** Most bytes a weights file may have (f64 AlexNet is 0.5 GB; fs.readFile stops at 2 GiB). */
 const MAX_FILE_BYTES = 2 ** 31 - 1;
 
-/** DataParallel checkpoints prefix every name with "module.". */
-function stripPrefix<T>(d: Record<string, T>): Record<string, T> {
-  const names = Object.keys(d);
-  if (!names.length || !names.every((n) => n.startsWith('module.'))) return d;
-  return Object.fromEntries(names.map((n) => [n.slice(7), d[n]]));
-}
-
 const safetensors: WeightsCodec = {
   format: 'safetensors',
   ext: ['.safetensors', '.st'],
   detect: isSafetensors,
-  decode(b, what, over, owned) {
-    let facts: ArchConfig | undefined;
-    let partial: Partial<WeightsMeta> | undefined;
-    const { tensors } = decodeSafetensors(b, what, (shapes, metadata) => {
-      partial = metaFromStrings(metadata, what); // metadata first: its sizes are checked before any tensor is read
-      facts = checkShapes(stripPrefix(shapes), what, undefined, formatError);
-    }, { view: owned });
-    const sd = stripPrefix(tensors);
-    return { sd, meta: completeMeta(sd, partial, over, what, facts), warnings: [] };
-  },
-  encode(sd, meta) {
+  decode: (b, what, over, owned) => decodeSafetensorsWeights(b, what, over, owned === true), // no file system: the browser page uses it too
+  encode(sd, meta, opts) {
     const ordered: StateDict = {};
     for (const n of PARAM_NAMES) ordered[n] = sd[n];
-    return encodeSafetensors(ordered, metaToStrings(meta));
+    return encodeSafetensors(ordered, metaToStrings(meta), opts.dtype);
   },
 };
 

@@ -2,7 +2,7 @@
 // weights on our WebGPU backend and on onnxruntime-web's WebGPU provider (our exported ONNX) on the same
 // adapter, plus our conv2 alone; medians of `reps` after a warm-up. The result is JSON in #out.
 import { createWebGpuBackend } from '../../src/backend/webgpu/index.ts';
-import { decodeWeights } from '../../src/io/weights.ts';
+import { decodeSafetensorsWeights } from '../../src/io/safetensors-weights.ts';
 import { AlexNet } from '../../src/model/alexnet.ts';
 import { normaliseArch } from '../../src/model/spec.ts';
 
@@ -28,7 +28,7 @@ async function main(): Promise<Record<string, unknown>> {
   const r: Record<string, unknown> = { batch: B, reps };
   const url = q.get('weights');
   if (!url) throw new Error('?weights=URL is required');
-  const { sd, meta } = await decodeWeights(new Uint8Array(await (await fetch(url)).arrayBuffer()), url);
+  const { sd, meta } = decodeSafetensorsWeights(new Uint8Array(await (await fetch(url)).arrayBuffer()), url, {}, true);
   const be = await createWebGpuBackend();
   r.adapter = be.adapterName;
   const model = new AlexNet(be, normaliseArch({ variant: meta.variant, classes: meta.classes, widthScale: meta.widthScale, hidden: meta.hidden }), 0, true);

@@ -26,7 +26,8 @@ if (weights) {
   document.querySelector('footer')!.textContent = `alexnet-ts · the model runs in this browser · weights: ${weights}`;
   s.ready.then((l) => {
     engineLine.title = l.note ? `WebGPU unavailable: ${l.note}` : '';
-    engineLine.querySelector('.adapter')!.textContent = l.backend === 'webgpu' ? ` on ${l.adapter}` : l.note ? ' (no WebGPU here, running on the CPU in a worker)' : ' (CPU, in a worker)';
+    const where = l.backend === 'webgpu' ? ` on ${l.adapter}` : l.note ? ' (no WebGPU here, running on the CPU in a worker)' : ' (CPU, in a worker)';
+    engineLine.querySelector('.adapter')!.textContent = `${where} · ${l.dtype.toLowerCase()} weights, ${(l.bytes / 1e6).toFixed(1)} MB`;
   }, (err) => showError('Model', err)); // the backend line below then says 'unavailable'
 }
 void source().backend().then((b) => { backendEl.textContent = b; }, () => { backendEl.textContent = 'unavailable'; });

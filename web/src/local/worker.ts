@@ -6,7 +6,8 @@
 import type { Backend } from '../../../src/backend/backend.ts';
 import { createRefBackend } from '../../../src/backend/ref/index.ts';
 import { createWebGpuBackend } from '../../../src/backend/webgpu/index.ts';
-import { decodeWeights } from '../../../src/io/weights.ts';
+import { isSafetensors, readSafetensorsHeader } from '../../../src/io/safetensors.ts';
+import { decodeSafetensorsWeights } from '../../../src/io/safetensors-weights.ts';
 import { AlexNet } from '../../../src/model/alexnet.ts';
 import { normaliseArch } from '../../../src/model/spec.ts';
 import type { WeightsMeta } from '../../../src/model/types.ts';
@@ -17,7 +18,7 @@ import type { Activations, Architecture, Filters } from '../api.ts';
 import { architectureOf } from './architecture.ts';
 
 export type Prefer = 'auto' | 'webgpu' | 'ref';
-export interface Loaded { backend: string; adapter: string; note: string; bytes: number; variant: string; classes: number }
+export interface Loaded { backend: string; adapter: string; note: string; bytes: number; dtype: string; variant: string; classes: number }
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -54,10 +55,29 @@ async function download(url: string): Promise<Uint8Array> {
   return out;
 }
 
+/** The stored tensor type decides the decoder: F32, F16 and BF16 (and F64) all become float32 in the one
+ *  safetensors decoder (F16/BF16 halve the download). Another stored type gets its own case here. The
+ *  decoder needs no file system, so the bundle carries no Node file code. */
+function decode(bytes: Uint8Array, url: string): ReturnType<typeof decodeSafetensorsWeights> & { dtype: string } {
+  if (!isSafetensors(bytes)) throw new Error(`${url}: not a safetensors file; the page reads safetensors weights (alexnet convert writes them from .pth or ONNX)`);
+  const dtypes = [...new Set(readSafetensorsHeader(bytes, url).entries.map((e) => e.dtype))];
+  const dtype = dtypes.join('+'); // one, or e.g. F16+F32 for a foreign file that keeps its biases in f32
+  const kind = dtypes.every((d) => d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64') ? 'float' : dtype;
+  switch (kind) {
+    case 'float': {
+      const r = decodeSafetensorsWeights(bytes, url, {}, true);
+      if (r.meta.preprocessing.meanImage) throw new Error(`${url}: metadata names a mean image file, which the page cannot read (it is a file beside the weights on disk)`);
+      return { ...r, dtype };
+    }
+    default:
+      throw new Error(`${url}: ${dtype} weights are not read by this page (it reads F32, F16 or BF16 safetensors)`);
+  }
+}
+
 async function load(url: string, prefer: Prefer): Promise<Loaded> {
   const bytes = await download(url);
   progress('decoding the weights');
-  const { sd, meta: m } = await decodeWeights(bytes, url);
+  const { sd, meta: m, dtype } = decode(bytes, url);
   let be: Backend | undefined, note = '', adapter = '';
   if (prefer !== 'ref') {
     try {
@@ -74,7 +94,7 @@ async function load(url: string, prefer: Prefer): Promise<Loaded> {
   await net.loadStateDict(sd);
   model?.dispose();
   model = net; meta = m;
-  return { backend: be.name, adapter, note, bytes: bytes.length, variant: m.variant, classes: m.classes };
+  return { backend: be.name, adapter, note, bytes: bytes.length, dtype, variant: m.variant, classes: m.classes };
 }
 
 const need = (): AlexNet => {
