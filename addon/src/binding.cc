@@ -219,9 +219,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     auto it = an::opTable().find(name);
     if (it == an::opTable().end()) throw Napi::Error::New(info.Env(), "native: unknown op " + name);
     const an::OpEntry &op = it->second;
-    an::Args a{ints(info[1]), ints(info[2]), doubles(info[3]), {}};
+    an::Args a{ints(info[1]), ints(info[2]), {}};
     try {
-      a.typed = op.attrs.parse(a.a);
+      a.typed = op.attrs.parse(doubles(info[3]));
     } catch (const std::exception &x) {
       throw Napi::Error::New(info.Env(), "native: " + name + " " + x.what());
     }

@@ -97,8 +97,7 @@ void dropoutBackward(Engine &e, const Args &a) {
 // in: x; out: y (plain, new shape). A plain x is aliased (like a PyTorch view), a blocked one reordered.
 void reshape(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
-  dims nd;
-  for (double v : a.a) nd.push_back(int64_t(v));
+  const dims nd = a.attrs<ReshapeAttrs>().shape;
   if (isPlain(x.md)) {
     Tens y = x;
     y.d = nd;

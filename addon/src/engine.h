@@ -72,10 +72,11 @@ struct Tens {
   int64_t numel() const { int64_t n = 1; for (auto v : d) n *= v; return n; }
 };
 
+// An op's operands and its attributes as the op's struct from attrs.h (parsed once, in binding.cc, from the
+// positional numbers JS sends; the op files never see those numbers).
 struct Args {
   std::vector<int64_t> in, out;
-  std::vector<double> a;  // positional attributes, in the registry's ABI order
-  std::any typed;         // the same, as the op's struct from attrs.h (parsed once, in binding.cc)
+  std::any typed;
   template <class T> const T &attrs() const { return std::any_cast<const T &>(typed); }
 };
 
