@@ -83,6 +83,7 @@ void conv2d(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a.attrs<Conv2dAttrs>()).key, layoutName(x));
   runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
+  if (fuse) e.markReluApplied(a.out[0]);  // every candidate applied it (the fuse argument)
 }
 
 static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
@@ -104,7 +105,6 @@ static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
   memory wm = e.weights(grouped(w, s), pd.weights_desc());
   memory bm = e.mem(b);
   Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
-  y.rectified = fuse;
   prim.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, e.mem(y)}});
 }
 

@@ -275,7 +275,6 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
       }
     }
   }
-  y.rectified = fuseRelu;
   e.tag = "im2col+gemm";
   return true;
 }

@@ -16,7 +16,7 @@ static eltwise_forward::primitive_desc reluPd(Engine &e, const memory::desc &md)
 // y = max(x, 0), in x's layout
 void relu(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
-  if (x.rectified && x.st.use_count() == 1 && e.nextFrees(a.in[0])) {  // the conv already applied it
+  if (e.takeReluApplied(a.in[0], x)) {  // the conv producing x already applied it (conv.cc)
     e.alias(a.out[0], x);
     return;
   }

@@ -148,6 +148,14 @@ bool Engine::nextIsReluThenFree(int64_t id) {
   return i + 1 < q_.size() && q_[i].reluIn == id && q_[i + 1].freesId == id;
 }
 
+void Engine::markReluApplied(int64_t id) { reluApplied_ = {id, get(id).st.get()}; }
+
+bool Engine::takeReluApplied(int64_t id, const Tens &x) {
+  const bool hit = reluApplied_.id == id && reluApplied_.st == x.st.get();
+  reluApplied_ = {};
+  return hit;
+}
+
 void Engine::addProfile(const std::string &key, double secs) {
   std::lock_guard<std::mutex> l(profMu_);
   auto &e = prof_[key];

@@ -41,22 +41,12 @@ struct Storage {
   ~Storage();
 };
 
-// What a tensor's bytes are when they are not values: a backend-private cache in a kernel's own layout, which
-// only the matching backward op accepts and read() refuses.
-enum class Cache : uint8_t {
-  none,
-  lrnScale,    // oneDNN's LRN workspace (lrn.cc)
-  poolArgmax,  // oneDNN's max-pool workspace (pool.cc)
-  poolTaps,    // maxpool_blk.cc's argmax: the window tap of each output element (u8, nChw8c order)
+// What a tensor's bytes are when they are not values: a backend-private cache in a kernel's own layout. The op
+// file that makes one owns its kind (one `static const CacheKind` there, compared by address); only that op's
+// backward accepts it, and read() refuses it, naming the kind.
+struct CacheKind {
+  const char *name;  // for errors: "an lrn scale"
 };
-inline const char *cacheName(Cache c) {
-  switch (c) {
-    case Cache::lrnScale: return "an lrn scale";
-    case Cache::poolArgmax: return "a maxPool argmax";
-    case Cache::poolTaps: return "a blocked maxPool argmax";
-    default: return "values";
-  }
-}
 
 // A tensor: logical dims + the oneDNN layout its bytes are in (plain or blocked).
 struct Tens {
@@ -65,8 +55,7 @@ struct Tens {
   dims d;          // logical NCHW / (N,F) dims
   memory::desc md; // actual layout of the data at ptr()
   bool i32 = false;
-  Cache cache = Cache::none;  // a backend-private cache rather than values (see Cache)
-  bool rectified = false;  // a fused conv+ReLU already applied max(x, 0) (the relu job just aliases)
+  const CacheKind *cache = nullptr;  // set: a backend-private cache rather than values (see CacheKind)
   void *ptr() const { return static_cast<char *>(st->p) + off; }
   float *f() const { return static_cast<float *>(ptr()); }
   int64_t numel() const { int64_t n = 1; for (auto v : d) n *= v; return n; }
@@ -107,6 +96,11 @@ class Engine {
   bool nextFrees(int64_t id);
   // True when the next two jobs are relu(id) and free(id): a conv producing `id` may apply the ReLU itself.
   bool nextIsReluThenFree(int64_t id);
+  // The conv+ReLU fusion's hand-off: the op producing `id` (having seen nextIsReluThenFree) applied max(., 0)
+  // itself; the relu job that follows takes the mark and aliases instead of running. One slot, matched on the
+  // handle and the storage, consumed by the take, so nothing about the fusion outlives the two jobs.
+  void markReluApplied(int64_t id);
+  bool takeReluApplied(int64_t id, const Tens &x);
   void alias(int64_t id, const Tens &t) { tensors_[id] = t; }
   std::shared_ptr<Storage> newStorage(size_t bytes);
   void release(void *p, size_t bytes);
@@ -140,6 +134,7 @@ class Engine {
   std::condition_variable cv_;
   struct Job { std::string what; std::function<void()> fn; int64_t freesId; int64_t reluIn; };
   std::deque<Job> q_;
+  struct ReluApplied { int64_t id = -1; const Storage *st = nullptr; } reluApplied_;
   bool stopping_ = false;
   std::atomic<int> threads_;
   bool profile_ = false;

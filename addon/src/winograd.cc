@@ -197,7 +197,6 @@ bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
   memory xm = e.as(x0, xd, "wino.src");
   const float *U = packedWeights(e, w, g, false);
   Tens &y = e.put(a.out[0], memory::desc({g.N, g.K, g.H, g.W}, dt::f32, tag::nChw8c), {g.N, g.K, g.H, g.W});
-  y.rectified = fuseRelu;
   run(e, g, static_cast<const float *>(xm.get_data_handle()), U, b.f(), y.f(), fuseRelu);
   return true;
 }
