@@ -39,7 +39,7 @@ std::vector<double> doubles(const Napi::Value &v) {
 // form: reading one is a caller's mistake, reported rather than answered with zeros.
 void copyOut(Engine &e, int64_t id, void *dst, size_t bytes) {
   an::Tens &t = e.get(id);
-  if (t.cache) an::fail(std::string("tensor is a backend-private cache (") + t.cache->name + "), which has no host values");
+  an::rt::requireValues(t);
   if (an::isPlain(t.md)) { std::memcpy(dst, t.ptr(), bytes); return; }
   e.reorder(e.mem(t), dnnl::memory(an::plainMd(t.d, an::dn::dataType(t.md)), e.eng, dst));
 }
