@@ -28,11 +28,12 @@ struct Conv2dAttrs {
   static constexpr std::array<const char *, 3> names{"stride", "pad", "groups"};
   static Conv2dAttrs from(const double *v) { using namespace attr_detail; return {I(v[0]), I(v[1]), I(v[2])}; }
 };
-struct Conv2dBackwardAttrs {
-  int64_t stride, pad, groups;
+// The forward's geometry first (the base's fields lead the aggregate), so the shape code of conv.cc, winograd.h and
+// conv_gemm.cc takes a `const Conv2dAttrs &` from either op.
+struct Conv2dBackwardAttrs : Conv2dAttrs {
   bool needDx;
   static constexpr std::array<const char *, 4> names{"stride", "pad", "groups", "needDx"};
-  static Conv2dBackwardAttrs from(const double *v) { using namespace attr_detail; return {I(v[0]), I(v[1]), I(v[2]), B(v[3])}; }
+  static Conv2dBackwardAttrs from(const double *v) { using namespace attr_detail; return {{I(v[0]), I(v[1]), I(v[2])}, B(v[3])}; }
 };
 struct LrnAttrs {
   int64_t size;

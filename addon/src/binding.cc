@@ -39,7 +39,7 @@ std::vector<double> doubles(const Napi::Value &v) {
 // form: reading one is a caller's mistake, reported rather than answered with zeros.
 void copyOut(Engine &e, int64_t id, void *dst, size_t bytes) {
   an::Tens &t = e.get(id);
-  if (t.cache != an::Cache::none) an::fail(std::string("tensor is a backend-private cache (") + an::cacheName(t.cache) + "), which has no host values");
+  an::rt::requireValues(t);
   if (an::isPlain(t.md)) { std::memcpy(dst, t.ptr(), bytes); return; }
   e.reorder(e.mem(t), dnnl::memory(an::plainMd(t.d, an::dn::dataType(t.md)), e.eng, dst));
 }
@@ -219,9 +219,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     auto it = an::opTable().find(name);
     if (it == an::opTable().end()) throw Napi::Error::New(info.Env(), "native: unknown op " + name);
     const an::OpEntry &op = it->second;
-    an::Args a{ints(info[1]), ints(info[2]), doubles(info[3]), {}};
+    an::Args a{ints(info[1]), ints(info[2]), {}};
     try {
-      a.typed = op.attrs.parse(a.a);
+      a.typed = op.attrs.parse(doubles(info[3]));
     } catch (const std::exception &x) {
       throw Napi::Error::New(info.Env(), "native: " + name + " " + x.what());
     }

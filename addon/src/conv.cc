@@ -22,8 +22,8 @@ struct Shape {
   std::string key;
 };
 
-Shape shapeOf(const Tens &x, const Tens &w, const Args &a) {
-  const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), G = int64_t(a.a[2]);
+Shape shapeOf(const Tens &x, const Tens &w, const Conv2dAttrs &at) {
+  const int64_t stride = at.stride, pad = at.pad, G = at.groups;
   Shape s;
   s.x = x.d;
   s.w = w.d;
@@ -81,15 +81,16 @@ void conv2d(Engine &e, const Args &a) {
   // relu(y) then free(y) queued next: fuse max(., 0) as a post-op (saves a pass over y; the relu job aliases)
   const bool fuse = e.nextIsReluThenFree(a.out[0]);
   Tens &x = e.get(a.in[0]);
-  const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a).key, layoutName(x));
+  const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a.attrs<Conv2dAttrs>()).key, layoutName(x));
   runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
+  if (fuse) e.markReluApplied(a.out[0]);  // every candidate applied it (the fuse argument)
 }
 
 static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
   Tens &x = e.get(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &b = e.plain(a.in[2]);
-  Shape s = shapeOf(x, w, a);
+  Shape s = shapeOf(x, w, a.attrs<Conv2dAttrs>());
   auto pd = fwdPd(e, s);
   auto &prim = e.cached<convolution_forward>("convfwd|" + s.key + (fuse ? "|relu" : ""), [&] {
     if (!fuse) return convolution_forward(pd);
@@ -104,7 +105,6 @@ static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
   memory wm = e.weights(grouped(w, s), pd.weights_desc());
   memory bm = e.mem(b);
   Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
-  y.rectified = fuse;
   prim.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, e.mem(y)}});
 }
 
@@ -112,8 +112,9 @@ static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
 // Own means our kernels wherever they apply (dw/db and dx separately), oneDNN for the rest; a trial puts the
 // accumulating dw and db back first.
 void conv2dBackward(Engine &e, const Args &a) {
+  const Conv2dBackwardAttrs &at = a.attrs<Conv2dBackwardAttrs>();
   Tens &x = e.get(a.in[0]);
-  const std::string key = instanceKey("conv2dBackward", shapeOf(x, e.get(a.in[1]), a).key + (a.a[3] != 0 ? ",dx" : ""),
+  const std::string key = instanceKey("conv2dBackward", shapeOf(x, e.get(a.in[1]), at).key + (at.needDx ? ",dx" : ""),
                                       layoutName(x) + "," + layoutName(e.get(a.in[2])));
   std::vector<float> dw0, db0;
   auto snap = [&](bool put) {
@@ -126,7 +127,7 @@ void conv2dBackward(Engine &e, const Args &a) {
   };
   runChosen(e, key, {[&] {
                        const bool ownDw = winogradConv2dBackwardWeights(e, a) || gemmConv2dBackwardWeights(e, a);
-                       const bool ownDx = a.a[3] != 0 && winogradConv2dBackwardData(e, a);
+                       const bool ownDx = at.needDx && winogradConv2dBackwardData(e, a);
                        if (!ownDw && !ownDx) return false;
                        dnnlConv2dBackward(e, a, ownDw, ownDx);
                        return true;
@@ -136,11 +137,12 @@ void conv2dBackward(Engine &e, const Args &a) {
 
 // oneDNN for dw/db unless ownDw, for dx (when needDx) unless ownDx
 static void dnnlConv2dBackward(Engine &e, const Args &a, bool ownDw, bool ownDx) {
-  const bool needDx = a.a[3] != 0;
+  const Conv2dBackwardAttrs &at = a.attrs<Conv2dBackwardAttrs>();
+  const bool needDx = at.needDx;
   Tens &x = e.get(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &dy = e.get(a.in[2]);
-  Shape s = shapeOf(x, w, a);
+  Shape s = shapeOf(x, w, at);
   auto fpd = fwdPd(e, s);
   memory ddst;
   if (!ownDw) {

@@ -169,8 +169,8 @@ constexpr int BW_RT = 6, BW_ROWS = 4;  // 6 taps x 16 channels (12 accumulators)
 constexpr int64_t BW_CHUNK = 4;       // images per partial weight-gradient sum (fixed: results independent of threads)
 
 // Geometry of the phase split; false (the caller returns false, touching nothing) where this path does not apply.
-bool phaseGeo(const Tens &x, const Tens &w, const Args &a, Geo &g) {
-  const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), G = int64_t(a.a[2]);
+bool phaseGeo(const Tens &x, const Tens &w, const Conv2dAttrs &at, Geo &g) {
+  const int64_t stride = at.stride, pad = at.pad, G = at.groups;
   if (G != 1 || x.d.size() != 4 || w.d.size() != 4 || x.i32) return false;
   g.N = x.d[0]; g.C = x.d[1]; g.H = x.d[2]; g.W = x.d[3];
   g.K = w.d[0]; g.R = w.d[2]; g.S = w.d[3]; g.s = stride; g.pad = pad;
@@ -218,7 +218,7 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
   Geo g;
   const Tens &x0 = e.get(a.in[0]);
   // forced own: keep to the shapes where oneDNN has no direct kernel; auto measures the direct kernel against ours
-  if (!phaseGeo(x0, e.get(a.in[1]), a, g) || (convMode() == ConvMode::own && dnnlHasDirect(e, g))) return false;
+  if (!phaseGeo(x0, e.get(a.in[1]), a.attrs<Conv2dAttrs>(), g) || (convMode() == ConvMode::own && dnnlHasDirect(e, g))) return false;
   memory xm = e.as(x0, plainMd(x0.d), "conv1.x");
   const float *x = static_cast<const float *>(xm.get_data_handle());
   const Tens &wt = e.plain(a.in[1]);
@@ -275,7 +275,6 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
       }
     }
   }
-  y.rectified = fuseRelu;
   e.tag = "im2col+gemm";
   return true;
 }
@@ -291,7 +290,8 @@ bool gemmConv2dBackwardWeights(Engine &e, const Args &a) {
   Geo g;
   const Tens &x0 = e.get(a.in[0]), &dy0 = e.get(a.in[2]);
   const int T = std::max(1, omp_get_max_threads());
-  if (a.a.size() < 4 || a.a[3] != 0 || !phaseGeo(x0, e.get(a.in[1]), a, g) || g.N < T) return false;
+  const Conv2dBackwardAttrs &at = a.attrs<Conv2dBackwardAttrs>();
+  if (at.needDx || !phaseGeo(x0, e.get(a.in[1]), at, g) || g.N < T) return false;
   if (dy0.d != dims{g.N, g.K, g.P, g.Q} || dy0.i32) return false;
   const int64_t K8 = g.K8, nr = g.C * g.R * g.S, nb = K8 / 8, bs = g.P * g.Q * 8;
   memory xm = e.as(x0, plainMd(x0.d), "conv1.x");

@@ -16,7 +16,7 @@ static eltwise_forward::primitive_desc reluPd(Engine &e, const memory::desc &md)
 // y = max(x, 0), in x's layout
 void relu(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
-  if (x.rectified && x.st.use_count() == 1 && e.nextFrees(a.in[0])) {  // the conv already applied it
+  if (e.takeReluApplied(a.in[0], x)) {  // the conv producing x already applied it (conv.cc)
     e.alias(a.out[0], x);
     return;
   }
@@ -97,8 +97,7 @@ void dropoutBackward(Engine &e, const Args &a) {
 // in: x; out: y (plain, new shape). A plain x is aliased (like a PyTorch view), a blocked one reordered.
 void reshape(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
-  dims nd;
-  for (double v : a.a) nd.push_back(int64_t(v));
+  const dims nd = a.attrs<ReshapeAttrs>().shape;
   if (isPlain(x.md)) {
     Tens y = x;
     y.d = nd;

@@ -10,6 +10,9 @@ using namespace dnnl;
 
 namespace {
 
+// the scale: oneDNN's LRN workspace
+const CacheKind kLrnScale{"an lrn scale"};
+
 struct LrnP { memory::dim size; float alpha, beta, k; std::string key; };
 
 LrnP params(const Tens &x, const Args &a) {
@@ -40,7 +43,7 @@ void lrn(Engine &e, const Args &a) {
   auto &prim = e.cached<lrn_forward>("lrn|" + p.key, [&] { return lrn_forward(pd); });
   Tens &y = e.put(a.out[0], pd.dst_desc(), x.d);
   Tens &ws = e.put(a.out[1], pd.workspace_desc(), x.d);
-  ws.cache = Cache::lrnScale;
+  ws.cache = &kLrnScale;
   prim.execute(e.strm, {{DNNL_ARG_SRC, e.mem(x)}, {DNNL_ARG_DST, e.mem(y)}, {DNNL_ARG_WORKSPACE, e.mem(ws)}});
 }
 
@@ -49,7 +52,7 @@ void lrnBackward(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   Tens &ws = e.get(a.in[2]);
   Tens &dy = e.get(a.in[3]);
-  if (ws.cache != Cache::lrnScale) fail("scale is not a native lrn cache");
+  if (ws.cache != &kLrnScale) fail("scale is not a native lrn cache");
   LrnP p = params(x, a);
   auto fpd = fwdPd(e, x, p);
   auto pd = e.cached<lrn_backward::primitive_desc>("lrnbwd.pd|" + p.key, [&] {

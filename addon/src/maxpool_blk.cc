@@ -18,6 +18,9 @@ namespace {
 
 struct PoolGeo { int64_t N, CB, H, W, P, Q, k, s; };
 
+// the argmax: the window tap of each output element (u8, nChw8c order)
+const CacheKind kPoolTaps{"a blocked maxPool argmax"};
+
 bool poolGeo(const Tens &x, const Args &a, PoolGeo &g) {
   const PoolAttrs &at = a.attrs<PoolAttrs>();
   const int64_t k = at.kernel, s = at.stride, pad = at.pad;
@@ -77,7 +80,7 @@ bool blockedMaxPool(Engine &e, const Args &a) {
   const dims yd = {g.N, g.CB * 8, g.P, g.Q};
   Tens &y = e.put(a.out[0], memory::desc(yd, dt::f32, tag::nChw8c), yd);
   Tens &ws = e.put(a.out[1], memory::desc({g.N * g.CB * g.P * g.Q * 8}, dt::u8, tag::x), yd);
-  ws.cache = Cache::poolTaps;
+  ws.cache = &kPoolTaps;
   ws.i32 = true;
   const float *xp = x.f();
   float *yp = y.f();
@@ -91,7 +94,7 @@ bool blockedMaxPool(Engine &e, const Args &a) {
 // in: x, argmax, dy; out: dx (assigned): each dy goes to its window's maximum (windows overlap: +=)
 bool blockedMaxPoolBackward(Engine &e, const Args &a) {
   const Tens &ws = e.get(a.in[1]);
-  if (ws.cache != Cache::poolTaps) return false;
+  if (ws.cache != &kPoolTaps) return false;
   PoolGeo g;
   if (!poolGeo(e.get(a.in[0]), a, g)) fail("argmax was made for another layout or shape");
   const dims yd = {g.N, g.CB * 8, g.P, g.Q};

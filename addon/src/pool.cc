@@ -11,6 +11,9 @@ using namespace dnnl;
 
 namespace {
 
+// the argmax: oneDNN's max-pool workspace
+const CacheKind kPoolArgmax{"a maxPool argmax"};
+
 struct PoolShape { dims y, kernel, strides, padL, padR; std::string key; };
 
 PoolShape poolShape(const Tens &x, const Args &a) {
@@ -44,7 +47,7 @@ void maxPool(Engine &e, const Args &a) {
   auto &prim = e.cached<pooling_forward>("maxpool|" + s.key, [&] { return pooling_forward(pd); });
   Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
   Tens &ws = e.put(a.out[1], pd.workspace_desc(), s.y);
-  ws.cache = Cache::poolArgmax;
+  ws.cache = &kPoolArgmax;
   ws.i32 = true;
   prim.execute(e.strm, {{DNNL_ARG_SRC, e.mem(x)}, {DNNL_ARG_DST, e.mem(y)}, {DNNL_ARG_WORKSPACE, e.mem(ws)}});
 }
@@ -55,7 +58,7 @@ void maxPoolBackward(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   Tens &ws = e.get(a.in[1]);
   Tens &dy = e.get(a.in[2]);
-  if (ws.cache != Cache::poolArgmax) fail("argmax is not a native maxPool cache");
+  if (ws.cache != &kPoolArgmax) fail("argmax is not a native maxPool cache");
   PoolShape s = poolShape(x, a);
   auto fpd = maxFwdPd(e, x, s);
   auto pd = e.cached<pooling_backward::primitive_desc>("maxpoolbwd.pd|" + s.key, [&] {

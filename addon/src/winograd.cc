@@ -188,7 +188,7 @@ const char *label(const Geo &g) { return g.r == 3 ? "winograd F(4,3)" : "winogra
 // in: x, w, b; out: y; attrs: stride, pad, groups
 bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
   Geo g;
-  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a, false, g)) return false;
+  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a.attrs<Conv2dAttrs>(), false, g)) return false;
   const Tens &w = e.plain(a.in[1]);
   const Tens &b = e.plain(a.in[2]);
   const Tens &x0 = e.get(a.in[0]);
@@ -197,7 +197,6 @@ bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
   memory xm = e.as(x0, xd, "wino.src");
   const float *U = packedWeights(e, w, g, false);
   Tens &y = e.put(a.out[0], memory::desc({g.N, g.K, g.H, g.W}, dt::f32, tag::nChw8c), {g.N, g.K, g.H, g.W});
-  y.rectified = fuseRelu;
   run(e, g, static_cast<const float *>(xm.get_data_handle()), U, b.f(), y.f(), fuseRelu);
   return true;
 }
@@ -205,7 +204,7 @@ bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
 // in: x, w, dy, ...; out: dx = conv(dy, w^T rotated 180) (assigned); attrs: stride, pad, groups
 bool winogradConv2dBackwardData(Engine &e, const Args &a) {
   Geo g;
-  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a, true, g)) return false;
+  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a.attrs<Conv2dBackwardAttrs>(), true, g)) return false;
   const Tens &w = e.plain(a.in[1]);
   const Tens &dy = e.get(a.in[2]);
   const memory::desc dyd({g.N, g.C, g.H, g.W}, dt::f32, tag::nChw8c);

@@ -62,8 +62,8 @@ AVX2 inline void inputTransform(const Geo &g, const float *xb, int64_t ty, int64
 
 // The geometry of a conv (x, w as given to conv2d) for Winograd; false when it does not apply. bwd: the Winograd
 // conv that computes dx from dy, whose input channels are the forward K and output channels the forward C.
-inline bool geometry(const dims &x, const dims &w, const Args &a, bool bwd, Geo &g) {
-  const int64_t stride = int64_t(a.a[0]), pad = int64_t(a.a[1]), groups = int64_t(a.a[2]);
+inline bool geometry(const dims &x, const dims &w, const Conv2dAttrs &at, bool bwd, Geo &g) {
+  const int64_t stride = at.stride, pad = at.pad, groups = at.groups;
   if (x.size() != 4 || w.size() != 4 || stride != 1 || groups < 1) return false;
   const int64_t C = x[1], K = w[0], Cg = w[1], r = w[2];
   if (w[3] != r || Cg * groups != C || K % groups || !((r == 3 && pad == 1) || (r == 5 && pad == 2))) return false;

@@ -122,7 +122,7 @@ AVX2 void biasGrad(const Geo &g, const float *dy, float *db) {
 // in: x, w, dy, dw, db; attrs: stride, pad, groups.  dw += , db +=
 bool winogradConv2dBackwardWeights(Engine &e, const Args &a) {
   Geo g;
-  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a, false, g)) return false;
+  if (!geometry(e.get(a.in[0]).d, e.get(a.in[1]).d, a.attrs<Conv2dBackwardAttrs>(), false, g)) return false;
   const Tens &x0 = e.get(a.in[0]), &dy0 = e.get(a.in[2]);
   Tens &dw = e.plain(a.in[3]);
   Tens &db = e.plain(a.in[4]);

@@ -3,7 +3,7 @@
 import type { Preprocessing } from '../model/types.ts';
 import type { CachedSplit } from './cache.ts';
 import { IMAGENET_EIGVAL, IMAGENET_EIGVEC, fiveCropOffsets, writeInput, type InputOptions } from './preprocess.ts';
-import { Rng, STREAM, hash32 } from './rng.ts';
+import { Rng, STREAM, hash32 } from '../util/rng.ts';
 
 export interface Lighting {
   /** Std of the Gaussian multipliers (paper: 0.1); 0 disables. */

@@ -6,7 +6,7 @@ import type { Preprocessing } from '../model/types.ts';
 import type { CachedSplit } from './cache.ts';
 import { sampleAug, viewParams, writeBatch, type AugParams, type Lighting } from './augment.ts';
 import type { BatchReply, BatchRequest, BatchWorkerInit } from './batch-worker.ts';
-import { epochPermutation } from './rng.ts';
+import { epochPermutation } from '../util/rng.ts';
 import { moduleWorker } from './worker-util.ts';
 
 export interface Batch { x: Float32Array; labels: Int32Array; n: number }

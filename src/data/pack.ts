@@ -9,7 +9,7 @@ import path from 'node:path';
 import { AtomicFile, cleanStaleTemps, writeAtomicSync } from '../util/atomic-write.ts';
 import { scanImageFolder } from './folder.ts';
 import type { PackReply, PackRequest } from './pack-worker.ts';
-import { epochPermutation, hash32 } from './rng.ts';
+import { epochPermutation, hash32 } from '../util/rng.ts';
 import { INDEX_FILE, type ShardFormat, type ShardIndex, type ShardInfo } from './shards.ts';
 import { TAR_END, tarHeader, tarPadding } from './tar.ts';
 import { moduleWorker } from './worker-util.ts';

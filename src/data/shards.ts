@@ -14,7 +14,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CachedSplit } from './cache.ts';
 import type { ImageFolder } from './folder.ts';
-import { epochPermutation, hash32 } from './rng.ts';
+import { epochPermutation, hash32 } from '../util/rng.ts';
 import { tarEntries } from './tar.ts';
 
 export const INDEX_FILE = 'index.json';

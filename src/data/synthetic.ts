@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Rng } from './rng.ts';
+import { Rng } from '../util/rng.ts';
 
 export const SYNTHETIC_CLASSES = ['disc', 'square', 'stripes', 'cross'];
 

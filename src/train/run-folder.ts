@@ -77,21 +77,6 @@ export class RunLock {
   }
 }
 
-/** Temps named `<file>.tmp-<pid>-<rand>` (no leading dot) by a dead process on this host. The one atomic
- *  writer's temps are `.<file>.tmp-...` and cleanStaleTemps handles them; this covers weights written
- *  through io/weights.ts while its saveWeights still keeps its own temp naming. Returns what it removed. */
-export function cleanForeignTemps(dir: string): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try { names = readdirSync(dir); } catch { return removed; }
-  for (const n of names) {
-    const m = /^[^.].*\.tmp-(\d+)-[0-9a-z]+$/.exec(n);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    try { unlinkSync(path.join(dir, n)); removed.push(n); } catch { /* raced */ }
-  }
-  return removed;
-}
-
 /** The folder holds nothing but what `acquire` put there (lock) and setup files: safe to remove after a failed start. */
 export function removeIfUnused(dir: string, keep: (name: string) => boolean = () => false): void {
   let names: string[];

@@ -18,7 +18,7 @@ import { makeProgress, type Progress } from './progress.ts';
 import { epochEnd, lrAt, newSchedule, type ScheduleState } from './schedule.ts';
 import { MEAN_IMAGE_FILE, checkAndScan, loadInit, prepareData, prepareModel, type Folders, type InitWeights, type Prepared, type TrainConfig } from './setup.ts';
 import { resolveSettings, settingsOf } from './recipe.ts';
-import { RunLock, RunLog, cleanForeignTemps, removeIfUnused } from './run-folder.ts';
+import { RunLock, RunLog, removeIfUnused } from './run-folder.ts';
 import { NoSpaceError, cleanStaleTemps, freeBytes, writeAtomicSync } from '../util/atomic-write.ts';
 
 export interface RunOptions {
@@ -75,7 +75,6 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       if (!existsSync(opts.resume)) throw new Error(`--resume: run folder not found: ${opts.resume}`);
       lock = RunLock.acquire(opts.resume); // before touching anything a live trainer may be writing
       cleanStaleTemps(opts.resume);
-      cleanForeignTemps(opts.resume);
       ck = latestCheckpoint<CkptState>(opts.resume, (m) => progress.log(m));
       if (!ck) throw new Error(`--resume: no usable checkpoint in ${opts.resume}`);
       // checkpoints from before recipes carry no lrFeatures/lrClassifier/warm-up: they trained with these
@@ -89,7 +88,6 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       lock = RunLock.acquire(cfg.out);
       if (listCheckpoints(cfg.out).length) throw new Error(`${cfg.out} already holds checkpoints: continue it with --resume ${cfg.out}, or choose another --out`);
       cleanStaleTemps(cfg.out); // e.g. a weights temp left by a kill -9 during the final write
-      cleanForeignTemps(cfg.out);
     }
     return await run(cfg, ck, folders, init, progress, opts);
   } catch (e) {

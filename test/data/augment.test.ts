@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IMAGENET_LIGHTING, lightingShift, sampleAug, viewParams, writeBatch } from '../../src/data/augment.ts';
 import { toInput } from '../../src/data/preprocess.ts';
-import { epochPermutation } from '../../src/data/rng.ts';
+import { epochPermutation } from '../../src/util/rng.ts';
 
 const pp = { resize: 12, crop: 8, mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
 
