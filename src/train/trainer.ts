@@ -28,7 +28,7 @@ export interface RunOptions {
   /** Resume from the newest good checkpoint in this run folder. */
   resume?: string;
   /** Overrides allowed on resume (e.g. more epochs). */
-  resumeOverrides?: Partial<Pick<TrainConfig, 'epochs' | 'checkpointMinutes' | 'threads' | 'backend'>>;
+  resumeOverrides?: Partial<Pick<TrainConfig, 'epochs' | 'checkpointMinutes' | 'threads' | 'backend' | 'precision'>>;
   /** Install a SIGINT handler that checkpoints and stops (CLI: true). */
   handleSigint?: boolean;
 }

@@ -34,7 +34,6 @@ async function checkBf16(t: Twin, p: Pair, what: string, tol: Tol = TOL.bf16Scal
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - r[i]));
   assert.ok(worst > 1e-5, `${what}: worst |diff|/max|ref| ${worst.toExponential(2)} is f32-tight; bf16 did not run`);
-  if (process.env.BF16_DEBUG) console.log(`WORST ${what} ${worst.toExponential(2)}`);
   return worst;
 }
 
@@ -114,11 +113,6 @@ describe('native bf16 vs ref: conv2d, linear', { skip: SKIP }, () => {
     const nat = await run(createNativeBackend({ threads: 2, precision: 'bf16' }));
     const ref = await run(createRefBackend());
     assert.notEqual(ref.losses[0], ref.losses[2], 'training changed nothing');
-    if (process.env.BF16_DEBUG) {
-      let wd = 0, wr = 0;
-      for (let i = 0; i < ref.params.length; i++) { const d = Math.abs(nat.params[i] - ref.params[i]); wd = Math.max(wd, d); wr = Math.max(wr, d / (Math.abs(ref.params[i]) + 1e-3)); }
-      console.log(`WORST losses ${nat.losses} vs ${ref.losses}; weights max|diff| ${wd.toExponential(2)}, max rel ${wr.toExponential(2)}`);
-    }
     assertClose(nat.losses, ref.losses, TOL.bf16TrainLosses, 'losses');
     // the weights move by lr * grad: bf16 gradient error is a small part of a small step
     assertClose(nat.params, ref.params, TOL.bf16TrainWeights, 'weights after 3 steps');
