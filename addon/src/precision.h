@@ -9,7 +9,8 @@
 //                                                 the same f32 kernels (its implicit bf16 is for AMX), so no gain
 //   bf16 src/weights/diff_dst, f32 dst/diff_src/  2117 ms, jit_bf16:avx512_core_bf16, including the per-op
 //   diff_weights, reorders included               f32 -> bf16 reorders of the inputs: 1.59x
-//   fc6 (128 x 9216 x 4096) matmul: f32 brgemm 633 ms, fpmath 317 ms, bf16 142 ms (brg:avx512_core_bf16).
+//   fc6 (128 x 9216 x 4096) oneDNN matmul: f32 brgemm 633 ms, fpmath 317 ms, bf16 142 ms (brg:avx512_core_bf16);
+//   one run each, load average about 5 on 2 cores.
 // So the explicit bf16 descriptors: activations are reordered to bf16 at each conv/fc input, the bf16 copies of
 // the weights are Engine::derived buffers (re-made once per optimiser step, when the weight storage changes).
 #pragma once
