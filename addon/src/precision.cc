@@ -2,6 +2,8 @@
 // worker thread reads it and no other engine is affected).
 #include "precision.h"
 
+#include <napi.h>
+
 #include "cpu.h"
 
 namespace an {

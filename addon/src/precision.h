@@ -14,11 +14,11 @@
 // So the explicit bf16 descriptors: activations are reordered to bf16 at each conv/fc input, the bf16 copies of
 // the weights are Engine::derived buffers (re-made once per optimiser step, when the weight storage changes).
 #pragma once
-#include <napi.h>
-
 #include <string>
 
 #include "engine.h"
+
+namespace Napi { class Env; class Object; }  // binding.cc and precision.cc have napi.h; the op files need not
 
 namespace an {
 
