@@ -1,13 +1,14 @@
 // One benchmark run in THIS process (so peak RSS is ours alone): images/s for eval forward at batch 1 and
 // batch 64 and one training step (forward, backward, paper SGD) at batch 128, after warm-up.
 // Prints one JSON line. Used by `alexnet bench` (src/cli/bench.ts), which runs it in a child process.
-//   node --import tsx bench/measure.ts --variant torchvision --backend native --threads 2 [--steps 3] [--profile]
+//   node --import tsx bench/measure.ts --variant torchvision --backend native --threads 2 [--steps 3] [--precision bf16] [--profile]
 import { parseArgs } from 'node:util';
 import { createBackend } from '../src/backend/index.ts';
 import { createModel } from '../src/model/index.ts';
 import type { Variant } from '../src/model/types.ts';
 import type { NativeBackend } from '../src/backend/native/index.ts';
 import { cpuModel } from '../src/backend/native/kernels.ts';
+import { backendPrecision, checkPrecision } from '../src/backend/native/precision.ts';
 
 export interface Figures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
 
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     steps: { type: 'string', default: '3' },
     only: { type: 'string' },
+    precision: { type: 'string', default: 'fp32' },
   },
 });
 
@@ -31,7 +33,7 @@ function rand(n: number, seed: number): Float32Array {
 const variant = values.variant as Variant;
 const threads = values.threads ? Number(values.threads) : undefined;
 const steps = Number(values.steps);
-const be = await createBackend(values.backend as 'native' | 'ref', { threads });
+const be = await createBackend(values.backend as 'native' | 'ref', { threads, precision: checkPrecision(values.precision) });
 const model = await createModel({ variant, backend: be, seed: 1 });
 const S = model.inputSize;
 const only = values.only?.split(',');
@@ -47,9 +49,9 @@ async function timeIt(iters: number, warm: number, fn: () => Promise<unknown>): 
   return (performance.now() - t0) / 1000 / iters;
 }
 
-type Extra = { cpu: string; isa?: ReturnType<NativeBackend['cpuInfo']>; kernels?: ReturnType<NativeBackend['kernels']>; profile?: Record<string, [number, number]> };
+type Extra = { cpu: string; precision: string; isa?: ReturnType<NativeBackend['cpuInfo']>; kernels?: ReturnType<NativeBackend['kernels']>; profile?: Record<string, [number, number]> };
 const out: Figures & Extra & { variant: string; backend: string; threads: number } = {
-  variant, backend: be.name, threads: be.threads, forward: { batch1: 0, batch64: 0 }, train: { batch128: 0 }, peakRssMiB: 0, cpu: cpuModel(),
+  variant, backend: be.name, threads: be.threads, forward: { batch1: 0, batch64: 0 }, train: { batch128: 0 }, peakRssMiB: 0, cpu: cpuModel(), precision: backendPrecision(be),
 };
 const nat = be.name === 'native' ? be as NativeBackend : undefined;
 if (nat) out.isa = nat.cpuInfo();

@@ -7,7 +7,7 @@
 // give), or raw pixels { data: Uint8Array, width, height, channels }.
 // Preprocessing (resize, crop, mean, std) comes from the weights' metadata.
 import { fileURLToPath } from 'node:url';
-import { createBackend, type BackendName } from './backend/index.ts';
+import { createBackend, type BackendName, type Precision } from './backend/index.ts';
 import type { Backend } from './backend/backend.ts';
 import { prepareInput, type RawImage } from './data/preprocess.ts';
 import { openWeights } from './io/weights.ts';
@@ -24,6 +24,9 @@ export interface LoadOptions {
   weights: string | { sd: StateDict; meta: WeightsMeta };
   backend?: BackendName;
   threads?: number;
+  /** 'bf16': bf16 convolutions and fc layers on the native backend where the CPU has AVX512_BF16 or AMX
+   *  (elsewhere fp32, said in one line). Default 'fp32'. */
+  precision?: Precision;
   /** Refuse images with more pixels than this (decompression bombs). Default 2^28. */
   maxPixels?: number;
 }
@@ -52,7 +55,7 @@ export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
   // from a file: the tensors stay in it until the backend reads them into the model (see openWeights)
   const { sd, meta } = typeof opts.weights === 'string' ? await openWeights(opts.weights) : opts.weights;
   let be: Backend | undefined;
-  if (opts.backend !== undefined || opts.threads !== undefined) be = await createBackend(opts.backend ?? 'auto', { threads: opts.threads });
+  if (opts.backend !== undefined || opts.threads !== undefined || opts.precision !== undefined) be = await createBackend(opts.backend ?? 'auto', { threads: opts.threads, precision: opts.precision });
   const model = await createModel({ variant: meta.variant, classes: meta.classes, widthScale: meta.widthScale, hidden: meta.hidden, backend: be ?? 'auto' });
   try {
     await model.loadStateDict(sd);

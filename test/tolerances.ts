@@ -42,6 +42,12 @@ export const TOL = {
   resumeLosses: { atol: 1e-6, rtol: 1e-5, why: 'same f32 weights/momentum restored bit for bit and the same batches/dropout (counter-based RNG); only multi-threaded kernel reduction order could differ, measured 0 on ref' },
   /** PyTorch's own forward, regenerated now vs the committed fixture (same seeded weights, same input). */
   torchRegenerated: { atol: 1e-6, rtol: 1e-5, why: 'PyTorch picks its CPU kernels (AVX2 vs AVX-512) by machine: last-bit differences; measured 3.6e-7 (fc7) regenerating on a Zen 5 what another CPU wrote' },
+  /** native bf16 convs and fc layers vs ref, every value divided by its tensor's max |ref|. */
+  bf16Scaled: { atol: 8e-3, rtol: 0, why: 'bf16 keeps an 8-bit mantissa: inputs, weights and dy round by up to 2^-9 relative (products up to 2^-8), summed in f32; random-sign errors grow like sqrt(terms) as the values do, so relative to max|ref| they stay near 2^-8; measured worst 3.1e-3 (dw), 2.6e-3 (y)' },
+  /** Training losses of a few SGD steps, native bf16 vs ref (f32). */
+  bf16TrainLosses: { atol: 2e-4, rtol: 2e-4, why: 'bf16 rounding (8-bit mantissa) of every conv/fc input through 8 layers and 3 updates; the loss is a mean over the batch, so random-sign errors mostly cancel; measured worst 2.6e-5 (reduced-width torchvision, batch 8)' },
+  /** Weights after those steps, native bf16 vs ref. */
+  bf16TrainWeights: { atol: 2e-4, rtol: 1e-3, why: 'f32 master weights moved by lr * grad (momentum, decay in f32); only the gradients carry bf16 error (about 2^-8 of them) times a small step; measured worst 6.7e-5' },
   shardJpegMeanAbs: { atol: 4.5, rtol: 0, why: 'JPEG q90 (4:2:0) re-encoding of 73px photo squares vs the raw pixels, mean |diff| in 0..255 units; measured 3.1 (small squares hold more detail per pixel than 256px ones)' },
 } satisfies Record<string, Tol>;
 

@@ -14,6 +14,7 @@
 #include "cpu_exports.h"  // module-level CPU/ISA/kernel-choice functions (cpu.cc)
 #include "engine.h"
 #include "op_table.h"
+#include "precision.h"  // bf16Support, setPrecision (precision.cc)
 #include "staging.h"
 
 namespace {
@@ -73,12 +74,17 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
     }()));
     an::registerCpuExports(env, exports);
+    an::registerPrecisionExports(env, exports);
     return exports;
   }
 
   explicit NativeEngine(const Napi::CallbackInfo &info) : Napi::ObjectWrap<NativeEngine>(info) {
     int threads = info[0].As<Napi::Number>().Int32Value();
     eng_ = std::make_unique<Engine>(threads);
+    // optional second argument: the precision, "fp32" (default) or "bf16"
+    if (info.Length() > 1 && !info[1].IsUndefined()) {
+      try { an::setPrecision(*eng_, info[1].As<Napi::String>().Utf8Value()); } catch (const std::exception &x) { throw Napi::Error::New(info.Env(), x.what()); }
+    }
     // At environment teardown node closes the thread-safe function itself (possibly before this wrapper is
     // finalized); the flag tells shutdown() not to release it a second time.
     auto dead = tsfnDead_;

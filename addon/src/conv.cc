@@ -5,6 +5,7 @@
 #include "conv_fast.h"
 #include "cpu.h"
 #include "engine.h"
+#include "precision.h"  // bf16 mode: bf16_conv.cc
 
 #include <omp.h>
 
@@ -80,6 +81,7 @@ static void dnnlConv2dBackward(Engine &e, const Args &a, bool ownDw, bool ownDx)
 void conv2d(Engine &e, const Args &a) {
   // relu(y) then free(y) queued next: fuse max(., 0) as a post-op (saves a pass over y; the relu job aliases)
   const bool fuse = e.nextIsReluThenFree(a.out[0]);
+  if (bf16On(e)) return bf16Conv2d(e, a, fuse);
   Tens &x = e.get(a.in[0]);
   const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a.attrs<Conv2dAttrs>()).key, layoutName(x));
   runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
@@ -113,6 +115,7 @@ static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
 // accumulating dw and db back first.
 void conv2dBackward(Engine &e, const Args &a) {
   const Conv2dBackwardAttrs &at = a.attrs<Conv2dBackwardAttrs>();
+  if (bf16On(e)) return bf16Conv2dBackward(e, a);
   Tens &x = e.get(a.in[0]);
   const std::string key = instanceKey("conv2dBackward", shapeOf(x, e.get(a.in[1]), at).key + (at.needDx ? ",dx" : ""),
                                       layoutName(x) + "," + layoutName(e.get(a.in[2])));

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine.h"
+#include "precision.h"  // bf16 mode: bf16_linear.cc
 
 namespace an {
 
@@ -37,6 +38,7 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float 
 
 // in: x, w, b; out: y = x w^T + b
 void linear(Engine &e, const Args &a) {
+  if (bf16On(e)) return bf16Linear(e, a);
   Tens &x = e.plain(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &b = e.plain(a.in[2]);
@@ -49,6 +51,7 @@ void linear(Engine &e, const Args &a) {
 
 // in: x, w, dy, dw, db; out: dx (when needDx); attrs: needDx.  dw += dy^T x, db += sum_n dy, dx = dy w
 void linearBackward(Engine &e, const Args &a) {
+  if (bf16On(e)) return bf16LinearBackward(e, a);
   Tens &x = e.plain(a.in[0]);
   Tens &w = e.plain(a.in[1]);
   Tens &dy = e.plain(a.in[2]);

@@ -3,8 +3,10 @@
 // A new backend is one entry here; the CLI, API and bench take their choices from BACKEND_CHOICES.
 // 'auto' never takes a software GPU adapter (SwiftShader, llvmpipe): asked for by name, webgpu may.
 import type { Backend } from './backend.ts';
+import { noteFp32Only, type Precision } from './native/precision.ts';
 
-export interface BackendOptions { threads?: number }
+/** precision: 'bf16' asks the native backend for bf16 convolutions and fc layers (native/precision.ts). */
+export interface BackendOptions { threads?: number; precision?: Precision }
 
 export interface BackendEntry {
   readonly name: string;
@@ -52,7 +54,7 @@ export function backendEntry(name: RegisteredBackend): BackendEntry {
 
 export async function createBackend(name: BackendName = 'auto', opts: BackendOptions = {}): Promise<Backend> {
   checkBackendName(name);
-  if (name !== 'auto') return backendEntry(name).create(opts);
+  if (name !== 'auto') return withPrecisionNote(await backendEntry(name).create(opts), opts);
   const order: readonly BackendEntry[] = BACKEND_NAMES.map(backendEntry);
   const failed: string[] = [];
   for (const [i, e] of order.entries()) {
@@ -60,7 +62,7 @@ export async function createBackend(name: BackendName = 'auto', opts: BackendOpt
       const be = await (e.createForAuto ?? e.create)(opts);
       // one line for the fastest backend that could not start (a missing GPU is the usual case, not news)
       if (failed.length && process.env.ALEXNET_QUIET !== '1') console.warn(`[alexnet] ${failed[0]}; using ${be.name}`);
-      return be;
+      return withPrecisionNote(be, opts);
     } catch (err) {
       if (i === order.length - 1) throw err;
       failed.push(`${e.name} backend unavailable (${(err as Error).message.split('\n')[0]})`);
@@ -69,4 +71,11 @@ export async function createBackend(name: BackendName = 'auto', opts: BackendOpt
   throw new Error('no backend registered');
 }
 
+// the native backend says itself when it cannot run bf16; the others have no bf16 path
+function withPrecisionNote(be: Backend, opts: BackendOptions): Backend {
+  if (be.name !== 'native') noteFp32Only(be.name, opts.precision);
+  return be;
+}
+
 export type { Backend, Tensor } from './backend.ts';
+export type { Precision } from './native/precision.ts';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { int, choice, VARIANTS } from './cli-opts.ts';
+import { int, choice, PRECISION_CHOICES, PRECISION_HELP, VARIANTS } from './cli-opts.ts';
 import { BACKEND_NAMES, type RegisteredBackend } from '../backend/index.ts';
 import type { CpuInfo, KernelDecision } from '../backend/native/addon.ts';
 import { describeDecision } from '../backend/native/kernels.ts';
@@ -18,7 +18,7 @@ export function isaLine(r: PeerResult): string | undefined {
   if (!r.isa) return r.cpu ? `CPU: ${r.cpu}` : undefined;
   const i = r.isa;
   const cap = i.isaCap !== i.isaDetected && i.isaCap !== 'avx512' ? ` (ALEXNET_MAX_ISA=${i.isaCap})` : '';
-  return `CPU: ${r.cpu ?? '?'}; ISA: detected ${i.isaDetected}, own kernels ${i.isaUsed}${cap}; oneDNN ${i.dnnlVersion} ${i.dnnlIsa}; conv ${i.conv}; ${i.threads} threads`;
+  return `CPU: ${r.cpu ?? '?'}; ISA: detected ${i.isaDetected}, own kernels ${i.isaUsed}${cap}; oneDNN ${i.dnnlVersion} ${i.dnnlIsa}; conv ${i.conv}; ${i.threads} threads${r.precision === 'bf16' ? '; precision bf16 (conv + fc)' : ''}`;
 }
 
 /** The environment that gives PyTorch the same ISA cap as ALEXNET_MAX_ISA (its ATen kernels and its oneDNN). */
@@ -40,7 +40,7 @@ export function kernelTable(k: NonNullable<PeerResult['kernels']>): string[] {
 }
 
 export interface BenchFigures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
-interface PeerResult extends Partial<BenchFigures> { skip?: string; cpu?: string; isa?: CpuInfo; kernels?: { file: string; timings: number; decisions: KernelDecision[] } }
+interface PeerResult extends Partial<BenchFigures> { skip?: string; cpu?: string; precision?: string; isa?: CpuInfo; kernels?: { file: string; timings: number; decisions: KernelDecision[] } }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -82,10 +82,11 @@ export function configure(cmd: Command): void {
     .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)', int('--threads'))
     .option('--steps <n>', 'measured iterations per figure (after one warm-up)', int('--steps'), 3)
     .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --backend ref)', int('--rounds'))
+    .addOption(choice('--precision <p>', `ours: ${PRECISION_HELP}`, PRECISION_CHOICES, 'fp32'))
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our exported ONNX')
     .option('--kernels', 'also print the kernel chosen by measurement per conv instance (native; ALEXNET_CONV=auto)')
     .option('--json', 'print one JSON line instead of a table')
-    .action((o: { variant: 'paper' | 'torchvision'; backend: RegisteredBackend; threads?: number; steps: number; rounds?: number; peers?: boolean; kernels?: boolean; json?: boolean }) => {
+    .action((o: { variant: 'paper' | 'torchvision'; backend: RegisteredBackend; threads?: number; precision: string; steps: number; rounds?: number; peers?: boolean; kernels?: boolean; json?: boolean }) => {
       if (o.backend === 'webgpu') {  // a time-boxed run of its own: software adapters take seconds per image
         const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/webgpu.ts', '--variant', o.variant, ...(o.json ? ['--json'] : [])], { cwd: root, stdio: 'inherit' });
         process.exitCode = r.status ?? 1;
@@ -102,7 +103,7 @@ export function configure(cmd: Command): void {
       const rounds = o.rounds ?? (o.backend === 'ref' ? 1 : 3);  // ref's training step alone takes minutes
       const py = process.env.ALEXNET_PYTHON ?? '/usr/bin/python3';
       const runs: Record<string, () => PeerResult> = {
-        ours: () => runJson(process.execPath, ['--import', 'tsx', 'bench/measure.ts', '--backend', o.backend, ...common], { ALEXNET_THREADS: String(threads), OMP_NUM_THREADS: String(threads) }),
+        ours: () => runJson(process.execPath, ['--import', 'tsx', 'bench/measure.ts', '--backend', o.backend, '--precision', o.precision, ...common], { ALEXNET_THREADS: String(threads), OMP_NUM_THREADS: String(threads) }),
       };
       if (o.peers) {
         runs.pytorch = () => {
@@ -127,7 +128,7 @@ export function configure(cmd: Command): void {
       for (const name of Object.keys(got)) if (name !== 'ours') peers[name] = combineRounds(got[name]);
       const last = got.ours[got.ours.length - 1];
       const result = {
-        variant: o.variant, backend: o.backend, threads, rounds, cpu: last.cpu, isa: last.isa, forward: ours.forward, train: ours.train, peakRssMiB: ours.peakRssMiB, peers,
+        variant: o.variant, backend: o.backend, precision: last.precision ?? 'fp32', threads, rounds, cpu: last.cpu, isa: last.isa, forward: ours.forward, train: ours.train, peakRssMiB: ours.peakRssMiB, peers,
         ...(o.kernels ? { kernels: last.kernels } : {}),
       };
       if (o.json) { console.log(JSON.stringify(result)); return; }

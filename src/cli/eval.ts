@@ -1,10 +1,10 @@
 // alexnet eval: top-1 / top-5 on an image folder, centre crop or the paper's 10 crops.
 import type { Command } from 'commander';
-import type { BackendName } from '../backend/index.ts';
-import { int, choice, BACKENDS, PROGRESS } from './cli-opts.ts';
+import type { BackendName, Precision } from '../backend/index.ts';
+import { int, choice, BACKENDS, PROGRESS, PRECISION_CHOICES, PRECISION_HELP } from './cli-opts.ts';
 import { checkDir, checkFile, checkWeights } from './errors.ts';
 
-interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: BackendName; threads?: number; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: BackendName; threads?: number; precision: Precision; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function declare(program: Command): Command {
   return program.command('eval')
@@ -20,6 +20,7 @@ export function configure(cmd: Command): void {
     .option('--batch <n>', 'batch size', int('--batch'), 64)
     .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--threads <n>', 'kernel threads', int('--threads'))
+    .addOption(choice('--precision <p>', PRECISION_HELP, PRECISION_CHOICES, 'fp32'))
     .option('--labels <file>', 'synset list to map wnid folders onto 1000-class ImageNet weights')
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
     .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
@@ -33,7 +34,7 @@ export function configure(cmd: Command): void {
       checkDir(o.data, 'image folder');
       if (o.labels) checkFile(o.labels, 'labels file');
       const ds = scanImageFolder(o.data, { limitPerClass: o.limitPerClass });
-      const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
+      const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads, o.precision);
       try {
         const map = labelMapping(ds, meta, o.labels);
         const pp = meta.preprocessing;

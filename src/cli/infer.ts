@@ -1,14 +1,14 @@
 // Shared by eval, predict and the demo: a model from a weights file, dataset label mapping.
-import { createBackend, type BackendName } from '../backend/index.ts';
+import { createBackend, type BackendName, type Precision } from '../backend/index.ts';
 import { createModel } from '../model/index.ts';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { readSynsets, type ImageFolder } from '../data/folder.ts';
 
-export async function modelFromWeights(file: string, backend: BackendName = 'auto', threads?: number): Promise<{ model: Model; meta: WeightsMeta }> {
+export async function modelFromWeights(file: string, backend: BackendName = 'auto', threads?: number, precision?: Precision): Promise<{ model: Model; meta: WeightsMeta }> {
   // the tensors stay in the file until the backend reads them into the model (openWeights)
   const { openWeights } = await import('../io/weights.ts');
   const { sd, meta } = await openWeights(file);
-  const be = await createBackend(backend, { threads });
+  const be = await createBackend(backend, { threads, precision });
   const model = await createModel({ variant: meta.variant, classes: meta.classes, backend: be, widthScale: meta.widthScale, hidden: meta.hidden });
   await model.loadStateDict(sd);
   return { model, meta };

@@ -1,11 +1,11 @@
 // alexnet predict: class probabilities for image files.
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { BackendName } from '../backend/index.ts';
-import { int, choice, BACKENDS } from './cli-opts.ts';
+import type { BackendName, Precision } from '../backend/index.ts';
+import { int, choice, BACKENDS, PRECISION_CHOICES, PRECISION_HELP } from './cli-opts.ts';
 import { checkWeights } from './errors.ts';
 
-interface Opts { weights: string; top: number; json?: boolean; tenCrop?: boolean; backend: BackendName; threads?: number }
+interface Opts { weights: string; top: number; json?: boolean; tenCrop?: boolean; backend: BackendName; threads?: number; precision: Precision }
 export interface Prediction { index: number; className: string; probability: number }
 
 export function declare(program: Command): Command {
@@ -22,11 +22,12 @@ export function configure(cmd: Command): void {
     .option('--ten-crop', 'average over the paper\'s 10 crops')
     .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
     .option('--threads <n>', 'kernel threads', int('--threads'))
+    .addOption(choice('--precision <p>', PRECISION_HELP, PRECISION_CHOICES, 'fp32'))
     .action(async (images: string[], o: Opts) => {
       // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
       const [{ prepareInput }, { disposeModel, modelFromWeights }, { softmaxRows, topK }] = await Promise.all([import('../data/preprocess.ts'), import('./infer.ts'), import('../model/postprocess.ts')]);
       checkWeights(o.weights);
-      const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads);
+      const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads, o.precision);
       const out: ({ file: string; backend: string; predictions: Prediction[] } | { file: string; error: string })[] = [];
       try {
         const c = meta.preprocessing.crop, views = o.tenCrop ? 10 : 1;

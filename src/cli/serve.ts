@@ -1,7 +1,7 @@
 // alexnet serve --weights W: the HTTP service (src/server/app.ts) with graceful SIGTERM/SIGINT shutdown.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { BACKENDS, choice, int } from './cli-opts.ts';
+import { BACKENDS, choice, int, PRECISION_CHOICES, PRECISION_HELP } from './cli-opts.ts';
 import { checkWeights } from './errors.ts';
 import type { ServerLimits } from '../server/limits.ts';
 
@@ -11,7 +11,7 @@ const FLAGS: Record<keyof ServerLimits, string> = {
 };
 
 interface ServeOptions {
-  weights?: string; port: number; host: string; run?: string; threads?: number; backend: string;
+  weights?: string; port: number; host: string; run?: string; threads?: number; backend: string; precision: 'fp32' | 'bf16';
   bodyLimit: number; maxPixels: number; timeout: number; batch: number; batchWait: number; maxQueue: number; maxInflightBytes: number; log?: boolean;
 }
 
@@ -47,6 +47,7 @@ export async function configure(cmd: Command): Promise<void> {
     .option('--run <dir>', 'training run directory for the explorer page')
     .option('--threads <n>', 'backend threads', int('--threads'))
     .addOption(choice('--backend <name>', 'compute backend', BACKENDS, 'auto'))
+    .addOption(choice('--precision <p>', PRECISION_HELP, PRECISION_CHOICES, 'fp32'))
     .option('--body-limit <bytes>', 'request body limit (413 above)', int('--body-limit', 0), DEFAULT_LIMITS.bodyLimit)
     .option('--max-pixels <n>', 'decoded pixel limit per image (413 above)', int('--max-pixels', 0), DEFAULT_LIMITS.maxPixels)
     .option('--timeout <ms>', 'per-request deadline from the first byte, slow headers and bodies included (503; 408 while receiving)', int('--timeout', 0), DEFAULT_LIMITS.timeoutMs)
@@ -70,7 +71,7 @@ export async function configure(cmd: Command): Promise<void> {
         if (found.from === 'run') runDir ??= path.dirname(found.file); // its curves on the explorer page too
         console.log(`alexnet serve: no --weights given, serving the newest ${found.from === 'cache' ? 'cached model' : 'training run'}: ${weights}`);
       }
-      const api = await load({ weights, backend: o.backend as 'auto', threads: o.threads });
+      const api = await load({ weights, backend: o.backend as 'auto', threads: o.threads, precision: o.precision });
       const app = await buildServer({ api, runDir, logger: !!o.log, limits });
       let address: string;
       try {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import type { TrainConfig } from '../train/setup.ts';
 import { checkFile, checkWeights } from './errors.ts';
-import { int, num, choice, BACKENDS, VARIANTS, PROGRESS } from './cli-opts.ts';
+import { int, num, choice, BACKENDS, PRECISION_CHOICES, PRECISION_HELP, VARIANTS, PROGRESS } from './cli-opts.ts';
 
 export function declare(program: Command): Command {
   return program.command('train')
@@ -45,6 +45,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
     .option('--seed <n>', 'seed for init, shuffling, crops and dropout (default 0)', int('--seed', 0))
     .addOption(choice('--backend <name>', 'compute backend', BACKENDS))
     .option('--threads <n>', 'kernel threads (native backend)', int('--threads'))
+    .addOption(choice('--precision <p>', `${PRECISION_HELP}; default fp32`, PRECISION_CHOICES))
     .option('--labels <file>', 'synset list ("n01440764 tench, ...") giving readable class names')
     .option('--limit-per-class <n>', 'use only the first N images of each class', int('--limit-per-class'))
     .option('--val-limit-per-class <n>', 'the same for --val', int('--val-limit-per-class'))
@@ -79,7 +80,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
         for (const [flag, what] of [['init', 'weights file'], ['labels', 'labels file'], ['stats', 'stats file']] as const) if (o[flag]) (flag === 'init' ? checkWeights : checkFile)(o[flag] as string, `--${flag} ${what}`);
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...recipeDefaults(o.recipe as TrainConfig['recipe']), data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
-        for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',
+        for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads', 'precision',
           'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'cropScale', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
           const v = pick(k);
           if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
@@ -90,7 +91,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
       const r = await train(cfg, {
         progress: o.progress as 'auto' | undefined, maxSteps: o.maxSteps as number | undefined, handleSigint: true,
         resume: o.resume as string | undefined,
-        resumeOverrides: { epochs: o.epochs as number | undefined, checkpointMinutes: o.checkpointMinutes as number | undefined, threads: o.threads as number | undefined, backend: o.backend as TrainConfig['backend'] | undefined },
+        resumeOverrides: { epochs: o.epochs as number | undefined, checkpointMinutes: o.checkpointMinutes as number | undefined, threads: o.threads as number | undefined, backend: o.backend as TrainConfig['backend'] | undefined, precision: o.precision as TrainConfig['precision'] },
       });
       const last = r.history.epochs.at(-1);
       if (!r.interrupted) {

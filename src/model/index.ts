@@ -1,6 +1,7 @@
 // createModel: the one way to get an AlexNet (either variant) on any backend.
 import { checkBackendName, createBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/backend.ts';
+import { backendPrecision } from '../backend/native/precision.ts';
 import { AlexNet } from './alexnet.ts';
 import { normaliseArch } from './spec.ts';
 import type { Model, ModelConfig } from './types.ts';
@@ -13,9 +14,10 @@ export async function createModel(cfg: ModelConfig): Promise<Model> {
   let be: Backend;
   let owns = false;
   if (typeof spec === 'string') {
-    be = await createBackend(checkBackendName(spec));
+    be = await createBackend(checkBackendName(spec), { precision: cfg.precision });
     owns = true;
   } else {
+    if (cfg.precision !== undefined && cfg.precision !== backendPrecision(spec)) throw new Error(`createModel: precision applies to a backend createModel creates (backend: 'auto' or a name); the ${spec.name} backend passed in computes in ${backendPrecision(spec)} (createBackend(name, { precision }))`);
     be = spec;
   }
   try {

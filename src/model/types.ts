@@ -1,6 +1,6 @@
 // The model contract shared by training, inference, interchange, serving and visualisation.
 import type { Backend } from '../backend/backend.ts';
-import type { BackendName } from '../backend/index.ts';
+import type { BackendName, Precision } from '../backend/index.ts';
 import type { Arena, ParamEntry } from './arena.ts';
 
 export type Variant = 'paper' | 'torchvision';
@@ -11,6 +11,8 @@ export interface ModelConfig {
   classes?: number;
   /** A backend instance, or a name for createBackend ('auto' default). */
   backend?: Backend | BackendName;
+  /** With a backend name: the precision createModel creates it in (a backend instance has its own). */
+  precision?: Precision;
   /** Seed for the paper initialisation (N(0, 0.01) weights). Default 0. */
   seed?: number;
   /** Width multiplier for reduced-width test models (1 = the real AlexNet). Default 1. */

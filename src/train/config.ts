@@ -1,6 +1,6 @@
 // A training run's configuration: what `alexnet train` and the API fill in (a recipe's defaults, then the
 // flags). Its own file so the recipes (recipe.ts) and the set-up (setup.ts) can both use it without a circle.
-import type { BackendName } from '../backend/index.ts';
+import type { BackendName, Precision } from '../backend/index.ts';
 import type { Variant } from '../model/types.ts';
 import type { ScheduleKind } from './schedule.ts';
 import type { InitScheme } from './reinit.ts';
@@ -27,6 +27,8 @@ export interface TrainConfig {
   seed: number;
   backend: BackendName;
   threads?: number;
+  /** 'bf16': bf16 convolutions and fc layers, f32 master weights, optimiser and loss (native, where the CPU has it). */
+  precision?: Precision;
   labels?: string;
   limitPerClass?: number;
   valLimitPerClass?: number;

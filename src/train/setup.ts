@@ -143,7 +143,7 @@ export async function loadInit(cfg: TrainConfig, classes: number): Promise<InitW
 
 /** Creates the model (native backend when available) from --init's weights or a fresh initialisation. */
 export async function prepareModel(cfg: TrainConfig, classes: number, progress: Progress, initBatch?: () => Promise<{ x: Float32Array; shape: [number, number, number, number] }>, init?: InitWeights): Promise<Model> {
-  const backend = await createBackend(cfg.backend, { threads: cfg.threads });
+  const backend = await createBackend(cfg.backend, { threads: cfg.threads, precision: cfg.precision });
   const widthScale = init?.widthScale ?? cfg.widthScale, hidden = init?.hidden ?? cfg.hidden;
   cfg.widthScale = widthScale; // resumed runs rebuild the same shapes from the saved config
   cfg.hidden = hidden;

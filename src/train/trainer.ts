@@ -6,6 +6,7 @@
 // NoSpaceError (one line, non-zero exit) and the previous checkpoint untouched.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { backendPrecision } from '../backend/native/precision.ts';
 import type { Model, WeightsMeta } from '../model/types.ts';
 import { Sgd } from '../optim/sgd.ts';
 import { BatchLoader } from '../data/loader.ts';
@@ -28,7 +29,7 @@ export interface RunOptions {
   /** Resume from the newest good checkpoint in this run folder. */
   resume?: string;
   /** Overrides allowed on resume (e.g. more epochs). */
-  resumeOverrides?: Partial<Pick<TrainConfig, 'epochs' | 'checkpointMinutes' | 'threads' | 'backend'>>;
+  resumeOverrides?: Partial<Pick<TrainConfig, 'epochs' | 'checkpointMinutes' | 'threads' | 'backend' | 'precision'>>;
   /** Install a SIGINT handler that checkpoints and stops (CLI: true). */
   handleSigint?: boolean;
 }
@@ -143,9 +144,9 @@ async function run(cfgIn: TrainConfig, ck: ReturnType<typeof latestCheckpoint<Ck
     log({ type: 'resume', from: path.basename(ck.file), epoch, step, supersededRecords: superseded, settings: settingsOf(cfg) });
     progress.log(`resumed from ${path.basename(ck.file)} at epoch ${epoch + 1}, step ${step}`);
   } else {
-    log({ type: 'start', settings: settingsOf(cfg), config: cfg, classes: data.classes, classNames: data.classNames, images: data.train.n, valImages: data.val?.n ?? 0, backend: model.backend.name, params: model.paramCount });
+    log({ type: 'start', settings: settingsOf(cfg), config: cfg, classes: data.classes, classNames: data.classNames, images: data.train.n, valImages: data.val?.n ?? 0, backend: model.backend.name, precision: backendPrecision(model.backend), params: model.paramCount });
   }
-  progress.log(`training ${cfg.variant} (${model.paramCount.toLocaleString()} params, ${model.backend.name} backend) on ${data.train.n} images, ${data.classes.length} classes, ` +
+  progress.log(`training ${cfg.variant} (${model.paramCount.toLocaleString()} params, ${model.backend.name} backend${backendPrecision(model.backend) === 'bf16' ? ', bf16 conv/fc' : ''}) on ${data.train.n} images, ${data.classes.length} classes, ` +
     `${data.pp.crop}px crops, batch ${cfg.batch}, ${spe} steps/epoch -> ${dir}`);
 
   const meta: WeightsMeta = { variant: cfg.variant, classes: data.classes.length, classNames: data.classNames, preprocessing: data.pp, widthScale: cfg.widthScale, hidden: cfg.hidden };

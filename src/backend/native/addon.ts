@@ -51,7 +51,8 @@ export interface CpuInfo {
 export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number }
 
 export interface NativeAddon {
-  NativeEngine: new (threads: number) => NativeEngine;
+  /** precision: 'fp32' (default) or 'bf16' (throws where bf16 is unavailable; see precision.ts) */
+  NativeEngine: new (threads: number, precision?: 'fp32' | 'bf16') => NativeEngine;
   dnnlVersion: string;
   /** Per op, the attribute names in the order `run` takes them (attrs.h; must equal the registry's ABI order). */
   opAttrs?: Record<string, string[]>;
@@ -63,6 +64,8 @@ export interface NativeAddon {
   setKernelDecisions(d: KernelDecision[]): void;
   /** How many op instances this process has timed (0 when every decision came from the cache). */
   kernelTimings(): number;
+  /** Whether oneDNN runs bf16 natively (AVX512_BF16 or AMX, after ALEXNET_MAX_ISA); absent in older builds. */
+  bf16Support?(): { available: boolean; why: string };
 }
 
 /** The source build's output. */

@@ -12,15 +12,18 @@ import { OPS, OP_NAMES, encodeAttrs, inputList, isOpName, prepare } from '../ops
 import { loadAddon, type CpuInfo, type KernelDecision, type NativeAddon, type NativeEngine } from './addon.ts';
 import { kernelCache } from './kernels.ts';
 import { lrnSupported } from './lrn.ts';
+import { resolvePrecision, type Precision } from './precision.ts';
 import { NativeTensor, arg, shapeStr } from './tensor.ts';
 
 export { NativeTensor } from './tensor.ts';
 export { BUILD_HINT } from './addon.ts';
 
-export interface NativeBackendOptions { threads?: number }
+export interface NativeBackendOptions { threads?: number; precision?: Precision }
 
 export interface NativeBackend extends Backend {
   readonly dnnlVersion: string;
+  /** What convolutions and fc layers compute in: 'bf16' only when asked for and the CPU has it (precision.ts). */
+  readonly precision: Precision;
   /** Blocking read that drains the worker queue. Internal (tests, small values); not part of the
    *  Backend contract, and refused while a host fallback is in flight. */
   readSync(t: Tensor): Float32Array | Int32Array;
@@ -78,7 +81,8 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
   let threads = defaultThreads(opts);
   // before the first op: the machine's measured kernel choices (kernels.ts)
   const cache = kernelCache(addon);
-  let engine: NativeEngine | undefined = new addon.NativeEngine(threads);
+  const precision = resolvePrecision(addon, opts.precision);
+  let engine: NativeEngine | undefined = new addon.NativeEngine(threads, precision);
   let nextId = 1;
   // Every engine call goes through the gate, so it waits behind host fallback work in flight.
   const gate = new HostGate();
@@ -113,6 +117,7 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
   const backend: NativeBackend = {
     name: 'native',
     dnnlVersion: addon.dnnlVersion,
+    precision,
     alloc(shape, dtype = 'f32') {
       checkShape('alloc', shape);
       if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`native.alloc: unknown dtype '${String(dtype)}'`);
