@@ -67,7 +67,6 @@ void bf16Conv2d(Engine &e, const Args &a, bool fuse) {
   memory src = e.as(x, pd.src_desc(), "bf16.conv.src");
   memory wm = e.weights(grouped(w, g), pd.weights_desc());
   Tens &y = e.put(a.out[0], pd.dst_desc(), g.y);
-  y.rectified = fuse;
   prim.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, e.mem(b)}, {DNNL_ARG_DST, e.mem(y)}});
   e.tag = "bf16";
 }

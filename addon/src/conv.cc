@@ -81,7 +81,7 @@ static void dnnlConv2dBackward(Engine &e, const Args &a, bool ownDw, bool ownDx)
 void conv2d(Engine &e, const Args &a) {
   // relu(y) then free(y) queued next: fuse max(., 0) as a post-op (saves a pass over y; the relu job aliases)
   const bool fuse = e.nextIsReluThenFree(a.out[0]);
-  if (bf16On(e)) return bf16Conv2d(e, a, fuse);
+  if (bf16On(e)) { bf16Conv2d(e, a, fuse); if (fuse) e.markReluApplied(a.out[0]); return; }
   Tens &x = e.get(a.in[0]);
   const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a.attrs<Conv2dAttrs>()).key, layoutName(x));
   runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
