@@ -5,6 +5,7 @@
 #include "conv_fast.h"
 #include "cpu.h"
 #include "engine.h"
+#include "kernels_avx512.h"
 
 #include <omp.h>
 
@@ -82,7 +83,7 @@ void conv2d(Engine &e, const Args &a) {
   const bool fuse = e.nextIsReluThenFree(a.out[0]);
   Tens &x = e.get(a.in[0]);
   const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a).key, layoutName(x));
-  runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
+  runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2dAvx512(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
 }
 
 static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {

@@ -87,9 +87,14 @@ bool lookup(const std::string &key, Decision &d) {
 void runChosen(Engine &e, const std::string &key, const Candidates &c) {
   const ConvMode m = convMode();
   if (m == ConvMode::dnnl || !fastConvEnabled()) return c.dnnl();
+  runMeasured(e, key, c, m == ConvMode::own ? 1 : 0);
+}
+
+void runMeasured(Engine &e, const std::string &key, const Candidates &c, int force) {
+  if (force < 0) return c.dnnl();
   Decision d;
-  if (m == ConvMode::own || lookup(key, d)) {
-    if ((m == ConvMode::own || d.own) && c.own()) return;
+  if (force > 0 || lookup(key, d)) {
+    if ((force > 0 || d.own) && c.own()) return;
     return c.dnnl();
   }
   // Measure: each candidate twice (the first run also pays one-time work: weight transforms, primitive JIT), the
@@ -119,6 +124,15 @@ void runChosen(Engine &e, const std::string &key, const Candidates &c) {
   if (d.own) timed([&] { c.own(); });
   e.tag = (d.own ? e.tag : std::string("oneDNN")) + ", timed";
   ++timings;
+}
+
+int recorded(const std::string &key) {
+  Decision d;
+  return lookup(key, d) ? (d.own ? 1 : -1) : 0;
+}
+
+std::string decisionKey(const std::string &op, const std::string &shape, const std::string &layouts) {
+  return op + "|" + shape + "|" + layouts + "|t" + std::to_string(omp_get_max_threads());
 }
 
 std::string layoutName(const Tens &t) {
@@ -204,6 +218,11 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
                     Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue()});
     }
     return info.Env().Undefined();
+  }));
+  exports.Set("sgemmPeak", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
+    const int n = info[0].ToNumber().Int32Value(), reps = info[1].ToNumber().Int32Value(), t = info[2].ToNumber().Int32Value();
+    if (n < 16 || n > 16384 || reps < 1 || t < 1) throw Napi::Error::New(info.Env(), "sgemmPeak: want n in 16..16384, reps >= 1, threads >= 1");
+    return Napi::Number::New(info.Env(), sgemmPeak(n, reps, t));
   }));
   exports.Set("kernelTimings", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
     return Napi::Number::New(info.Env(), double(timings.load()));

@@ -49,14 +49,16 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
     }
   });
 
-  test('the AVX-512 GEMM tile and the AVX2 one compute the same bits (Winograd forward, dx and dw)', () => {
+  test('the AVX-512 kernels and the AVX2 ones compute the same bits (Winograd forward, dx and dw; conv1)', () => {
     const wide = probe({ ALEXNET_CONV: 'own' }), narrow = probe({ ALEXNET_CONV: 'own', ALEXNET_MAX_ISA: 'avx2' });
     if (wide.info.isaUsed !== 'avx512') return;  // no AVX-512 here: the AVX2 tile runs in both
     assert.equal(narrow.info.isaUsed, 'avx2');
     assert.ok(own(wide).some((k) => /winograd/.test(k)), wide.profile.join('; '));
-    // the Winograd case's y, dw, db, dx (conv1's forward may differ: forced own leaves it to oneDNN where oneDNN
-    // has a direct kernel, which it has at AVX-512 and not at AVX2)
-    assert.deepEqual(wide.outs.slice(0, 4), narrow.outs.slice(0, 4));
+    // conv1's forward: the AVX-512 direct kernel (conv1_avx512.cc) against the AVX2 phase-split GEMM
+    assert.ok(wide.profile.some((k) => /^conv2d 2x3x31x29 \[direct avx512/.test(k)), wide.profile.join('; '));
+    assert.ok(narrow.profile.some((k) => /^conv2d 2x3x31x29 \[im2col\+gemm/.test(k)), narrow.profile.join('; '));
+    // every output: the Winograd case's y, dw, db, dx and conv1's y, dw, db
+    assert.deepEqual(wide.outs, narrow.outs);
   });
 
   test('an unknown cap is one clear error', () => {
