@@ -69,7 +69,7 @@ bool fastConvEnabled() { return ownIsa() >= Isa::avx2 && convMode() != ConvMode:
 
 namespace {
 
-struct Decision { bool own; double ownMs, dnnlMs; };
+struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; };  // kernel: the winner's name
 std::mutex mu;
 std::map<std::string, Decision> table;
 std::atomic<int64_t> timings{0};
@@ -102,6 +102,7 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   using clk = std::chrono::steady_clock;
   auto timed = [&](const std::function<void()> &f) {
     if (c.restore) c.restore();
+    e.tag.clear();  // each trial names its own kernel
     const auto t0 = clk::now();
     f();
     e.strm.wait();
@@ -112,9 +113,11 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   double own = timed([&] { applies = c.own(); });
   if (!applies) return c.dnnl();  // touched nothing: the only candidate is oneDNN, nothing to decide
   own = std::min(own, timed([&] { c.own(); }));
+  const std::string ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
   double dn = timed(c.dnnl);
   dn = std::min(dn, timed(c.dnnl));
-  d = Decision{own < dn, own, dn};
+  const std::string dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
+  d = Decision{own < dn, own, dn, own < dn ? ownName : dnnlName};
   {
     // another engine of the process may have decided the same instance meanwhile: its decision stands, so that
     // every call of the instance runs one kernel
@@ -122,7 +125,7 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     d = table.emplace(key, d).first->second;
   }
   if (d.own) timed([&] { c.own(); });
-  e.tag = (d.own ? e.tag : std::string("oneDNN")) + ", timed";
+  e.tag = (d.own ? e.tag : dnnlName) + ", timed";
   ++timings;
 }
 
@@ -202,6 +205,7 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
       o.Set("choice", kv.second.own ? "own" : "dnnl");
       o.Set("ownMs", kv.second.ownMs);
       o.Set("dnnlMs", kv.second.dnnlMs);
+      if (!kv.second.kernel.empty()) o.Set("kernel", kv.second.kernel);
       arr.Set(i++, o);
     }
     return arr;
@@ -214,8 +218,10 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
       Napi::Object o = arr.Get(i).As<Napi::Object>();
       const std::string choice = o.Get("choice").As<Napi::String>().Utf8Value();
       if (choice != "own" && choice != "dnnl") throw Napi::Error::New(info.Env(), "setKernelDecisions: choice must be own or dnnl, got " + choice);
+      const Napi::Value k = o.Get("kernel");
       table.emplace(o.Get("key").As<Napi::String>().Utf8Value(),
-                    Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue()});
+                    Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue(),
+                             k.IsString() ? k.As<Napi::String>().Utf8Value() : std::string()});
     }
     return info.Env().Undefined();
   }));

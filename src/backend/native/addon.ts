@@ -47,8 +47,10 @@ export interface CpuInfo {
   conv: 'auto' | 'own' | 'dnnl';
 }
 
-/** One measured kernel choice: key "op|shape,attrs|layouts|t<threads>", the winner and both timings. */
-export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number }
+/** One measured kernel choice: key "op|shape,attrs|layouts|t<threads>", the winner and both timings; kernel: the
+ *  winner's name as the op reports it ("winograd F(4,3)", "openblas", "oneDNN"; absent in older cache files).
+ *  For the fc products (linear*) "own" is OpenBLAS and "dnnl" oneDNN's sgemm. */
+export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number; kernel?: string }
 
 export interface NativeAddon {
   NativeEngine: new (threads: number) => NativeEngine;
@@ -63,6 +65,8 @@ export interface NativeAddon {
   setKernelDecisions(d: KernelDecision[]): void;
   /** How many op instances this process has timed (0 when every decision came from the cache). */
   kernelTimings(): number;
+  /** GFLOP/s of the linked OpenBLAS's sgemm on n x n x n, best of reps, with `threads` threads (absent in older addons). */
+  sgemmPeak?(n: number, reps: number, threads: number): number;
 }
 
 /** The source build's output. */
