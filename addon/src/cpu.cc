@@ -98,7 +98,10 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     return c.dnnl();
   }
   // Measure: each candidate twice (the first run also pays one-time work: weight transforms, primitive JIT), the
-  // faster of the two counts; the winner runs last so its outputs are the ones left behind.
+  // faster of the two counts; the winner runs last so its outputs are the ones left behind. Interleaved (own,
+  // oneDNN, own, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
+  // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
+  // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
   using clk = std::chrono::steady_clock;
   auto timed = [&](const std::function<void()> &f) {
     if (c.restore) c.restore();
@@ -112,9 +115,9 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   bool applies = true;
   double own = timed([&] { applies = c.own(); });
   if (!applies) return c.dnnl();  // touched nothing: the only candidate is oneDNN, nothing to decide
+  double dn = timed(c.dnnl);
   own = std::min(own, timed([&] { c.own(); }));
   const std::string ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
-  double dn = timed(c.dnnl);
   dn = std::min(dn, timed(c.dnnl));
   const std::string dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
   d = Decision{own < dn, own, dn, own < dn ? ownName : dnnlName};

@@ -93,8 +93,8 @@ static void weightGradient(Engine &e, int64_t N, int64_t I, int64_t O, const flo
     const int64_t rows = std::min<int64_t>(O, std::max<int64_t>(16, (int64_t(32) << 20) / int64_t(sizeof(float) * I)));
     std::vector<float> tmp(size_t(rows * I));
     runMeasured(e, key,
-                {[&] { gemm(true, true, false, rows, I, N, dy, O, x, I, 0.f, tmp.data(), I); return true; },
-                 [&] { gemm(false, true, false, rows, I, N, dy, O, x, I, 0.f, tmp.data(), I); }, {}, {}},
+                {[&] { gemm(true, true, false, rows, I, N, dy, O, x, I, 0.f, tmp.data(), I); e.tag = "openblas"; return true; },
+                 [&] { gemm(false, true, false, rows, I, N, dy, O, x, I, 0.f, tmp.data(), I); e.tag = "oneDNN sgemm"; }, {}, {}},
                 0);
     choice = recorded(key);
   }
