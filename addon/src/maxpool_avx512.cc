@@ -1,12 +1,13 @@
 // Max-pooling on the nChw16c layout (no padding, kernel <= 15), AVX-512:
 //   x nChw16c (N,C,H,W) -> y nChw16c (N,C,P,Q), argmax u8 (N,C,P,Q) = window tap kh*k+kw of the (first) maximum,
 //   in y's element order; dx = the backward of that, assigned, in x's layout.
-// nChw16c is what oneDNN's AVX-512 convolutions leave, and the kernel choice picks those for conv2-conv5 in
-// training on AVX-512 machines; without this file every such pool went to oneDNN's pooling (measured, Zen 5,
-// 2 threads, batch 128: oneDNN's pool1 forward+backward about 1.5x the time of the blocked kernel on nChw8c for
-// the same data). One 16-channel zmm per output pixel, the argmax as a byte per element (oneDNN's workspace is
-// the same size), the tie rule (strictly greater: the first maximum wins) and the summation order of the AVX2
-// nChw8c kernel (maxpool_blk.cc), so both give the same bits. Which one runs is decided by measurement (cpu.h).
+// nChw16c is what oneDNN's AVX-512 convolutions leave, and the kernel choice picks those for some layers on
+// AVX-512 machines; without this file every such pool went to oneDNN's pooling. One 16-channel zmm per output
+// pixel, the argmax as a byte per element (oneDNN's workspace is the same size), the tie rule (strictly greater:
+// the first maximum wins) and the summation order of the AVX2 nChw8c kernel (maxpool_blk.cc), so both give the
+// same bits. Whether it pays is left to the measurement (cpu.h): bench/pool.ts on a busy 2-core Zen 5 (1 Dec
+// 2026, a training run alongside) could not separate the two (pool1 at batch 64, forward + backward, best of 8:
+// 59 and 93 ms ours against 43 and 54 ms oneDNN's in two alternating pairs, medians within each other's spread).
 #include "kernels_avx512.h"
 
 #include "conv_fast.h"
