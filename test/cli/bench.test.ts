@@ -79,3 +79,9 @@ test('targets: ratios against PyTorch and the faster onnxruntime graph, memory a
   assert.match(targetLines(ts)[3], /^ {2}met {4} {2}peak memory vs PyTorch: 0\.80x \(want <= 1x\)$/);
   assert.match(targetLines(ts)[2], /NOT met +forward b1 vs onnxruntime: 0\.83x \(want >= 1x\)/);
 });
+
+test('combineRounds: peak RSS from the rounds that timed no kernel, when there are any', () => {
+  const k = (timings: number) => ({ file: 'f', timings, decisions: [] });
+  assert.equal(combineRounds([{ ...r(1, 1, 1, 2000), kernels: k(44) }, { ...r(1, 1, 1, 1500), kernels: k(0) }, { ...r(1, 1, 1, 1600), kernels: k(0) }]).peakRssMiB, 1600);
+  assert.equal(combineRounds([{ ...r(1, 1, 1, 2000), kernels: k(44) }]).peakRssMiB, 2000);
+});
