@@ -61,6 +61,15 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
     assert.deepEqual(wide.outs, narrow.outs);
   });
 
+  test('splitting a small Winograd conv across threads (tiles and output channels) leaves the bits alone', () => {
+    // 24 tiles on 2 threads: two chunks, each split in output channels; on 1 thread: one chunk, no split
+    const one = probe({ ALEXNET_CONV: 'own', ALEXNET_PROBE_THREADS: '1' }), two = probe({ ALEXNET_CONV: 'own' });
+    if (one.info.isaUsed === 'none') return;
+    assert.ok(two.profile.some((k) => /^conv2d 2x16x13x11 \[winograd/.test(k)), two.profile.join('; '));
+    // the Winograd case's y and dx, conv1's y
+    for (const i of [0, 3, 4]) assert.deepEqual(one.outs[i], two.outs[i], `output ${i}`);
+  });
+
   test('an unknown cap is one clear error', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/backend/native/index.ts').then((m) => m.createNativeBackend()).catch((e) => { console.log('ERR ' + e.message); })"],
       { cwd: root, encoding: 'utf8', env: { ...process.env, ALEXNET_MAX_ISA: 'avx9' } });
