@@ -84,7 +84,7 @@ const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a 
 
 export function declare(program: Command): Command {
   return program.command('bench')
-    .description('images/s for forward (batch 1, 64) and a training step (batch 128), peak memory; --peers runs PyTorch and onnxruntime side by side');
+    .description('images/s for forward (batch 1, 64) and a training step (batch 128) with their share of the GEMM roofline, peak memory, the kernel chosen per layer; --peers adds PyTorch and onnxruntime, the ALEXNET_MAX_ISA=avx2 pass and the targets');
 }
 
 type Opts = {
