@@ -18,6 +18,7 @@
 
 #include "cpu.h"
 #include "winograd.h"
+#include "winograd_avx512.h"
 
 namespace an {
 
@@ -124,9 +125,13 @@ AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, 
 AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, int64_t k0, int64_t k1, const float *x, const float *U,
                 const float *bias, float *y, float *V, float *M, bool relu) {
   const int64_t CB = g.C / 8, KB = g.K / 8, tpi = g.th * g.tw;
+  static const bool wide = ownIsa() >= Isa::avx512;  // two blocks per zmm (winograd_avx512.h)
   for (int64_t tl = 0; tl < n; ++tl) {
     const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
-    for (int64_t cb = 0; cb < g.Cg / 8; ++cb) {
+    int64_t cb = 0;
+    for (const float *x0 = x + ((img * CB + gi * g.Cg / 8) * g.H) * g.W * 8; wide && cb + 1 < g.Cg / 8; cb += 2)
+      inputTransformPair(g, x0 + cb * g.H * g.W * 8, x0 + (cb + 1) * g.H * g.W * 8, ty, tx, V + tl * g.Cg + cb * 8, tc * g.Cg);
+    for (; cb < g.Cg / 8; ++cb) {
       const float *xb = x + ((img * CB + gi * g.Cg / 8 + cb) * g.H) * g.W * 8;
       __m256 d[A * A];
       inputTransform(g, xb, ty, tx, d);
@@ -139,7 +144,15 @@ AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, int
     pointGemm(n6, g.Cg, g.Kg, k0, k1, V + p * tc * g.Cg, U + (gi * A * A + p) * g.Cg * g.Kg, M + p * tc * g.Kg);
   for (int64_t tl = 0; tl < n; ++tl) {
     const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
-    for (int64_t kb = k0 / 8; kb < k1 / 8; ++kb) {
+    int64_t kb = k0 / 8;
+    for (; wide && kb + 1 < k1 / 8; kb += 2) {
+      const int64_t k = gi * g.Kg / 8 + kb;
+      float *yb = y + ((img * KB + k) * g.H) * g.W * 8;
+      const float *bk = bias ? bias + k * 8 : nullptr;
+      if (g.m == 4) outputTilePair<4>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, yb + g.H * g.W * 8, ty, tx, bk, relu);
+      else outputTilePair<2>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, yb + g.H * g.W * 8, ty, tx, bk, relu);
+    }
+    for (; kb < k1 / 8; ++kb) {
       const int64_t k = gi * g.Kg / 8 + kb;
       float *yb = y + ((img * KB + k) * g.H) * g.W * 8;
       const __m256 b = bias ? _mm256_loadu_ps(bias + k * 8) : _mm256_setzero_ps();
