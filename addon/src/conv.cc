@@ -6,6 +6,7 @@
 #include "cpu.h"
 #include "engine.h"
 #include "precision.h"  // bf16 mode: bf16_conv.cc
+#include "kernels_avx512.h"
 
 #include <omp.h>
 
@@ -84,7 +85,7 @@ void conv2d(Engine &e, const Args &a) {
   if (bf16On(e)) { bf16Conv2d(e, a, fuse); if (fuse) e.markReluApplied(a.out[0]); return; }
   Tens &x = e.get(a.in[0]);
   const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a.attrs<Conv2dAttrs>()).key, layoutName(x));
-  runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
+  runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2dAvx512(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}});
   if (fuse) e.markReluApplied(a.out[0]);  // every candidate applied it (the fuse argument)
 }
 

@@ -27,6 +27,7 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu);
 bool gemmConv2dBackwardWeights(Engine &e, const Args &a);
 
 // Max-pooling forward/backward on nChw8c without padding (maxpool_blk.cc); false: oneDNN's pooling.
+extern const CacheKind kPoolTaps;  // the blocked max-pools' argmax cache (8c and 16c)
 bool blockedMaxPool(Engine &e, const Args &a);
 bool blockedMaxPoolBackward(Engine &e, const Args &a);
 

@@ -69,7 +69,7 @@ bool fastConvEnabled() { return ownIsa() >= Isa::avx2 && convMode() != ConvMode:
 
 namespace {
 
-struct Decision { bool own; double ownMs, dnnlMs; };
+struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; };  // kernel: the winner's name
 std::mutex mu;
 std::map<std::string, Decision> table;
 std::atomic<int64_t> timings{0};
@@ -87,16 +87,25 @@ bool lookup(const std::string &key, Decision &d) {
 void runChosen(Engine &e, const std::string &key, const Candidates &c) {
   const ConvMode m = convMode();
   if (m == ConvMode::dnnl || !fastConvEnabled()) return c.dnnl();
+  runMeasured(e, key, c, m == ConvMode::own ? 1 : 0);
+}
+
+void runMeasured(Engine &e, const std::string &key, const Candidates &c, int force) {
+  if (force < 0) return c.dnnl();
   Decision d;
-  if (m == ConvMode::own || lookup(key, d)) {
-    if ((m == ConvMode::own || d.own) && c.own()) return;
+  if (force > 0 || lookup(key, d)) {
+    if ((force > 0 || d.own) && c.own()) return;
     return c.dnnl();
   }
   // Measure: each candidate twice (the first run also pays one-time work: weight transforms, primitive JIT), the
-  // faster of the two counts; the winner runs last so its outputs are the ones left behind.
+  // faster of the two counts; the winner runs last so its outputs are the ones left behind. Interleaved (own,
+  // oneDNN, own, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
+  // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
+  // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
   using clk = std::chrono::steady_clock;
   auto timed = [&](const std::function<void()> &f) {
     if (c.restore) c.restore();
+    e.tag.clear();  // each trial names its own kernel
     const auto t0 = clk::now();
     f();
     e.strm.wait();
@@ -106,10 +115,12 @@ void runChosen(Engine &e, const std::string &key, const Candidates &c) {
   bool applies = true;
   double own = timed([&] { applies = c.own(); });
   if (!applies) return c.dnnl();  // touched nothing: the only candidate is oneDNN, nothing to decide
-  own = std::min(own, timed([&] { c.own(); }));
   double dn = timed(c.dnnl);
+  own = std::min(own, timed([&] { c.own(); }));
+  const std::string ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
   dn = std::min(dn, timed(c.dnnl));
-  d = Decision{own < dn, own, dn};
+  const std::string dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
+  d = Decision{own < dn, own, dn, own < dn ? ownName : dnnlName};
   {
     // another engine of the process may have decided the same instance meanwhile: its decision stands, so that
     // every call of the instance runs one kernel
@@ -117,8 +128,17 @@ void runChosen(Engine &e, const std::string &key, const Candidates &c) {
     d = table.emplace(key, d).first->second;
   }
   if (d.own) timed([&] { c.own(); });
-  e.tag = (d.own ? e.tag : std::string("oneDNN")) + ", timed";
+  e.tag = (d.own ? e.tag : dnnlName) + ", timed";
   ++timings;
+}
+
+int recorded(const std::string &key) {
+  Decision d;
+  return lookup(key, d) ? (d.own ? 1 : -1) : 0;
+}
+
+std::string decisionKey(const std::string &op, const std::string &shape, const std::string &layouts) {
+  return op + "|" + shape + "|" + layouts + "|t" + std::to_string(omp_get_max_threads());
 }
 
 std::string layoutName(const Tens &t) {
@@ -188,6 +208,7 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
       o.Set("choice", kv.second.own ? "own" : "dnnl");
       o.Set("ownMs", kv.second.ownMs);
       o.Set("dnnlMs", kv.second.dnnlMs);
+      if (!kv.second.kernel.empty()) o.Set("kernel", kv.second.kernel);
       arr.Set(i++, o);
     }
     return arr;
@@ -200,10 +221,17 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
       Napi::Object o = arr.Get(i).As<Napi::Object>();
       const std::string choice = o.Get("choice").As<Napi::String>().Utf8Value();
       if (choice != "own" && choice != "dnnl") throw Napi::Error::New(info.Env(), "setKernelDecisions: choice must be own or dnnl, got " + choice);
+      const Napi::Value k = o.Get("kernel");
       table.emplace(o.Get("key").As<Napi::String>().Utf8Value(),
-                    Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue()});
+                    Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue(),
+                             k.IsString() ? k.As<Napi::String>().Utf8Value() : std::string()});
     }
     return info.Env().Undefined();
+  }));
+  exports.Set("sgemmPeak", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
+    const int n = info[0].ToNumber().Int32Value(), reps = info[1].ToNumber().Int32Value(), t = info[2].ToNumber().Int32Value();
+    if (n < 16 || n > 16384 || reps < 1 || t < 1) throw Napi::Error::New(info.Env(), "sgemmPeak: want n in 16..16384, reps >= 1, threads >= 1");
+    return Napi::Number::New(info.Env(), sgemmPeak(n, reps, t));
   }));
   exports.Set("kernelTimings", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
     return Napi::Number::New(info.Env(), double(timings.load()));

@@ -30,6 +30,18 @@ struct Candidates {
 // candidate twice, timed, keeping the faster (the outputs left behind are the winner's).
 class Engine;
 void runChosen(Engine &e, const std::string &key, const Candidates &c);
+// The same choice for candidates that do not depend on our ISA or ALEXNET_CONV (OpenBLAS against oneDNN for the
+// fc layers): force > 0 runs own, < 0 runs dnnl, 0 the recorded decision or else a measurement. runChosen is
+// this with ALEXNET_CONV and the ISA cap applied first.
+void runMeasured(Engine &e, const std::string &key, const Candidates &c, int force);
+// The decision recorded for key: +1 own, -1 dnnl, 0 none yet (a trial on a stand-in problem records one, and
+// the caller then runs the real problem on the winner).
+int recorded(const std::string &key);
+// "op|shape|layouts|t<threads in force>": the key of one op instance in the decision table.
+std::string decisionKey(const std::string &op, const std::string &shape, const std::string &layouts);
+// The machine's measured fp32 peak: GFLOP/s of the linked OpenBLAS's sgemm on n x n x n with `threads` threads,
+// the best of `reps` (linear.cc). OpenBLAS's kernel is what OPENBLAS_CORETYPE, when set, selects.
+double sgemmPeak(int n, int reps, int threads);
 // oneDNN's layout tag for md when it is a common one ("nchw", "nChw8c", "nChw16c", "nhwc"), else "blocked".
 struct Tens;
 std::string layoutName(const Tens &t);

@@ -14,12 +14,12 @@
 
 namespace an {
 
+// the argmax: the window tap of each output element (u8, in y's blocked order: 8c here, 16c in maxpool_avx512.cc)
+extern const CacheKind kPoolTaps{"a blocked maxPool argmax"};
+
 namespace {
 
 struct PoolGeo { int64_t N, CB, H, W, P, Q, k, s; };
-
-// the argmax: the window tap of each output element (u8, nChw8c order)
-const CacheKind kPoolTaps{"a blocked maxPool argmax"};
 
 bool poolGeo(const Tens &x, const Args &a, PoolGeo &g) {
   const PoolAttrs &at = a.attrs<PoolAttrs>();

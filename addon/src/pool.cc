@@ -3,7 +3,9 @@
 #include <cstring>
 
 #include "conv_fast.h"
+#include "cpu.h"
 #include "engine.h"
+#include "kernels_avx512.h"
 
 namespace an {
 
@@ -38,9 +40,19 @@ pooling_forward::primitive_desc maxFwdPd(Engine &e, const Tens &x, const PoolSha
 
 }  // namespace
 
-// in: x; out: y, argmax; attrs: kernel, stride, pad
+static void dnnlMaxPool(Engine &e, const Args &a);
+
+// in: x; out: y, argmax; attrs: kernel, stride, pad.  Our blocked kernels (nChw16c on AVX-512, nChw8c on AVX2)
+// or oneDNN's, chosen by measurement per instance (cpu.h); the backward follows the forward's argmax kind.
 void maxPool(Engine &e, const Args &a) {
-  if (blockedMaxPool(e, a)) return;
+  const Tens &x = e.get(a.in[0]);
+  const PoolAttrs &at = a.attrs<PoolAttrs>();
+  const std::string shape = dimsKey(x.d) + "|" + std::to_string(at.kernel) + "," + std::to_string(at.stride) + "," + std::to_string(at.pad);
+  runChosen(e, decisionKey("maxPool", shape, layoutName(x)),
+            {[&] { return blockedMaxPool16(e, a) || blockedMaxPool(e, a); }, [&] { dnnlMaxPool(e, a); }, {}, {}});
+}
+
+static void dnnlMaxPool(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   PoolShape s = poolShape(x, a);
   auto pd = maxFwdPd(e, x, s);
@@ -54,7 +66,7 @@ void maxPool(Engine &e, const Args &a) {
 
 // in: x, argmax, dy; out: dx
 void maxPoolBackward(Engine &e, const Args &a) {
-  if (blockedMaxPoolBackward(e, a)) return;
+  if (blockedMaxPool16Backward(e, a) || blockedMaxPoolBackward(e, a)) return;
   Tens &x = e.get(a.in[0]);
   Tens &ws = e.get(a.in[1]);
   Tens &dy = e.get(a.in[2]);

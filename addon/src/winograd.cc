@@ -18,6 +18,7 @@
 
 #include "cpu.h"
 #include "winograd.h"
+#include "winograd_avx512.h"
 
 namespace an {
 
@@ -93,8 +94,9 @@ AVX2 void outputTile(const Geo &g, const float *mp, int64_t ldPoint, float *yb, 
 // M[p] (n6 x Kg) = V[p] (n6 x Cg) * U[p] for one tile point; U panels stay in L1 while the rows stream from L2
 // AVX-512 (when the CPU has it and ALEXNET_MAX_ISA allows it): 16-column panels in one zmm, 12 rows at a time;
 // the last 8-column panel (Kg % 16 == 8) stays on the AVX2 tile.
-AVX512 __attribute__((noinline)) void pointGemm512(int64_t n6, int64_t Cg, int64_t Kg, const float *V, const float *U, float *M) {
-  for (int64_t kp = 0; kp < Kg; kp += 16) {
+// Columns [k0, k1) only (multiples of 16, or Kg): a batch-1 conv splits the output channels across threads.
+AVX512 __attribute__((noinline)) void pointGemm512(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, const float *V, const float *U, float *M) {
+  for (int64_t kp = k0; kp < k1; kp += 16) {
     const float *u = U + kp * Cg;
     if (Kg - kp < 16) {
       for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 1>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
@@ -106,10 +108,10 @@ AVX512 __attribute__((noinline)) void pointGemm512(int64_t n6, int64_t Cg, int64
   }
 }
 
-AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, const float *V, const float *U, float *M) {
+AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, const float *V, const float *U, float *M) {
   static const bool wide = ownIsa() >= Isa::avx512;
-  if (wide) return pointGemm512(n6, Cg, Kg, V, U, M);
-  for (int64_t kp = 0; kp < Kg; kp += 16) {
+  if (wide) return pointGemm512(n6, Cg, Kg, k0, k1, V, U, M);
+  for (int64_t kp = k0; kp < k1; kp += 16) {
     const float *u = U + kp * Cg;
     if (Kg - kp >= 16)
       for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 2>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
@@ -118,13 +120,18 @@ AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, const float *V, const fl
   }
 }
 
-// One chunk of tiles [t0, t0 + n) of group gi: transform in, 36 GEMMs, transform out.
-AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, const float *x, const float *U, const float *bias,
-                float *y, float *V, float *M, bool relu) {
+// One chunk of tiles [t0, t0 + n) of group gi, output channels [k0, k1) of the group: transform in, 36 GEMMs,
+// transform out.
+AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, int64_t k0, int64_t k1, const float *x, const float *U,
+                const float *bias, float *y, float *V, float *M, bool relu) {
   const int64_t CB = g.C / 8, KB = g.K / 8, tpi = g.th * g.tw;
+  static const bool wide = ownIsa() >= Isa::avx512;  // two blocks per zmm (winograd_avx512.h)
   for (int64_t tl = 0; tl < n; ++tl) {
     const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
-    for (int64_t cb = 0; cb < g.Cg / 8; ++cb) {
+    int64_t cb = 0;
+    for (const float *x0 = x + ((img * CB + gi * g.Cg / 8) * g.H) * g.W * 8; wide && cb + 1 < g.Cg / 8; cb += 2)
+      inputTransformPair(g, x0 + cb * g.H * g.W * 8, x0 + (cb + 1) * g.H * g.W * 8, ty, tx, V + tl * g.Cg + cb * 8, tc * g.Cg);
+    for (; cb < g.Cg / 8; ++cb) {
       const float *xb = x + ((img * CB + gi * g.Cg / 8 + cb) * g.H) * g.W * 8;
       __m256 d[A * A];
       inputTransform(g, xb, ty, tx, d);
@@ -134,10 +141,18 @@ AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, con
   const int64_t n6 = (n + 5) / 6 * 6;  // the kernel works on 6 rows: zero the padding rows (no denormal garbage)
   for (int p = 0; p < A * A; ++p) std::memset(V + (p * tc + n) * g.Cg, 0, size_t(n6 - n) * g.Cg * sizeof(float));
   for (int p = 0; p < A * A; ++p)
-    pointGemm(n6, g.Cg, g.Kg, V + p * tc * g.Cg, U + (gi * A * A + p) * g.Cg * g.Kg, M + p * tc * g.Kg);
+    pointGemm(n6, g.Cg, g.Kg, k0, k1, V + p * tc * g.Cg, U + (gi * A * A + p) * g.Cg * g.Kg, M + p * tc * g.Kg);
   for (int64_t tl = 0; tl < n; ++tl) {
     const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
-    for (int64_t kb = 0; kb < g.Kg / 8; ++kb) {
+    int64_t kb = k0 / 8;
+    for (; wide && kb + 1 < k1 / 8; kb += 2) {
+      const int64_t k = gi * g.Kg / 8 + kb;
+      float *yb = y + ((img * KB + k) * g.H) * g.W * 8;
+      const float *bk = bias ? bias + k * 8 : nullptr;
+      if (g.m == 4) outputTilePair<4>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, yb + g.H * g.W * 8, ty, tx, bk, relu);
+      else outputTilePair<2>(g, M + tl * g.Kg + kb * 8, tc * g.Kg, yb, yb + g.H * g.W * 8, ty, tx, bk, relu);
+    }
+    for (; kb < k1 / 8; ++kb) {
       const int64_t k = gi * g.Kg / 8 + kb;
       float *yb = y + ((img * KB + k) * g.H) * g.W * 8;
       const __m256 b = bias ? _mm256_loadu_ps(bias + k * 8) : _mm256_setzero_ps();
@@ -166,8 +181,17 @@ const float *packedWeights(Engine &e, const Tens &w, const Geo &g, bool bwd) {
 // y (N,K,H,W) nChw8c = Winograd conv of x (N,C,H,W) nChw8c with packed U, + bias (may be null), ReLU
 void run(Engine &e, const Geo &g, const float *x, const float *U, const float *bias, float *y, bool relu) {
   const int nthr = std::max(1, omp_get_max_threads());
-  const int64_t tc = (std::min(tilesPerChunk(), (g.T + nthr - 1) / nthr) + 5) / 6 * 6;  // rows of V/M per point
-  const int64_t nChunks = (g.T + tc - 1) / tc, items = g.G * nChunks;
+  // rows of V/M per point: at most tilesPerChunk() tiles, and the same number of chunks for every thread (a
+  // remainder chunk left one thread idle for up to a third of conv2 at batch 1: 196 tiles as 66 + 66 + 64)
+  const int64_t perThread = (g.T + nthr - 1) / nthr, chunksPerThread = (perThread + tilesPerChunk() - 1) / tilesPerChunk();
+  const int64_t tc = ((perThread + chunksPerThread - 1) / chunksPerThread + 5) / 6 * 6;
+  const int64_t nChunks = (g.T + tc - 1) / tc;
+  // Too few chunks to keep every thread busy (conv3-conv5 at batch 1: 16 tiles, 12 + 4 at 6-row granularity): split
+  // the output channels too, in 16-column panels, each split a thread's share of every chunk. Each output element
+  // is still summed by one GEMM row in the same order, so the bits do not depend on the split.
+  const int64_t panels = (g.Kg + 15) / 16;
+  const int64_t kSplit = g.G * nChunks >= 2 * nthr ? 1 : std::min<int64_t>(panels, nthr);
+  const int64_t items = kSplit * g.G * nChunks;
   std::vector<float *> V(nthr), M(nthr);
   for (int i = 0; i < nthr; ++i) {
     V[i] = static_cast<float *>(e.scratch("wino.V" + std::to_string(i), size_t(A * A) * tc * g.Cg * sizeof(float)));
@@ -176,8 +200,9 @@ void run(Engine &e, const Geo &g, const float *x, const float *U, const float *b
 #pragma omp parallel for schedule(static) num_threads(nthr)
   for (int64_t it = 0; it < items; ++it) {
     const int tid = omp_get_thread_num();
-    const int64_t gi = it / nChunks, t0 = (it % nChunks) * tc;
-    chunk(g, gi, t0, std::min(tc, g.T - t0), tc, x, U, bias, y, V[tid], M[tid], relu);
+    const int64_t ks = it / (g.G * nChunks), rest = it % (g.G * nChunks), gi = rest / nChunks, t0 = (rest % nChunks) * tc;
+    const int64_t k0 = ks * panels / kSplit * 16, k1 = std::min(g.Kg, (ks + 1) * panels / kSplit * 16);
+    chunk(g, gi, t0, std::min(tc, g.T - t0), tc, k0, k1, x, U, bias, y, V[tid], M[tid], relu);
   }
 }
 

@@ -47,8 +47,10 @@ export interface CpuInfo {
   conv: 'auto' | 'own' | 'dnnl';
 }
 
-/** One measured kernel choice: key "op|shape,attrs|layouts|t<threads>", the winner and both timings. */
-export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number }
+/** One measured kernel choice: key "op|shape,attrs|layouts|t<threads>", the winner and both timings; kernel: the
+ *  winner's name as the op reports it ("winograd F(4,3)", "openblas", "oneDNN"; absent in older cache files).
+ *  For the fc products (linear*) "own" is OpenBLAS and "dnnl" oneDNN's sgemm. */
+export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number; kernel?: string }
 
 export interface NativeAddon {
   /** precision: 'fp32' (default) or 'bf16' (throws where bf16 is unavailable; see precision.ts) */
@@ -66,6 +68,8 @@ export interface NativeAddon {
   kernelTimings(): number;
   /** Whether oneDNN runs bf16 natively (AVX512_BF16 or AMX, after ALEXNET_MAX_ISA); absent in older builds. */
   bf16Support?(): { available: boolean; why: string };
+  /** GFLOP/s of the linked OpenBLAS's sgemm on n x n x n, best of reps, with `threads` threads (absent in older addons). */
+  sgemmPeak?(n: number, reps: number, threads: number): number;
 }
 
 /** The source build's output. */

@@ -42,7 +42,8 @@ export function readKernelCache(file: string, info: CpuInfo, warn: (msg: string)
   }
   const ok = (d: unknown): d is KernelDecision => {
     const k = d as KernelDecision;
-    return typeof k?.key === 'string' && (k.choice === 'own' || k.choice === 'dnnl') && typeof k.ownMs === 'number' && typeof k.dnnlMs === 'number';
+    return typeof k?.key === 'string' && (k.choice === 'own' || k.choice === 'dnnl') && typeof k.ownMs === 'number' && typeof k.dnnlMs === 'number' &&
+      (k.kernel === undefined || typeof k.kernel === 'string');
   };
   if (doc?.version !== 1 || !Array.isArray(doc.decisions) || !doc.decisions.every(ok)) {
     warn(`kernel cache ${file} is malformed (expected version 1 and a decisions list); timing kernels again`);

@@ -9,7 +9,8 @@ import { createBackend } from '../../../src/backend/index.ts';
 import { createModel } from '../../../src/model/index.ts';
 import { rand, SKIP } from './helpers.ts';
 
-// N = 32: every fc GEMM has all dimensions >= 32, so OpenBLAS (not oneDNN's sgemm) runs them (linear.cc)
+// N = 32: every fc GEMM is a proper matrix product; whichever SGEMM the kernel choice picks (linear.cc), both runs
+// share the process's decisions, so both run the same one
 const N = 32, S = 99, STEPS = 3, CLASSES = 10;
 
 async function train(): Promise<{ losses: number[]; params: Float32Array }> {

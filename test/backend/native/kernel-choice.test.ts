@@ -49,14 +49,25 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
     }
   });
 
-  test('the AVX-512 GEMM tile and the AVX2 one compute the same bits (Winograd forward, dx and dw)', () => {
+  test('the AVX-512 kernels and the AVX2 ones compute the same bits (Winograd forward, dx and dw; conv1)', () => {
     const wide = probe({ ALEXNET_CONV: 'own' }), narrow = probe({ ALEXNET_CONV: 'own', ALEXNET_MAX_ISA: 'avx2' });
     if (wide.info.isaUsed !== 'avx512') return;  // no AVX-512 here: the AVX2 tile runs in both
     assert.equal(narrow.info.isaUsed, 'avx2');
     assert.ok(own(wide).some((k) => /winograd/.test(k)), wide.profile.join('; '));
-    // the Winograd case's y, dw, db, dx (conv1's forward may differ: forced own leaves it to oneDNN where oneDNN
-    // has a direct kernel, which it has at AVX-512 and not at AVX2)
-    assert.deepEqual(wide.outs.slice(0, 4), narrow.outs.slice(0, 4));
+    // conv1's forward: the AVX-512 direct kernel (conv1_avx512.cc) against the AVX2 phase-split GEMM
+    assert.ok(wide.profile.some((k) => /^conv2d 2x3x31x29 \[direct avx512/.test(k)), wide.profile.join('; '));
+    assert.ok(narrow.profile.some((k) => /^conv2d 2x3x31x29 \[im2col\+gemm/.test(k)), narrow.profile.join('; '));
+    // every output: the Winograd case's y, dw, db, dx and conv1's y, dw, db
+    assert.deepEqual(wide.outs, narrow.outs);
+  });
+
+  test('splitting a small Winograd conv across threads (tiles and output channels) leaves the bits alone', () => {
+    // 24 tiles on 2 threads: two chunks, each split in output channels; on 1 thread: one chunk, no split
+    const one = probe({ ALEXNET_CONV: 'own', ALEXNET_PROBE_THREADS: '1' }), two = probe({ ALEXNET_CONV: 'own' });
+    if (one.info.isaUsed === 'none') return;
+    assert.ok(two.profile.some((k) => /^conv2d 2x16x13x11 \[winograd/.test(k)), two.profile.join('; '));
+    // the Winograd case's y and dx, conv1's y
+    for (const i of [0, 3, 4]) assert.deepEqual(one.outs[i], two.outs[i], `output ${i}`);
   });
 
   test('an unknown cap is one clear error', () => {
@@ -67,7 +78,9 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
 
   // the whole parity suite against ref, under each cap and each forced kernel choice: our kernels at AVX2 and
   // at the machine's ISA (AVX-512 GEMM tiles where it has them), none of ours, oneDNN only
-  for (const env of [{ ALEXNET_MAX_ISA: 'avx2', ALEXNET_CONV: 'own' }, { ALEXNET_CONV: 'own' }, { ALEXNET_MAX_ISA: 'none' }, { ALEXNET_CONV: 'dnnl' }]) {
+  // (and each fc SGEMM: OpenBLAS with our kernels, oneDNN's with oneDNN's; auto, measured, in the plain run)
+  for (const env of [{ ALEXNET_MAX_ISA: 'avx2', ALEXNET_CONV: 'own', ALEXNET_GEMM: 'openblas' }, { ALEXNET_CONV: 'own', ALEXNET_GEMM: 'openblas' },
+    { ALEXNET_MAX_ISA: 'none' }, { ALEXNET_CONV: 'dnnl', ALEXNET_GEMM: 'dnnl' }]) {
     const name = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
     test(`parity with ref holds under ${name}`, { timeout: 300_000 }, () => {
       const childEnv: NodeJS.ProcessEnv = { ...process.env, ALEXNET_HOME: path.join(tmp, 'parity'), ...env };

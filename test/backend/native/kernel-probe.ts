@@ -5,7 +5,7 @@
 import { createNativeBackend } from '../../../src/backend/native/index.ts';
 import { rand } from './helpers.ts';
 
-const be = createNativeBackend({ threads: 2 });
+const be = createNativeBackend({ threads: Number(process.env.ALEXNET_PROBE_THREADS ?? 2) });
 const info = be.cpuInfo();
 const outs: number[][] = [];
 for (const c of [

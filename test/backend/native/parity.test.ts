@@ -151,7 +151,7 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     await t.check(one.y, 'batch-1 y');
   });
 
-  test('linear + linearBackward on the OpenBLAS path (all GEMM dims >= 32)', async () => {
+  test('linear + linearBackward on proper matrix products (all GEMM dims >= 32: OpenBLAS or oneDNN by measurement, each forced in kernel-choice.test.ts)', async () => {
     const t = mk();
     const x = t.rnd([40, 70], 50), w = t.rnd([33, 70], 51), b = t.rnd([33], 52);
     await t.check(t.run('linear', { x, w, b }, {}).y, 'y');
