@@ -4,7 +4,8 @@
     "sources": [
       "src/binding.cc", "src/engine.cc", "src/conv.cc", "src/pool.cc", "src/lrn.cc",
       "src/eltwise.cc", "src/linear.cc", "src/softmax.cc", "src/winograd.cc", "src/winograd_dw.cc", "src/conv_gemm.cc",
-      "src/maxpool_blk.cc", "src/fast_stubs.cc", "src/cpu.cc"
+      "src/maxpool_blk.cc", "src/fast_stubs.cc", "src/cpu.cc",
+      "src/quant.cc"
     ],
     "include_dirs": [
       "<!(node -p \"require('node-addon-api').include_dir\")",

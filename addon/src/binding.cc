@@ -14,6 +14,7 @@
 #include "cpu_exports.h"  // module-level CPU/ISA/kernel-choice functions (cpu.cc)
 #include "engine.h"
 #include "op_table.h"
+#include "quant_exports.h"  // int8 inference network (quant.cc)
 #include "staging.h"
 
 namespace {
@@ -73,6 +74,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
     }()));
     an::registerCpuExports(env, exports);
+    an::registerQuantExports(env, exports);
     return exports;
   }
 

@@ -35,7 +35,10 @@ export interface SafetensorsEntry { name: string; dtype: string; shape: number[]
 
 export interface Safetensors { tensors: StateDict; metadata: Record<string, string> }
 
-export function encodeSafetensors(sd: StateDict, metadata: Record<string, string> = {}): Uint8Array {
+/** F32 tensors, or I8 ones (int8 weights files, io/quantized.ts). */
+export type EncodableTensors = Record<string, { shape: readonly number[]; data: Float32Array | Int8Array }>;
+
+export function encodeSafetensors(sd: StateDict | EncodableTensors, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let off = 0;
@@ -44,8 +47,8 @@ export function encodeSafetensors(sd: StateDict, metadata: Record<string, string
     const t = sd[name];
     const n = t.shape.reduce((a, d) => a * d, 1);
     if (n !== t.data.length) throw new WeightsFormatError(`${name}: shape [${t.shape}] has ${n} elements but data has ${t.data.length}`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + 4 * n] };
-    off += 4 * n;
+    header[name] = { dtype: t.data instanceof Int8Array ? 'I8' : 'F32', shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
+    off += t.data.byteLength;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // data starts 8-aligned
@@ -64,7 +67,7 @@ export function encodeSafetensors(sd: StateDict, metadata: Record<string, string
 
 /** Parses and checks the header only: every dtype, shape and offset against the file's real size
  *  (`fileSize`, when b holds only the start of the file). */
-export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileSize = b.length): { entries: SafetensorsEntry[]; metadata: Record<string, string>; dataStart: number } {
+export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileSize = b.length, opts: { dtypes?: readonly string[] } = {}): { entries: SafetensorsEntry[]; metadata: Record<string, string>; dataStart: number } {
   if (b.length < 8) throw new WeightsFormatError(`${what}: file is ${b.length} bytes, too short for a safetensors header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n64 = dv.getBigUint64(0, true);
@@ -98,7 +101,7 @@ export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileS
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object' || Array.isArray(e)) throw new WeightsFormatError(`${what}: entry "${q}" is not an object`);
     if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) throw new WeightsFormatError(`${what}: tensor "${q}" has unknown dtype ${typeof e.dtype === 'string' ? safeName(e.dtype) : typeof e.dtype}`);
-    if (!FLOAT_DTYPES.has(e.dtype)) throw new WeightsFormatError(`${what}: tensor "${q}" has dtype ${e.dtype}; weights must be floating point (F32, F64, F16, BF16)`);
+    if (opts.dtypes ? !opts.dtypes.includes(e.dtype) : !FLOAT_DTYPES.has(e.dtype)) throw new WeightsFormatError(`${what}: tensor "${q}" has dtype ${e.dtype}; weights must be floating point (F32, F64, F16, BF16)`);
     if (!Array.isArray(e.shape) || e.shape.length > 8 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new WeightsFormatError(`${what}: tensor "${q}" has an invalid shape (want up to 8 non-negative integers)`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isSafeInteger(x) && x >= 0) || off[1] < off[0]) {
