@@ -4,18 +4,22 @@
 // What stays f32: LRN (paper net: the conv before it writes f32, the pool after it runs in f32, and the next
 // conv's input is quantised again); the caller's softmax. oneDNN chooses the layouts (nhwc / blocked) and the
 // kernels (VNNI where the CPU has it); a plan (primitives, buffers, reordered weights) is built once per
-// (N, H, W, depth) and reused. One forward at a time per net, run off the JS thread (napi async work).
+// (N, H, W, depth) and reused. Forwards run one at a time on the net's own thread, off the JS thread.
 #include <napi.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <future>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "quant_compat.h"
@@ -81,13 +85,60 @@ template <class T> void adaptiveAvg(const T *x, T *y, int64_t NC, int64_t H, int
   }
 }
 
+// One thread that runs every job of a net: oneDNN's int8 brgemm primitives failed ("could not execute a
+// primitive") when executed on another thread than the one that created them, and napi's async work hops
+// between libuv's pool threads.
+class Runner {
+ public:
+  Runner() : th_([this] { loop(); }) {}
+  ~Runner() {
+    { std::lock_guard<std::mutex> l(mu_); stop_ = true; }
+    cv_.notify_all();
+    th_.join();
+  }
+  void run(const std::function<void()> &fn) {
+    std::packaged_task<void()> task(fn);
+    auto done = task.get_future();
+    { std::lock_guard<std::mutex> l(mu_); q_.push_back(std::move(task)); }
+    cv_.notify_all();
+    done.get();  // rethrows what fn threw
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::packaged_task<void()> t;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [this] { return stop_ || !q_.empty(); });
+        if (q_.empty()) return;
+        t = std::move(q_.front());
+        q_.pop_front();
+      }
+      t();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::packaged_task<void()>> q_;
+  bool stop_ = false;
+  std::thread th_;
+};
+
 class Net {
  public:
   explicit Net(std::vector<LayerDef> layers) : eng_(engine::kind::cpu, 0), strm_(eng_), layers_(std::move(layers)) {}
+  ~Net() { runner_.reset(); }  // joins the thread before the primitives go
 
   // Runs layers [0, depth) on x; the last one (a conv/linear) writes f32. Returns N * features values.
   std::vector<float> forward(const float *x, int64_t N, int64_t H, int64_t W, int depth, int threads) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<float> out;
+    runner_->run([&] { out = forwardHere(x, N, H, W, depth, threads); });
+    return out;
+  }
+
+ private:
+  std::vector<float> forwardHere(const float *x, int64_t N, int64_t H, int64_t W, int depth, int threads) {
     omp_set_num_threads(threads);
     const std::string key = std::to_string(N) + "," + std::to_string(H) + "," + std::to_string(W) + "," + std::to_string(depth);
     auto it = plans_.find(key);
@@ -104,7 +155,6 @@ class Net {
     return std::vector<float>(o, o + n);
   }
 
- private:
   struct Cur { memory mem; dt type; bool nonneg; };
 
   memory reorderTo(Plan &p, const Cur &c, const memory::desc &want) {
@@ -244,7 +294,7 @@ class Net {
   std::vector<LayerDef> layers_;
   std::map<size_t, std::vector<memory>> wcache_;
   std::map<std::string, Plan> plans_;
-  std::mutex mu_;
+  std::unique_ptr<Runner> runner_ = std::make_unique<Runner>();
 };
 
 // ---- N-API ----

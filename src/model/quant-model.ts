@@ -103,17 +103,17 @@ export class QuantizedAlexNet implements Model {
   }
   async stateDict(): Promise<StateDict> { this.alive(); return dequantize(this.quantized); }
 
-  private inferenceOnly(what: string): never {
-    throw new Error(`${what}: int8 weights are for inference only (train the f32 weights, then quantize them)`);
+  private inferenceOnly(what: string): Error {
+    return new Error(`${what}: int8 weights are for inference only (train the f32 weights, then quantize them)`);
   }
-  get weights(): Arena { return this.inferenceOnly('weights'); }
-  get grads(): Arena { return this.inferenceOnly('grads'); }
-  trainStep(): Promise<number> { return this.inferenceOnly('trainStep'); }
-  backward(): Promise<number> { return this.inferenceOnly('backward'); }
-  lossAndGrads(): Promise<{ loss: number; logits: Float32Array; grads: StateDict }> { return this.inferenceOnly('lossAndGrads'); }
-  loadStateDict(): Promise<void> { return this.inferenceOnly('loadStateDict'); }
-  getArenas(): Promise<{ params: Float32Array; momentum: Float32Array }> { return this.inferenceOnly('getArenas'); }
-  setArenas(): Promise<void> { return this.inferenceOnly('setArenas'); }
+  get weights(): Arena { throw this.inferenceOnly('weights'); }
+  get grads(): Arena { throw this.inferenceOnly('grads'); }
+  async trainStep(): Promise<number> { throw this.inferenceOnly('trainStep'); }
+  async backward(): Promise<number> { throw this.inferenceOnly('backward'); }
+  async lossAndGrads(): Promise<{ loss: number; logits: Float32Array; grads: StateDict }> { throw this.inferenceOnly('lossAndGrads'); }
+  async loadStateDict(): Promise<void> { throw this.inferenceOnly('loadStateDict'); }
+  async getArenas(): Promise<{ params: Float32Array; momentum: Float32Array }> { throw this.inferenceOnly('getArenas'); }
+  async setArenas(): Promise<void> { throw this.inferenceOnly('setArenas'); }
 
   summary(inputSize?: number): SummaryRow[] { return summaryRows(this.quantized.arch, inputSize ?? this.inputSize); }
 
