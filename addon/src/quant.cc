@@ -150,7 +150,7 @@ class Net {
       else s.prim.execute(strm_, s.args);
     }
     strm_.wait();
-    const int64_t n = numel(p.output.get_desc().dims());
+    const int64_t n = numel(q::dimsOf(p.output.get_desc()));
     const float *o = static_cast<const float *>(p.output.get_data_handle());
     return std::vector<float>(o, o + n);
   }
@@ -164,7 +164,7 @@ class Net {
     return m;
   }
   memory toPlain(Plan &p, const Cur &c) {
-    const dims d = c.mem.get_desc().dims();
+    const dims d = q::dimsOf(c.mem.get_desc());
     return reorderTo(p, c, memory::desc(d, c.type, d.size() == 4 ? tag::nchw : tag::nc));
   }
 
@@ -172,7 +172,7 @@ class Net {
   memory weights(size_t li, const memory::desc &want) {
     const LayerDef &L = layers_[li];
     for (auto &m : wcache_[li]) if (m.get_desc() == want) return m;
-    dims d = want.dims();
+    dims d = q::dimsOf(want);
     tag t = d.size() == 5 ? tag::goihw : d.size() == 4 ? tag::oihw : tag::oi;
     memory src(memory::desc(d, dt::s8, t), eng_, const_cast<int8_t *>(L.w.data()));
     memory m(want, eng_);
@@ -202,7 +202,7 @@ class Net {
     Cur cur{p.input, dt::f32, false};
     for (size_t li = 0; li < size_t(depth); ++li) {
       const LayerDef &L = layers_[li];
-      const dims xd = cur.mem.get_desc().dims();
+      const dims xd = q::dimsOf(cur.mem.get_desc());
       if (L.kind == LayerDef::conv || L.kind == LayerDef::linear) {
         if (cur.type == dt::f32) {  // quantise at this layer's input scale (the image; the paper net after LRN)
           memory src = toPlain(p, cur);
@@ -242,10 +242,18 @@ class Net {
           prim = convolution_forward(pd);
           srcMd = pd.src_desc(); wMd = pd.weights_desc(); dstMd = pd.dst_desc();
         } else {
-          // fc6 takes the pooled (N,C,6,6) map as it is (no flatten copy): its weights are (O, C,6,6)
-          dims wd = xd.size() == 4 ? dims{K, xd[1], xd[2], xd[3]} : dims{K, xd[1]};
-          if (numel(wd) != numel(L.wshape)) throw std::runtime_error("linear layer " + std::to_string(li) + ": input has " + std::to_string(numel(xd) / N) + " features, weights expect " + std::to_string(L.wshape[1]));
-          auto pd = q::innerProduct(eng_, memory::desc(xd, cur.type, tag::any), memory::desc(wd, dt::s8, tag::any), bmd,
+          // fc6: the pooled (N,C,6,6) map in plain nchw order, seen as (N, C*36) over the same bytes. A 4-D inner
+          // product (any layout) got oneDNN 2.6's gemm_s8u8s32 path; the 2-D one its VNNI brgemm, as fc7 and fc8.
+          if (xd.size() == 4) {
+            memory flat4 = toPlain(p, cur);
+            memory flat(memory::desc({N, numel(xd) / N}, cur.type, tag::nc), eng_, flat4.get_data_handle());
+            p.keep.push_back(flat4);
+            cur = {flat, cur.type, cur.nonneg};
+          }
+          const dims fd = q::dimsOf(cur.mem.get_desc());
+          dims wd{K, fd[1]};
+          if (numel(wd) != numel(L.wshape)) throw std::runtime_error("linear layer " + std::to_string(li) + ": input has " + std::to_string(fd[1]) + " features, weights expect " + std::to_string(L.wshape[1]));
+          auto pd = q::innerProduct(eng_, memory::desc(fd, cur.type, tag::any), memory::desc(wd, dt::s8, tag::any), bmd,
                                     memory::desc({N, K}, ot, tag::any), attr);
           prim = inner_product_forward(pd);
           srcMd = pd.src_desc(); wMd = pd.weights_desc(); dstMd = pd.dst_desc();

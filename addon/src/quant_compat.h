@@ -19,6 +19,14 @@ namespace an::qdn {
 using namespace dnnl;
 using dims = memory::dims;
 
+inline dims dimsOf(const memory::desc &md) {
+#if DNNL_VERSION_MAJOR >= 3
+  return md.get_dims();
+#else
+  return md.dims();
+#endif
+}
+
 struct QScales {
   float sIn = 1.f;
   std::vector<float> sW;  // one per output channel

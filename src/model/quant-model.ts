@@ -144,7 +144,7 @@ export async function createQuantizedModel(qw: QuantizedWeights, be: Backend, op
   const Net = quantNetFor(be);
   if (Net) return new QuantizedAlexNet(be, qw, Net);
   if (!opts.quiet && process.env.ALEXNET_QUIET !== '1') {
-    console.warn(`[alexnet] the ${be.name} backend has no int8 kernels: int8 weights dequantized to f32 (same accuracy, f32 speed)`);
+    console.warn(`[alexnet] the ${be.name} backend has no int8 kernels: int8 weights dequantized to f32 (f32 speed)`);
   }
   const m = new AlexNet(be, qw.arch, 0);
   await m.loadStateDict(dequantize(qw));
