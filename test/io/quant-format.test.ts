@@ -10,7 +10,7 @@ import { decodeWeights, loadWeights, openWeights, saveWeights } from '../../src/
 import { encodeQuantized } from '../../src/io/quantized.ts';
 import { encodeSafetensors } from '../../src/io/safetensors.ts';
 import { metaToStrings } from '../../src/io/meta.ts';
-import { quantizeWeight, type QuantizedWeights } from '../../src/model/quantize.ts';
+import { quantizeWeight, type QuantizedLayer, type QuantizedWeights } from '../../src/model/quantize.ts';
 import { normaliseArch, paramSpecs } from '../../src/model/spec.ts';
 import type { StateDict } from '../../src/model/types.ts';
 import { metaFor, randomStateDict } from './helpers.ts';
@@ -41,7 +41,7 @@ function sameQuantized(got: QuantizedWeights | undefined, want: QuantizedWeights
   assert.deepEqual(got.calibration, want.calibration);
   assert.deepEqual(Object.keys(got.layers), Object.keys(want.layers));
   for (const [p, l] of Object.entries(want.layers)) {
-    const g = got.layers[p];
+    const g: QuantizedLayer = got.layers[p];
     assert.deepEqual(g.shape, l.shape, p);
     assert.deepEqual(g.w, l.w, `${p}.weight`);
     assert.deepEqual(g.wScale, l.wScale, `${p}.weight_scale`);
