@@ -9,9 +9,9 @@
 //   quantization = {"scheme":"int8-symmetric","version":1,"weights":"per-channel","activations":"per-tensor",
 //                   "calibration":{"method":"max"|"percentile","percentile":99.99,"images":N}}
 // A quarter of the f32 file's size. Browser and servers without int8 kernels read it dequantised (decodeQuantized).
-import type { StateDict, WeightsMeta } from '../model/types.ts';
+import type { WeightsMeta } from '../model/types.ts';
 import { checkShapes, paramSpecs, type ArchConfig } from '../model/spec.ts';
-import { dequantize, type CalibrationInfo, type QuantizedLayer, type QuantizedWeights } from '../model/quantize.ts';
+import { type CalibrationInfo, type QuantizedLayer, type QuantizedWeights } from '../model/quantize.ts';
 import { WeightsFormatError, completeMeta, formatError, metaFromStrings, metaToStrings, safeName, type MetaOverrides } from './meta.ts';
 import { checkSpans, encodeSafetensors, isSafetensors, readSafetensorsHeader, type SafetensorsEntry } from './safetensors.ts';
 
@@ -110,8 +110,4 @@ export function decodeQuantized(b: Uint8Array, head: ReturnType<typeof readSafet
 /** An int8 file as f32 weights (for everything that runs f32), with the notice callers print. */
 export function dequantizedNotice(what: string): string {
   return `${what}: int8 weights dequantized to f32`;
-}
-
-export function dequantizedStateDict(qw: QuantizedWeights): StateDict {
-  return dequantize(qw);
 }
