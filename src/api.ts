@@ -12,6 +12,7 @@ import type { Backend } from './backend/backend.ts';
 import { prepareInput, type RawImage } from './data/preprocess.ts';
 import { openWeights } from './io/weights.ts';
 import { createModel } from './model/index.ts';
+import { createQuantizedModel } from './model/quant-model.ts';
 import type { Model, StateDict, WeightsMeta } from './model/types.ts';
 import { softmaxRows, topK, type Prediction } from './model/postprocess.ts';
 
@@ -53,12 +54,22 @@ export interface AlexNetClassifier {
 
 export async function load(opts: LoadOptions): Promise<AlexNetClassifier> {
   // from a file: the tensors stay in it until the backend reads them into the model (see openWeights)
-  const { sd, meta } = typeof opts.weights === 'string' ? await openWeights(opts.weights) : opts.weights;
+  const opened = typeof opts.weights === 'string' ? await openWeights(opts.weights) : opts.weights;
+  const meta = opened.meta;
   let be: Backend | undefined;
   if (opts.backend !== undefined || opts.threads !== undefined || opts.precision !== undefined) be = await createBackend(opts.backend ?? 'auto', { threads: opts.threads, precision: opts.precision });
-  const model = await createModel({ variant: meta.variant, classes: meta.classes, widthScale: meta.widthScale, hidden: meta.hidden, backend: be ?? 'auto' });
+  // int8 weights: int8 kernels where the backend has them, else dequantised with a notice (model/quant-model.ts)
+  const quantized = 'quantized' in opened ? opened.quantized : undefined;
+  if (quantized) be ??= await createBackend('auto');
+  let model: Model;
   try {
-    await model.loadStateDict(sd);
+    model = quantized ? await createQuantizedModel(quantized, be!) : await createModel({ variant: meta.variant, classes: meta.classes, widthScale: meta.widthScale, hidden: meta.hidden, backend: be ?? 'auto' });
+  } catch (e) {
+    be?.dispose();
+    throw e;
+  }
+  try {
+    if (!quantized) await model.loadStateDict(opened.sd);
   } catch (e) {
     model.dispose(); be?.dispose();
     throw e;

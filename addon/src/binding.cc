@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "op_table.h"
 #include "precision.h"  // bf16Support, setPrecision (precision.cc)
+#include "quant_exports.h"  // int8 inference network (quant.cc)
 #include "staging.h"
 
 namespace {
@@ -75,6 +76,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     }()));
     an::registerCpuExports(env, exports);
     an::registerPrecisionExports(env, exports);
+    an::registerQuantExports(env, exports);
     return exports;
   }
 

@@ -7,10 +7,16 @@ import { readSynsets, type ImageFolder } from '../data/folder.ts';
 export async function modelFromWeights(file: string, backend: BackendName = 'auto', threads?: number, precision?: Precision): Promise<{ model: Model; meta: WeightsMeta }> {
   // the tensors stay in the file until the backend reads them into the model (openWeights)
   const { openWeights } = await import('../io/weights.ts');
-  const { sd, meta } = await openWeights(file);
+  const opened = await openWeights(file);
+  const meta = opened.meta;
   const be = await createBackend(backend, { threads, precision });
+  // int8 weights: int8 kernels where the backend has them, else dequantised with a notice
+  if (opened.quantized) {
+    const { createQuantizedModel } = await import('../model/quant-model.ts');
+    return { model: await createQuantizedModel(opened.quantized, be), meta };
+  }
   const model = await createModel({ variant: meta.variant, classes: meta.classes, backend: be, widthScale: meta.widthScale, hidden: meta.hidden });
-  await model.loadStateDict(sd);
+  await model.loadStateDict(opened.sd);
   return { model, meta };
 }
 

@@ -35,10 +35,12 @@ export interface SafetensorsEntry { name: string; dtype: string; shape: number[]
 
 export interface Safetensors { tensors: StateDict; metadata: Record<string, string> }
 
-/** Dtypes the writer stores: F32 as held, or F16 (half the bytes; rounded to nearest, see io/half.ts). */
+/** Dtypes the writer stores for float tensors: F32 as held, or F16 (half the bytes; rounded to nearest, see io/half.ts).
+ *  Int8Array tensors are always stored as I8 (int8 weights files, io/quantized.ts). */
 export type WriteDtype = 'F32' | 'F16';
+export type EncodableTensors = Record<string, { shape: readonly number[]; data: Float32Array | Int8Array }>;
 
-export function encodeSafetensors(sd: StateDict, metadata: Record<string, string> = {}, dtype: WriteDtype = 'F32'): Uint8Array {
+export function encodeSafetensors(sd: StateDict | EncodableTensors, metadata: Record<string, string> = {}, dtype: WriteDtype = 'F32'): Uint8Array {
   const header: Record<string, unknown> = {};
   const esize = dtype === 'F16' ? 2 : 4;
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -48,8 +50,9 @@ export function encodeSafetensors(sd: StateDict, metadata: Record<string, string
     const t = sd[name];
     const n = t.shape.reduce((a, d) => a * d, 1);
     if (n !== t.data.length) throw new WeightsFormatError(`${name}: shape [${t.shape}] has ${n} elements but data has ${t.data.length}`);
-    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + esize * n] };
-    off += esize * n;
+    const i8 = t.data instanceof Int8Array, bytes = i8 ? n : esize * n;
+    header[name] = { dtype: i8 ? 'I8' : dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+    off += bytes;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // data starts 8-aligned
@@ -59,7 +62,8 @@ export function encodeSafetensors(sd: StateDict, metadata: Record<string, string
   out.set(hbytes, 8);
   let pos = 8 + hbytes.length;
   for (const name of names) {
-    const d = dtype === 'F16' ? toHalves(name, sd[name].data) : sd[name].data;
+    const src = sd[name].data;
+    const d = dtype === 'F16' && src instanceof Float32Array ? toHalves(name, src) : src;
     out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
     pos += d.byteLength;
   }
@@ -77,7 +81,7 @@ function toHalves(name: string, src: Float32Array): Uint16Array {
 
 /** Parses and checks the header only: every dtype, shape and offset against the file's real size
  *  (`fileSize`, when b holds only the start of the file). */
-export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileSize = b.length): { entries: SafetensorsEntry[]; metadata: Record<string, string>; dataStart: number } {
+export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileSize = b.length, opts: { dtypes?: readonly string[] } = {}): { entries: SafetensorsEntry[]; metadata: Record<string, string>; dataStart: number } {
   if (b.length < 8) throw new WeightsFormatError(`${what}: file is ${b.length} bytes, too short for a safetensors header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n64 = dv.getBigUint64(0, true);
@@ -111,7 +115,7 @@ export function readSafetensorsHeader(b: Uint8Array, what = 'safetensors', fileS
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object' || Array.isArray(e)) throw new WeightsFormatError(`${what}: entry "${q}" is not an object`);
     if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) throw new WeightsFormatError(`${what}: tensor "${q}" has unknown dtype ${typeof e.dtype === 'string' ? safeName(e.dtype) : typeof e.dtype}`);
-    if (!FLOAT_DTYPES.has(e.dtype)) throw new WeightsFormatError(`${what}: tensor "${q}" has dtype ${e.dtype}; weights must be floating point (F32, F64, F16, BF16)`);
+    if (opts.dtypes ? !opts.dtypes.includes(e.dtype) : !FLOAT_DTYPES.has(e.dtype)) throw new WeightsFormatError(`${what}: tensor "${q}" has dtype ${e.dtype}; weights must be floating point (F32, F64, F16, BF16)`);
     if (!Array.isArray(e.shape) || e.shape.length > 8 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new WeightsFormatError(`${what}: tensor "${q}" has an invalid shape (want up to 8 non-negative integers)`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isSafeInteger(x) && x >= 0) || off[1] < off[0]) {

@@ -14,6 +14,8 @@ import { decodeSafetensorsWeights, stripPrefix } from './safetensors-weights.ts'
 import { MAX_HEADER, checkSpans, encodeSafetensors, isSafetensors, readSafetensorsHeader, type WriteDtype } from './safetensors.ts';
 import { readPth, writePth } from './pth.ts';
 import { exportOnnx, importOnnx } from './onnx.ts';
+import { decodeQuantized, dequantizedNotice, quantizedHeader } from './quantized.ts';
+import { dequantize, type QuantizedWeights } from '../model/quantize.ts';
 
 export { WeightsFormatError, completeMeta, metaFromStrings, metaToStrings, PARAM_NAMES } from './meta.ts';
 export type { MetaOverrides } from './meta.ts';
@@ -25,7 +27,11 @@ export interface EncodeOptions {
   /** ONNX input side (default: the metadata's crop). */ size?: number; /** ONNX: add the probabilities output (default true). */ softmax?: boolean;
   /** safetensors: the stored dtype (default F32; F16 halves the file, for the browser page). */ dtype?: WriteDtype;
 }
-export interface Decoded { sd: StateDict; meta: WeightsMeta; /** Import caveats (ONNX graphs our model cannot mirror exactly). */ warnings: string[] }
+export interface Decoded {
+  sd: StateDict; meta: WeightsMeta; /** Import caveats (ONNX graphs our model cannot mirror exactly). */ warnings: string[];
+  /** An int8 file (io/quantized.ts): its int8 tensors; `sd` is then their dequantised f32 (computed on first use). */
+  quantized?: QuantizedWeights;
+}
 
 export interface WeightsCodec {
   readonly format: WeightsFormat;
@@ -109,6 +115,7 @@ export async function loadWeights(fileOrName: string, over: MetaOverrides = {}):
   // names of pulled weights (`torchvision`, any `pull --name N`) resolve to their cached file here, once for every caller
   const file = resolveWeightsPath(fileOrName);
   const size = await statWeights(file);
+  if (await isQuantizedFile(file, size)) return openQuantized(file, over);
   await preflight(file, size);
   const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => { throw new WeightsFormatError(`${file}: cannot read (${e.code ?? e.message})`); });
   // the bytes are ours: aligned float32 tensors stay views of them (one copy of the weights, not two)
@@ -116,7 +123,7 @@ export async function loadWeights(fileOrName: string, over: MetaOverrides = {}):
 }
 
 /** Weights whose tensors may still be in their file (an inference load). */
-export interface OpenedWeights { sd: StateDict | FileStateDict; meta: WeightsMeta; warnings: string[]; format: WeightsFormat }
+export interface OpenedWeights { sd: StateDict | FileStateDict; meta: WeightsMeta; warnings: string[]; format: WeightsFormat; quantized?: QuantizedWeights }
 
 /**
  * loadWeights for a load that only copies the weights into a model: a safetensors file of F32 tensors (on a
@@ -128,6 +135,7 @@ export interface OpenedWeights { sd: StateDict | FileStateDict; meta: WeightsMet
 export async function openWeights(fileOrName: string, over: MetaOverrides = {}): Promise<OpenedWeights> {
   const file = resolveWeightsPath(fileOrName);
   const size = await statWeights(file);
+  if (await isQuantizedFile(file, size)) return openQuantized(file, over);
   const head = await readSafetensorsHead(file, size);
   if (!head || endianness() !== 'LE' || head.entries.some((e) => e.dtype !== 'F32')) return loadWeights(file, over);
   const { entries, metadata, dataStart } = head;
@@ -203,6 +211,12 @@ async function preflight(file: string, size: number): Promise<void> {
  *  may point to (a per-pixel mean image); without it such a reference is refused. `ctx.owned`: the
  *  caller hands the bytes over, so tensors may be views of them. */
 export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaOverrides = {}, ctx: { dir?: string; owned?: boolean } = {}): Promise<LoadedWeights> {
+  const qhead = quantizedHeader(bytes, what);
+  if (qhead) {
+    const r = quantizedLoaded(bytes, qhead, what, over);
+    await resolveMeanImage(r.meta, over, what, ctx.dir);
+    return r;
+  }
   const codec = CODECS.find((c) => c.detect(bytes));
   if (!codec) {
     const head = Array.from(bytes.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
@@ -211,6 +225,43 @@ export async function decodeWeights(bytes: Uint8Array, what: string, over: MetaO
   const r = codec.decode(bytes, what, over, ctx.owned === true);
   await resolveMeanImage(r.meta, over, what, ctx.dir);
   return { ...r, format: codec.format };
+}
+
+// ---- int8 files (io/quantized.ts): every f32 caller gets the dequantised weights; int8-aware callers
+// (api load, the CLI's inference commands) take `quantized` and run it with int8 kernels where the backend has them.
+
+/** Is this safetensors file an int8 one? (reads the header only) */
+async function isQuantizedFile(file: string, size: number): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const len = Buffer.alloc(Math.min(size, 64));
+    await fh.read(len, 0, len.length, 0);
+    if (!isSafetensors(len)) return false;
+    const n = Number(len.readBigUInt64LE(0));
+    if (n > MAX_HEADER || 8 + n > size) return false;
+    const hb = Buffer.alloc(8 + n);
+    await fh.read(hb, 0, hb.length, 0);
+    return quantizedHeader(hb, file, size) !== undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function openQuantized(file: string, over: MetaOverrides): Promise<LoadedWeights> {
+  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => { throw new WeightsFormatError(`${file}: cannot read (${e.code ?? e.message})`); });
+  const b = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = quantizedLoaded(b, quantizedHeader(b, file)!, file, over);
+  await resolveMeanImage(r.meta, over, file, dirname(await realpath(file)));
+  return r;
+}
+
+function quantizedLoaded(b: Uint8Array, head: NonNullable<ReturnType<typeof quantizedHeader>>, what: string, over: MetaOverrides): LoadedWeights {
+  const { qw, meta } = decodeQuantized(b, head, what, over);
+  let sd: StateDict | undefined;
+  return {
+    get sd() { return (sd ??= dequantize(qw)); }, // only f32 callers pay for it
+    meta, warnings: [dequantizedNotice(what)], quantized: qw, format: 'safetensors',
+  };
 }
 
 /** A mean image named by the file's metadata (not by the caller) must be beside the weights file. */
