@@ -48,7 +48,7 @@ struct State {
   int rank = -1, size = 0, provided = -1;
   std::string library;
 };
-State S;
+State &S = *new State;  // never destroyed: a process may exit with the thread waiting (glibc cond destroy would block)
 
 std::string mpiError(int code, const char *what) {
   char buf[MPI_MAX_ERROR_STRING];
