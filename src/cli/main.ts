@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Cli>> = {
   demo: () => import('./demo.ts'), convert: () => import('./convert.ts'), serve: () => import('./serve.ts'),
   viz: () => import('./viz.ts'),
   pull: () => import('./pull.ts'),
+  launch: () => import('./launch.ts'),
 };
 
 /** The version in package.json (two folders up from both src/cli/ and dist/cli/). */

@@ -12,6 +12,7 @@ import { paramTable } from '../../src/model/alexnet.ts';
 import { normaliseArch } from '../../src/model/index.ts';
 import { planBuckets } from '../../src/train/dist-reducer.ts';
 import { MPI_BINDING_FILE } from '../../src/train/comm-mpi.ts';
+import { launchPlan } from '../../src/cli/launch.ts';
 import { IMAGENETTE, ROOT, SKIP_SHARED, haveShared, tmpDir } from '../data/helpers.ts';
 import { assertClose, TOL } from '../tolerances.ts';
 
@@ -67,6 +68,15 @@ test('dropout masks follow the global sample: two halves with offsets equal one 
   be.dispose();
 });
 
+test('launch: the mpirun line for N ranks on this host', () => {
+  const p = launchPlan(4, ['train', '--data', 'd'], { transport: 'tcp', root: false, cores: 2 });
+  assert.equal(p.cmd, 'mpirun');
+  assert.deepEqual(p.args.slice(0, 8), ['-np', '4', '--oversubscribe', '--mca', 'btl', 'self,tcp', '--mca', 'mpi_yield_when_idle']);
+  assert.deepEqual(p.args.slice(-3), ['train', '--data', 'd']);
+  const q = launchPlan(2, ['train'], { transport: 'shm', root: true, cores: 16 });
+  assert.ok(q.args.includes('--allow-run-as-root') && !q.args.includes('--oversubscribe') && q.args.includes('self,vader'));
+});
+
 /** The step losses a run folder's log holds, by step. */
 function stepLosses(run: string): [number, number][] {
   return readFileSync(path.join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; loss: number })
@@ -104,7 +114,8 @@ test('2 MPI ranks x batch 4 train exactly like 1 process x batch 8 (real photos)
   r = mpirun(args(path.join(d, 'odd'), ['--batch', '7', '--max-steps', '1']));
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /--batch 7 is the global batch and must divide evenly over the 2 ranks/);
-  r = mpirun(['train', '--resume', two, '--progress', 'quiet', '--max-steps', '5']);
+  // the resume goes through `alexnet launch` (mpirun underneath)
+  r = spawnSync(process.execPath, [BIN, 'launch', '--nproc', '2', '--', 'train', '--resume', two, '--progress', 'quiet', '--max-steps', '5'], { encoding: 'utf8', cwd: ROOT, env });
   assert.equal(r.status, 0, r.stderr + r.stdout);
 
   const a = stepLosses(path.join(d, 'one')), b = stepLosses(two);
