@@ -51,7 +51,8 @@ export class MpiCommunicator implements Communicator {
   }
 
   private async timed(p: Promise<number>): Promise<void> {
-    this.busySeconds += await p;
+    const s = await p; // not `busySeconds += await p`: that reads busySeconds before the wait, losing overlapping calls
+    this.busySeconds += s;
   }
 
   private open(what: string): void {
