@@ -83,17 +83,19 @@ async function worker(): Promise<void> {
 }
 
 /** One process, `threads` kernel threads, the whole global batch: the baseline the ranks must beat. */
-async function single(threads: number): Promise<number[]> {
+async function single(threads: number): Promise<{ step: number; backward: number }[]> {
   const { model, x, labels, S } = await makeModel(threads);
   const sgd = new Sgd(model, { momentum: 0.9, weightDecay: 5e-4 });
-  const out: number[] = [];
+  const out: { step: number; backward: number }[] = [];
   for (let s = 0; s <= STEPS; s++) {
     const t0 = performance.now();
     const l = model.backward(x, [B, 3, S, S], labels, { dropoutSeed: s });
+    let tb = 0;
+    void l.then(() => { tb = performance.now(); });
     sgd.step(0.001);
     await l;
     await model.backend.sync();
-    if (s > 0) out.push((performance.now() - t0) / 1000);
+    if (s > 0) out.push({ step: (performance.now() - t0) / 1000, backward: (tb - t0) / 1000 });
   }
   model.dispose();
   return out;
@@ -104,10 +106,12 @@ interface Result { ranks: number; threads: number; library: string; threadLevel:
 async function driver(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const root = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
+  console.log('("forward + backward" ends when the loss is read back, after the last backward op; "communication" is the time the communication thread spent inside MPI)');
   console.log(`data-parallel communication, ${variant} (batch ${B} global), ${STEPS} steps after 1 warm-up, ${REPS} collective reps; noisy, shared machine`);
   const t1 = await single(2);
-  const step1 = median(t1);
-  console.log(`1 rank x 2 threads: step ${ms(step1)} ms (${(B / step1).toFixed(1)} img/s)  [${t1.map(ms).join(', ')}]`);
+  const step1 = median(t1.map((s) => s.step));
+  console.log(`1 rank x 2 threads: step ${ms(step1)} ms (${(B / step1).toFixed(1)} img/s), forward + backward ${ms(median(t1.map((s) => s.backward)))} ms, ` +
+    `optimiser after it ${ms(median(t1.map((s) => s.step - s.backward)))} ms  [${t1.map((s) => ms(s.step)).join(', ')}]`);
   for (const tr of o.transport!.split(',')) {
     const btl = tr === 'tcp' ? 'self,tcp' : 'self,vader';
     const r = spawnSync('mpirun', ['-np', '2', '--oversubscribe', ...root, '--mca', 'btl', btl, '--mca', 'mpi_yield_when_idle', '1',
@@ -122,7 +126,8 @@ async function driver(): Promise<void> {
     console.log(`${tr} (${btl}, ${x.library}, thread level ${x.threadLevel}): allreduce 244 MB whole ${ms(median(x.allreduceWhole))} ms [${x.allreduceWhole.map(ms).join(', ')}], ` +
       `in 25 MB buckets ${ms(median(x.allreduceBucketed))} ms [${x.allreduceBucketed.map(ms).join(', ')}]`);
     console.log(`  2 ranks x ${x.threads} thread: step ${ms(st)} ms (${(B / st).toFixed(1)} img/s), backward ${ms(bw)} ms, communication ${ms(cm)} ms per step ` +
-      `(${x.buckets} buckets), exposed ${ms(ex)} ms, hidden behind backward ${ms(hidden)} ms (${cm > 0 ? Math.round((100 * hidden) / cm) : 0}%)`);
+      `(${x.buckets} buckets), exposed ${ms(ex)} ms, hidden behind backward ${ms(hidden)} ms (${cm > 0 ? Math.round((100 * hidden) / cm) : 0}%), ` +
+      `write-back + optimiser after it ${ms(median(x.steps.map((s) => s.step - s.backward - s.exposed)))} ms`);
     console.log(`  scaling efficiency vs 1 rank x 2 threads: ${(step1 / st).toFixed(2)} (throughput ratio, same global batch and cores)`);
     console.log(`  steps: ${JSON.stringify(x.steps.map((s) => ({ step: ms(s.step), backward: ms(s.backward), comm: ms(s.comm), exposed: ms(s.exposed) })))}`);
   }
