@@ -26,6 +26,8 @@ const APT = {
   'python3': 'node-gyp runs on Python',
   'patchelf': 'sets the $ORIGIN run path of the prebuilt addon and its bundled libraries (npm run pack, release test)',
   'libvulkan1': 'the Vulkan loader Dawn (the webgpu package) needs for the WebGPU backend tests (SwiftShader comes with chromium)',
+  'libopenmpi-dev': 'Open MPI headers and library, for the data-parallel MPI binding (addon/mpi)',
+  'openmpi-bin': 'mpirun, for multi-process training and the 1-rank vs 2-rank equivalence test',
 };
 const dpkgHas = (p) => {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
@@ -72,3 +74,5 @@ if (existsSync(addonSrc) && !existsSync(addonBin)) {
   run(process.execPath, [path.join(root, 'scripts', 'build-addon.mjs'), '--soft']);
 }
 log(existsSync(addonBin) ? 'native backend ready' : 'native backend not built: using the ref backend (fix: npm run build:addon)');
+// The optional MPI binding (multi-process training): built when MPI's headers exist, a one-line skip otherwise.
+run(process.execPath, [path.join(root, 'scripts', 'build-mpi.mjs'), '--if-missing', '--soft']);

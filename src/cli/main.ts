@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Cli>> = {
   viz: () => import('./viz.ts'),
   pull: () => import('./pull.ts'),
   quantize: () => import('./quantize.ts'),
+  launch: () => import('./launch.ts'),
 };
 
 /** The version in package.json (two folders up from both src/cli/ and dist/cli/). */

@@ -87,13 +87,17 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
         }
         if (o.keep !== undefined) cfg.keepCheckpoints = o.keep as number;
       }
-      const [{ train }, { disposeModel }] = await Promise.all([import('../train/trainer.ts'), import('./infer.ts')]);
+      const [{ train }, { disposeModel }, { createCommunicator }] = await Promise.all([import('../train/trainer.ts'), import('./infer.ts'), import('../train/comm.ts')]);
+      // under mpirun / srun / a RANK+WORLD_SIZE launcher: one rank of a data-parallel job
+      const comm = await createCommunicator();
       const r = await train(cfg, {
-        progress: o.progress as 'auto' | undefined, maxSteps: o.maxSteps as number | undefined, handleSigint: true,
+        comm, progress: o.progress as 'auto' | undefined, maxSteps: o.maxSteps as number | undefined, handleSigint: true,
         resume: o.resume as string | undefined,
         resumeOverrides: { epochs: o.epochs as number | undefined, checkpointMinutes: o.checkpointMinutes as number | undefined, threads: o.threads as number | undefined, backend: o.backend as TrainConfig['backend'] | undefined, precision: o.precision as TrainConfig['precision'] },
       });
+      await comm.close();
       const last = r.history.epochs.at(-1);
+      if (comm.rank !== 0) { disposeModel(r.model); return; }
       if (!r.interrupted) {
         console.log(`done: ${r.step} steps` + (last?.valTop1 !== undefined ? `, val top-1 ${(100 * last.valTop1).toFixed(2)}% top-5 ${(100 * last.valTop5!).toFixed(2)}%` : '') +
           `\nweights: ${r.weights}\ncurves:  ${path.join(r.runDir, 'curves.svg')}\nlog:     ${path.join(r.runDir, 'log.jsonl')}`);

@@ -9,7 +9,19 @@ import type { BatchReply, BatchRequest, BatchWorkerInit } from './batch-worker.t
 import { epochPermutation } from '../util/rng.ts';
 import { moduleWorker } from './worker-util.ts';
 
-export interface Batch { x: Float32Array; labels: Int32Array; n: number }
+export interface Batch {
+  x: Float32Array; labels: Int32Array; n: number;
+  /** With `part`: this batch is samples [offset, offset + n) of a global batch of `size` samples. */
+  global?: { offset: number; size: number };
+}
+
+/** One process's part of a data-parallel job: it takes share `rank` of `size` of every global batch. */
+export interface BatchPart { rank: number; size: number }
+
+/** Samples [lo, hi) of a global batch of m that rank takes: m/size each when it divides, else as even as can be. */
+export function shareOf(m: number, part: BatchPart): [number, number] {
+  return [Math.floor((part.rank * m) / part.size), Math.floor(((part.rank + 1) * m) / part.size)];
+}
 export interface LoaderOptions {
   batch: number;
   seed: number;
@@ -21,6 +33,9 @@ export interface LoaderOptions {
   worker?: boolean;
   /** Batches requested ahead (default 2). */
   prefetch?: number;
+  /** Data-parallel: `batch` is the global batch and this loader yields only this rank's share of it, with
+   *  the crops and flips of the samples' global positions (every world size sees the same samples). */
+  part?: BatchPart;
 }
 
 /** The `count` (epoch, step) pairs after (epoch, k), across epoch ends: what a loader prefetches. */
@@ -73,12 +88,14 @@ export class BatchLoader {
     return p;
   }
 
-  /** Which images and augmentations make up training step k of an epoch. */
-  plan(epoch: number, k: number): { indices: Int32Array; params: AugParams[] } {
+  /** Which images and augmentations make up training step k of an epoch (this rank's share of it). */
+  plan(epoch: number, k: number): { indices: Int32Array; params: AugParams[]; global: { offset: number; size: number } } {
     const p = this.perm(epoch), B = this.opts.batch;
-    const indices = p.slice(k * B, Math.min((k + 1) * B, this.data.n));
-    const params = Array.from(indices, (_, j) => sampleAug(this.opts.seed, epoch, k * B + j, this.data.side, this.pp.crop, this.opts.lighting, this.opts.minScale));
-    return { indices, params };
+    const q0 = k * B, m = Math.min(B, this.data.n - q0);
+    const [lo, hi] = this.opts.part ? shareOf(m, this.opts.part) : [0, m];
+    const indices = p.slice(q0 + lo, q0 + hi);
+    const params = Array.from(indices, (_, j) => sampleAug(this.opts.seed, epoch, q0 + lo + j, this.data.side, this.pp.crop, this.opts.lighting, this.opts.minScale));
+    return { indices, params, global: { offset: lo, size: m } };
   }
 
   private assemble(indices: Int32Array, params: AugParams[]): Promise<Batch> {
@@ -101,8 +118,8 @@ export class BatchLoader {
     const key = `${epoch}:${k}`;
     let b = this.ahead.get(key);
     if (!b) {
-      const { indices, params } = this.plan(epoch, k);
-      b = this.assemble(indices, params);
+      const { indices, params, global } = this.plan(epoch, k);
+      b = this.assemble(indices, params).then((r) => ({ ...r, global }));
       this.ahead.set(key, b);
     }
     return b;

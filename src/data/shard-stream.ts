@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Preprocessing } from '../model/types.ts';
 import { sampleAug, viewParams, type AugParams, type Lighting } from './augment.ts';
-import { stepsAfter, type Batch } from './loader.ts';
+import { shareOf, stepsAfter, type Batch, type BatchPart } from './loader.ts';
 import type { ShardWorkReply, ShardWorkRequest, ShardWorkerInit } from './shard-worker.ts';
 import { epochOrder, parseShard, readShardIndex, shardStarts, type EpochOrder, type ShardIndex, type ShardRecord } from './shards.ts';
 import { moduleWorker } from './worker-util.ts';
@@ -33,6 +33,8 @@ export interface ShardLoaderOptions {
   prefetch?: number;
   /** Check each shard's sha256 against the index when read (default true). */
   verify?: boolean;
+  /** Data-parallel: this rank's share of each global batch (every rank reads the stream, decodes its share). */
+  part?: BatchPart;
 }
 
 interface Held { label: number; data: Uint8Array }
@@ -191,10 +193,12 @@ export class ShardLoader {
     let b = this.ahead.get(key);
     if (!b) {
       const B = this.opts.batch, q0 = k * B, q1 = Math.min(this.n, q0 + B);
-      const params = Array.from({ length: q1 - q0 }, (_, j) => sampleAug(this.opts.seed, epoch, q0 + j, this.idx.side, this.pp.crop, this.opts.lighting, this.opts.minScale));
-      const recs = this.chain.then(() => this.take(epoch, q0, q1));
+      const [lo, hi] = this.opts.part ? shareOf(q1 - q0, this.opts.part) : [0, q1 - q0];
+      const params = Array.from({ length: hi - lo }, (_, j) => sampleAug(this.opts.seed, epoch, q0 + lo + j, this.idx.side, this.pp.crop, this.opts.lighting, this.opts.minScale));
+      const recs = this.chain.then(() => this.take(epoch, q0, q1)); // the whole global batch: the stream stays in order
       this.chain = recs.catch(() => { this.cur = null; }); // a failed read resets the stream
-      b = recs.then((r) => this.assemble(r, params));
+      const global = { offset: lo, size: q1 - q0 };
+      b = recs.then((r) => this.assemble(r.slice(lo, hi), params)).then((r) => ({ ...r, global }));
       b.catch(() => undefined); // reported to whoever awaits it
       this.ahead.set(key, b);
     }

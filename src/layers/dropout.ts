@@ -16,7 +16,10 @@ export class Dropout implements Layer<DropoutCache> {
   constructor(readonly name: string, readonly p: number, readonly index: number) {}
   forward(be: Backend, x: Tensor, ctx: ForwardContext): { y: Tensor; cache: DropoutCache } {
     if (!ctx.train || !ctx.dropout || this.p === 0) return { y: x, cache: Dropout.NONE };
-    const attrs = { p: this.p, seed: layerSeed(ctx.dropoutSeed, this.index) };
+    // the mask element of flat index i is dropoutUniform(seed, i) and seed + i*G is linear in i, so starting
+    // at global sample `sampleOffset` is the same kernel with the seed advanced by offset*features*G
+    const base = layerSeed(ctx.dropoutSeed, this.index), skip = (ctx.sampleOffset ?? 0) * (x.size / x.shape[0]);
+    const attrs = { p: this.p, seed: skip ? (base + Math.imul(skip, 0x9e3779b9)) >>> 0 : base };
     const { y, mask } = be.run('dropout', { x }, attrs);
     return { y, cache: { mask, attrs } };
   }

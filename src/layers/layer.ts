@@ -14,6 +14,12 @@ export interface ForwardContext {
   dropout: boolean;
   /** Base seed of this step's dropout masks. */
   dropoutSeed: number;
+  /** Index of this batch's first sample in its global batch (data-parallel ranks): masks are drawn per
+   *  global sample, so N ranks of B/N samples drop exactly what one process of B samples drops. */
+  sampleOffset?: number;
+  /** Training: called once a parameter layer's gradients are final (backward order), e.g. to start
+   *  reducing them across ranks while the rest of backward runs. */
+  onParamGrads?: (param: string) => void;
 }
 
 /** A parameter layer's views into the parameter and gradient arenas. */

@@ -13,7 +13,7 @@ import { bindLayers, buildLayers, forwardBackward, forwardEval } from './network
 import { checkStateDict, defaultInputSize, layerSpecs, paramShapes, paramSpecs } from './spec.ts';
 import type { ArchConfig } from './spec.ts';
 import { summaryRows } from './summary.ts';
-import type { FileStateDict, Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOptions, Variant } from './types.ts';
+import type { BackwardOptions, FileStateDict, Model, NamedArray, ParamEntry, StateDict, SummaryRow, TrainStepOptions, Variant } from './types.ts';
 
 type Shape4 = [number, number, number, number];
 
@@ -116,9 +116,9 @@ export class AlexNet implements Model {
 
   /** Loss and gradients of one batch (the optimiser steps separately). With `paramLr`, the leading layers
    *  whose multiplier is 0 (frozen) are not backpropagated at all. */
-  backward(x: Float32Array, shape: Shape4, labels: Int32Array, opts: { dropout?: boolean; dropoutSeed?: number; paramLr?: Readonly<Record<string, number>> } = {}): Promise<number> {
+  backward(x: Float32Array, shape: Shape4, labels: Int32Array, opts: BackwardOptions = {}): Promise<number> {
     const be = this.backend;
-    const ctx = { train: true, dropout: opts.dropout ?? true, dropoutSeed: opts.dropoutSeed ?? 0 };
+    const ctx = { train: true, dropout: opts.dropout ?? true, dropoutSeed: opts.dropoutSeed ?? 0, sampleOffset: opts.sampleOffset, onParamGrads: opts.onParamGrads };
     const { loss } = this.backprop(x, shape, labels, ctx, false, opts.paramLr ? frozenFront(this.params, opts.paramLr) : 0);
     return be.read(loss).then((v) => { be.free(loss); return v[0]; });
   }

@@ -73,6 +73,8 @@ export function forwardBackward(be: Backend, layers: readonly Layer[], x: Tensor
   let dy: Tensor | undefined = lossBackward(lc);
   for (let i = layers.length - 1; i >= 0; i--) {
     const dx: Tensor | undefined = i < firstTrained ? undefined : layers[i].backward(be, dy!, caches[i], i > firstTrained);
+    const param = layers[i].param;
+    if (param !== undefined && i >= firstTrained) ctx.onParamGrads?.(param); // its dw, db are final (queued)
     if (dy && dx !== dy) be.free(dy);
     for (const v of cachedTensors(layers[i], caches[i])) {
       const n = refs.get(v)! - 1;

@@ -49,6 +49,16 @@ export interface TrainStepOptions {
   paramLr?: Readonly<Record<string, number>>;
 }
 
+export interface BackwardOptions {
+  dropout?: boolean;
+  dropoutSeed?: number;
+  paramLr?: Readonly<Record<string, number>>;
+  /** Data-parallel: index of the first sample in its global batch (dropout masks follow global samples). */
+  sampleOffset?: number;
+  /** Called with a parameter layer's state_dict prefix once its gradients are final (reverse layer order). */
+  onParamGrads?: (param: string) => void;
+}
+
 export interface Model {
   readonly variant: Variant;
   readonly classes: number;
@@ -69,7 +79,7 @@ export interface Model {
   trainStep(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts: TrainStepOptions): Promise<number>;
   /** Forward + backward into the gradient arena, no update: the mean loss. An optimiser (src/optim) then
    *  steps `weights` with `grads`; trainStep is both with the model's own paper-SGD optimiser. */
-  backward(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts?: { dropout?: boolean; dropoutSeed?: number; paramLr?: Readonly<Record<string, number>> }): Promise<number>;
+  backward(x: Float32Array, shape: [number, number, number, number], labels: Int32Array, opts?: BackwardOptions): Promise<number>;
   /** The parameter arena: one flat tensor carved into named views (initialised on first access). */
   readonly weights: Arena;
   /** The gradient arena, allocated on the first backward (inference never has one). */

@@ -11,8 +11,9 @@ export interface Communicator {
   readonly size: number;
   /** Engine name for logs ('local', 'mpi', ...). */
   readonly engine: string;
-  /** In place: every rank ends with the element-wise sum (or mean) over ranks. */
-  allreduce(buf: Float32Array, op?: 'sum' | 'mean'): Promise<void>;
+  /** In place: every rank ends with the element-wise sum (or mean) over ranks of scale x buf, where
+   *  `scale` (default 1) weights this rank's contribution (a rank's share of the global batch). */
+  allreduce(buf: Float32Array, op?: 'sum' | 'mean', scale?: number): Promise<void>;
   /** In place: every rank ends with root's values. */
   broadcast(buf: Float32Array, root?: number): Promise<void>;
   barrier(): Promise<void>;
@@ -24,8 +25,9 @@ export class LocalCommunicator implements Communicator {
   readonly rank = 0;
   readonly size = 1;
   readonly engine = 'local';
-  async allreduce(_buf: Float32Array, op: 'sum' | 'mean' = 'sum'): Promise<void> {
+  async allreduce(buf: Float32Array, op: 'sum' | 'mean' = 'sum', scale = 1): Promise<void> {
     if (op !== 'sum' && op !== 'mean') throw new Error(`allreduce: unknown op "${op}"`);
+    if (scale !== 1) for (let i = 0; i < buf.length; i++) buf[i] *= scale;
   }
   async broadcast(_buf: Float32Array, root = 0): Promise<void> {
     if (root !== 0) throw new Error(`broadcast: root ${root} outside a world of 1 rank`);
@@ -77,9 +79,14 @@ export function discoverWorld(env: Env = process.env): WorldInfo {
   return { rank: 0, size: 1, localRank: 0, localSize: 1, source: 'default' };
 }
 
-/** The communicator for this process: the local one for a world of 1. Larger worlds need a
- *  multi-process engine, which this build does not have: say so rather than train alone N times. */
-export function createCommunicator(world: WorldInfo = discoverWorld()): Communicator {
+/** The communicator for this process: the local one for a world of 1, MPI for more (the optional binding;
+ *  a one-line error naming what to install when it is missing, rather than training alone N times). */
+export async function createCommunicator(world: WorldInfo = discoverWorld()): Promise<Communicator> {
   if (world.size === 1) return new LocalCommunicator();
-  throw new Error(`this process is rank ${world.rank} of ${world.size} (from the ${world.source} launcher's environment), but no multi-process engine (MPI) is built into this install; run a single process`);
+  const { MpiCommunicator } = await import('./comm-mpi.ts');
+  try {
+    return await MpiCommunicator.open(world);
+  } catch (e) {
+    throw new Error(`this process is rank ${world.rank} of ${world.size} (from the ${world.source} launcher's environment), but ${(e as Error).message}`);
+  }
 }

@@ -78,7 +78,8 @@ export function checkAndScan(cfg: TrainConfig): Folders {
 }
 
 /** Caches the scanned splits (decoding each image once); errors when none decode. */
-export async function prepareData(cfg: TrainConfig, progress: Progress, folders: Folders = checkAndScan(cfg)): Promise<Prepared> {
+/** `writeFiles` false (data-parallel ranks above 0): compute the pixel mean but leave the run folder to rank 0. */
+export async function prepareData(cfg: TrainConfig, progress: Progress, folders: Folders = checkAndScan(cfg), writeFiles = true): Promise<Prepared> {
   const { train: trainDs, val: valDs, crop } = folders;
   const pp = defaultPreprocessing(cfg.variant, crop);
   const cacheDir = cfg.cacheDir ?? DEFAULT_CACHE_DIR;
@@ -112,7 +113,7 @@ export async function prepareData(cfg: TrainConfig, progress: Progress, folders:
     if (folders.shards) throw new Error('--mean pixel needs the whole training set in memory; with shards use --mean channel (and --stats)');
     meanImg = meanImage(train);
     const f = path.resolve(cfg.out, MEAN_IMAGE_FILE);
-    writeAtomicSync(f, new Uint8Array(meanImg.buffer, meanImg.byteOffset, meanImg.byteLength));
+    if (writeFiles) writeAtomicSync(f, new Uint8Array(meanImg.buffer, meanImg.byteOffset, meanImg.byteLength));
     pp.meanImage = f;
   }
   return { train, val, pp, lighting, meanImg, classes: trainDs.classes, classNames: trainDs.classNames, shards: folders.shards && cfg.data };
