@@ -58,6 +58,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
     .option('--keep <n>', `checkpoints kept (default ${recipeDefaults().keepCheckpoints})`, int('--keep'))
     .option('--lighting <sigma>', `PCA lighting noise (paper 0.1; 0 = off)`, num('--lighting'))
     .addOption(choice('--mean <how>', 'channel (default recipe) | pixel (the paper\'s mean image)', ['channel', 'pixel']))
+    .addOption(choice('--input-scale <how>', 'unit (default recipe: (pixel/255 - mean)/std per channel, the unit-variance inputs LSUV assumes) | variant (paper: 0..255 minus the mean, as in 2012; torchvision: unit)', ['unit', 'variant']))
     .option('--stats <file>', 'mean + PCA from `alexnet data stats` instead of ImageNet\'s')
     .addOption(choice('--init-scheme <s>', 'lsuv (default recipe: He + unit-variance layer scaling on a data batch) | model (the variant\'s own init; paper recipe) | he', ['model', 'he', 'lsuv']))
     .option('--workers <n>', 'decode worker threads', int('--workers'))
@@ -79,7 +80,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...recipeDefaults(o.recipe as TrainConfig['recipe']), data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads',
-          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
+          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'mean', 'inputScale', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
           const v = pick(k);
           if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
         }

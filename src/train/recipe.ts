@@ -19,19 +19,19 @@ import type { RecipeName, TrainConfig } from './config.ts';
 export type { RecipeName };
 export const RECIPE_NAMES = ['default', 'paper'] as const;
 
-type Tunable = Pick<TrainConfig, 'epochs' | 'batch' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'stepEpochs' | 'lighting' | 'mean' | 'initScheme'> &
+type Tunable = Pick<TrainConfig, 'epochs' | 'batch' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'stepEpochs' | 'lighting' | 'mean' | 'inputScale' | 'initScheme'> &
   Partial<Pick<TrainConfig, 'patience' | 'warmupSteps'>>;
 
 const COMMON = { batch: PAPER_SGD.batch, lr: PAPER_SGD.lr, momentum: PAPER_SGD.momentum, weightDecay: PAPER_SGD.weightDecay, stepEpochs: 30, lighting: 0.1 } as const;
 
 export const RECIPES: Record<RecipeName, Tunable> = {
-  default: { ...COMMON, epochs: 90, schedule: 'cosine', initScheme: 'lsuv', mean: 'channel' },
-  paper: { ...COMMON, epochs: 90, schedule: 'plateau', initScheme: 'model', mean: 'pixel', warmupSteps: 0 },
+  default: { ...COMMON, epochs: 90, schedule: 'cosine', initScheme: 'lsuv', mean: 'channel', inputScale: 'unit' },
+  paper: { ...COMMON, epochs: 90, schedule: 'plateau', initScheme: 'model', mean: 'pixel', inputScale: 'variant', warmupSteps: 0 },
 };
 
 /** Every hyper-parameter the run log records as "in force". */
 export const SETTING_KEYS = ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'stepEpochs',
-  'initScheme', 'lighting', 'mean', 'imageSize', 'lrFeatures', 'lrClassifier', 'freeze', 'seed'] as const;
+  'initScheme', 'lighting', 'mean', 'inputScale', 'imageSize', 'lrFeatures', 'lrClassifier', 'freeze', 'seed'] as const;
 
 export const RECIPE_HELP = 'default (LSUV init, 1 epoch warm-up, cosine decay: learns at any scale) | paper (N(0,0.01) + bias-1 init, batch 128, lr/10 on plateau, 90 epochs, mean image)';
 
