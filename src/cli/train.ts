@@ -18,12 +18,13 @@ export async function configure(cmd: Command): Promise<void> {
 Recipes fill every setting you do not give (explicit flags win; the run log's start record lists them all):
   default  LSUV init (He, then each layer scaled to unit output variance on a real batch), lr 0.01 with one
            epoch of linear warm-up and cosine decay to 0, batch 128, momentum 0.9, weight decay 5e-4, random
-           crops + flips + PCA lighting, 90 epochs. Why: AlexNet has no batch norm; with its own
-           initialisation the loss sits at ln(classes) for epochs on small data while a plateau schedule
-           cuts the rate.
+           crops + flips + PCA lighting, unit-variance inputs on both variants, 90 epochs. Why: AlexNet
+           has no batch norm; with its own initialisation the loss sits at ln(classes) for epochs on small
+           data while a plateau schedule cuts the rate. LSUV scales weights to their inputs, so the inputs
+           must be unit-scale (the paper's 0..255 made conv1's steps thousands of times too large).
   paper    the 2012 paper exactly: N(0, 0.01) weights, bias 1 in conv2/4/5 and fc6/7, batch 128, lr 0.01
            divided by 10 when validation error stops improving (patience max(2, epochs/15) epochs, counted
-           only once the model is above chance), 90 epochs, crops + flips + PCA lighting, mean image.
+           only once the model is above chance), 90 epochs, crops + flips + PCA lighting, mean image (0..255 units).
 Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv layers at 0.1 x --lr
 (--lr-features); --freeze features trains only the classifier (fc6-fc8).`)
     .addOption(choice('--recipe <name>', RECIPE_HELP, RECIPE_NAMES))
@@ -60,6 +61,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
     .option('--lighting <sigma>', `PCA lighting noise (paper 0.1; 0 = off)`, num('--lighting'))
     .option('--crop-scale <min>', 'scale augmentation: random regions of min..1 of the image area, resized to the crop (1 = off, the paper\'s fixed-size crops)', num('--crop-scale'))
     .addOption(choice('--mean <how>', 'channel (default recipe) | pixel (the paper\'s mean image)', ['channel', 'pixel']))
+    .addOption(choice('--input-scale <how>', 'unit (default recipe: (pixel/255 - mean)/std per channel, the unit-variance inputs LSUV assumes) | variant (paper: 0..255 minus the mean, as in 2012; torchvision: unit)', ['unit', 'variant']))
     .option('--stats <file>', 'mean + PCA from `alexnet data stats` instead of ImageNet\'s')
     .addOption(choice('--init-scheme <s>', 'lsuv (default recipe: He + unit-variance layer scaling on a data batch) | model (the variant\'s own init; paper recipe) | he', ['model', 'he', 'lsuv']))
     .option('--workers <n>', 'decode worker threads', int('--workers'))
@@ -81,7 +83,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...recipeDefaults(o.recipe as TrainConfig['recipe']), data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads', 'precision',
-          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'cropScale', 'mean', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
+          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'cropScale', 'mean', 'inputScale', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
           const v = pick(k);
           if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
         }

@@ -44,6 +44,9 @@ export interface TrainConfig {
   cropScale: number;
   /** Mean subtraction per channel (default) or per pixel (the paper's mean image). */
   mean: 'channel' | 'pixel';
+  /** 'unit': (pixel/255 - mean) / std per channel, unit-variance inputs, whatever the variant (what He and
+   *  LSUV assume). 'variant': the variant's own convention (paper: 0..255 minus the mean; torchvision: unit). */
+  inputScale?: 'unit' | 'variant';
   /** Stats JSON from `alexnet data stats` (mean + eigen decomposition); ImageNet's otherwise. */
   stats?: string;
   widthScale?: number;

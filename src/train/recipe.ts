@@ -3,13 +3,16 @@
 // are resolved once the steps per epoch are known, and the run log's `start` record lists the result.
 //
 //   default: works at any scale, from 3 classes x 60 photos to ImageNet. He init rescaled to unit
-//            variance per layer on a real batch (LSUV), one epoch of linear warm-up, cosine decay to 0.
-//            Without batch norm, AlexNet's own initialisations (N(0, 0.01) / PyTorch's) leave the loss at
-//            ln(classes) for epochs, and a plateau schedule then cuts the rate while nothing learns.
-//            On 3 classes x 60 photos at 64 px (8 epochs, batch 16) it reaches 60-65% val top-1 on the
-//            torchvision variant, where the variant's own init stays at 33%. `--lr-classifier 0.1` (fc6-fc8
-//            at a tenth of the rate) removes the first-epoch loss spikes there but did not end higher
-//            (55-60%), so it is not the default; see docs/results.md for the paper variant.
+//            variance per layer on a real batch (LSUV), one epoch of linear warm-up, cosine decay to 0,
+//            unit-variance inputs on both variants. Without batch norm, AlexNet's own initialisations
+//            (N(0, 0.01) / PyTorch's) leave the loss at ln(classes) for epochs, and a plateau schedule then
+//            cuts the rate while nothing learns. LSUV scales each layer's weights to its input, so the input
+//            must be unit-scale too: with the paper variant's 0..255 inputs conv1's step relative to its
+//            weights was 8.5 at lr 0.01 against 0.001-0.007 for every other layer, and the run went to NaN.
+//            On 3 classes x 60 photos (8 epochs, batch 16) both variants end at 55-62% val top-1 over seeds
+//            (docs/results.md), where the variants' own init stays at 33%. `--lr-classifier 0.1` removes the
+//            first-epoch loss spikes (the wide fc layers' common-mode curvature, largest with few classes)
+//            but did not end higher, so it is not the default.
 //   paper:   the 2012 paper exactly: N(0, 0.01) weights with bias 1 in conv2, conv4, conv5, fc6, fc7,
 //            batch 128, lr 0.01 divided by 10 when validation error stops improving, 90 epochs, random
 //            crops + flips + PCA lighting (sigma 0.1), the per-pixel mean image subtracted.
@@ -19,21 +22,21 @@ import type { RecipeName, TrainConfig } from './config.ts';
 export type { RecipeName };
 export const RECIPE_NAMES = ['default', 'paper'] as const;
 
-type Tunable = Pick<TrainConfig, 'epochs' | 'batch' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'stepEpochs' | 'lighting' | 'cropScale' | 'mean' | 'initScheme'> &
+type Tunable = Pick<TrainConfig, 'epochs' | 'batch' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'stepEpochs' | 'lighting' | 'cropScale' | 'mean' | 'inputScale' | 'initScheme'> &
   Partial<Pick<TrainConfig, 'patience' | 'warmupSteps'>>;
 
 const COMMON = { batch: PAPER_SGD.batch, lr: PAPER_SGD.lr, momentum: PAPER_SGD.momentum, weightDecay: PAPER_SGD.weightDecay, stepEpochs: 30, lighting: 0.1, cropScale: 1 } as const;
 
 export const RECIPES: Record<RecipeName, Tunable> = {
-  default: { ...COMMON, epochs: 90, schedule: 'cosine', initScheme: 'lsuv', mean: 'channel' },
-  paper: { ...COMMON, epochs: 90, schedule: 'plateau', initScheme: 'model', mean: 'pixel', warmupSteps: 0 },
+  default: { ...COMMON, epochs: 90, schedule: 'cosine', initScheme: 'lsuv', mean: 'channel', inputScale: 'unit' },
+  paper: { ...COMMON, epochs: 90, schedule: 'plateau', initScheme: 'model', mean: 'pixel', inputScale: 'variant', warmupSteps: 0 },
 };
 
 /** Every hyper-parameter the run log records as "in force". */
 export const SETTING_KEYS = ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'stepEpochs',
-  'initScheme', 'lighting', 'cropScale', 'mean', 'imageSize', 'lrFeatures', 'lrClassifier', 'freeze', 'seed'] as const;
+  'initScheme', 'lighting', 'cropScale', 'mean', 'inputScale', 'imageSize', 'lrFeatures', 'lrClassifier', 'freeze', 'seed'] as const;
 
-export const RECIPE_HELP = 'default (LSUV init, 1 epoch warm-up, cosine decay: learns at any scale) | paper (N(0,0.01) + bias-1 init, batch 128, lr/10 on plateau, 90 epochs, mean image)';
+export const RECIPE_HELP = 'default (LSUV init, unit-variance inputs, 1 epoch warm-up, cosine decay: learns at any scale) | paper (N(0,0.01) + bias-1 init, batch 128, lr/10 on plateau, 90 epochs, mean image)';
 
 /** Plateau patience for the paper recipe: the paper cut the rate about three times in 90 epochs. */
 export function paperPatience(epochs: number): number {

@@ -9,7 +9,7 @@ import type { Model, Preprocessing, StateDict, Variant } from '../model/types.ts
 import { IMAGENET_LIGHTING, type Lighting } from '../data/augment.ts';
 import { badFilesWarning, loadOrBuildCache, type CachedSplit } from '../data/cache.ts';
 import { scanImageFolder, type ImageFolder } from '../data/folder.ts';
-import { defaultPreprocessing } from '../data/preprocess.ts';
+import { IMAGENET_STD, defaultPreprocessing } from '../data/preprocess.ts';
 import { isShardFolder, shardFolderSplit } from '../data/shards.ts';
 import { meanImage, readStats } from '../data/stats.ts';
 import type { ScheduleKind } from './schedule.ts';
@@ -101,11 +101,14 @@ export async function prepareData(cfg: TrainConfig, progress: Progress, folders:
   };
   const train = folders.shards?.split ?? await build(trainDs, 'train');
   const val = valDs ? await build(valDs, 'val') : undefined;
+  // unit-variance inputs: the paper variant's 0..255 units would make conv1's step ~(255 std)^2 = 3900x larger
+  // relative to its (LSUV-scaled) weights than every other layer's, and the default recipe diverge
+  if (cfg.inputScale === 'unit') pp.std = [...IMAGENET_STD];
   let lighting: Lighting = { ...IMAGENET_LIGHTING, sigma: cfg.lighting };
   if (cfg.stats) {
     const s = readStats(cfg.stats);
     pp.mean = [...s.mean];
-    if (cfg.variant === 'torchvision' && s.std?.length === 3) pp.std = [...s.std];
+    if ((cfg.variant === 'torchvision' || cfg.inputScale === 'unit') && s.std?.length === 3) pp.std = [...s.std];
     lighting = { sigma: cfg.lighting, eigval: s.eigval, eigvec: s.eigvec };
   }
   let meanImg: Float32Array | undefined;

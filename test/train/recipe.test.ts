@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { RECIPES, paperPatience, resolveSettings, settingsOf } from '../../src/train/recipe.ts';
 import { epochEnd, lrAt, newSchedule } from '../../src/train/schedule.ts';
 import { aboveChance } from '../../src/train/trainer.ts';
-import { recipeDefaults } from '../../src/train/setup.ts';
+import { prepareData, recipeDefaults } from '../../src/train/setup.ts';
+import { makeProgress } from '../../src/train/progress.ts';
+import { IMAGENET_STD } from '../../src/data/preprocess.ts';
+import { makeFolder, tmpDir } from '../data/helpers.ts';
+import path from 'node:path';
+import { rmSync } from 'node:fs';
 
 test('paper recipe is the paper: N(0,0.01) init, batch 128, lr 0.01 /10 on plateau, 90 epochs, crops+flips+lighting, mean image', () => {
   const p = recipeDefaults('paper');
@@ -42,7 +47,7 @@ test('default recipe: LSUV, cosine, one epoch of warm-up; explicit settings win 
   assert.equal(e.lrClassifier, 1, 'fine-tuning: the new classifier at the full lr');
   assert.equal(resolveSettings({ ...recipeDefaults('paper'), data: 'd', variant: 'paper', out: 'o' }, 10).lrClassifier, 1, 'the paper: one rate');
   const s = settingsOf(e);
-  for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'lrFeatures', 'lrClassifier', 'freeze']) {
+  for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'inputScale', 'lrFeatures', 'lrClassifier', 'freeze']) {
     assert.ok(s[k] !== undefined, `settings record has ${k}`);
   }
 });
@@ -63,4 +68,15 @@ test('plateau never cuts the rate before the model has left chance level, and do
   assert.equal(aboveChance(10, 0.13, 100000, 2.3), true);
   assert.equal(aboveChance(3, undefined, 0, 1.09), false, 'without val: train loss near ln K is chance');
   assert.equal(aboveChance(3, undefined, 0, 0.8), true);
+});
+
+test('input scale: the default recipe feeds unit-variance inputs to the paper variant too; the paper recipe keeps 0..255', async () => {
+  const d = tmpDir('recipe-scale');
+  const data = await makeFolder(path.join(d, 'data'), ['a', 'b'], 2);
+  const pp = async (recipe: 'default' | 'paper') => (await prepareData({ ...recipeDefaults(recipe), data, variant: 'paper', imageSize: 67, out: path.join(d, recipe), cacheDir: path.join(d, 'cache') }, makeProgress('quiet'))).pp;
+  // 0..255 inputs with LSUV-scaled weights make conv1's relative step ~(1/0.23 * 255)^2 larger than the
+  // other layers' (measured 8.5 vs 0.001-0.007 at lr 0.01): the default recipe diverged to NaN on this variant
+  assert.deepEqual((await pp('default')).std, IMAGENET_STD);
+  assert.deepEqual((await pp('paper')).std, [1 / 255, 1 / 255, 1 / 255]);
+  rmSync(d, { recursive: true, force: true });
 });
