@@ -137,6 +137,8 @@ export async function loadInit(cfg: TrainConfig, classes: number): Promise<InitW
   let loaded;
   try { loaded = await loadWeights(cfg.init, { variant: cfg.variant }); } catch (e) { throw new Error(`--init: ${(e as Error).message}`); }
   const { sd, meta } = loaded;
+  // pretrained weights keep the input scale they were trained with (paper variant: 0..255 or unit)
+  if (cfg.variant === 'paper' && meta.preprocessing?.std) cfg.inputScale = meta.preprocessing.std[0] < 0.1 ? 'variant' : 'unit';
   if (meta.variant !== cfg.variant) throw new Error(`--init ${cfg.init} holds a ${meta.variant} model but --variant is ${cfg.variant}`);
   if (cfg.resetClassifier) return { sd: resetClassifier(sd, classes, cfg.seed), widthScale: meta.widthScale, hidden: meta.hidden };
   if (meta.classes !== classes) {

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { RECIPES, paperPatience, resolveSettings, settingsOf } from '../../src/train/recipe.ts';
 import { epochEnd, lrAt, newSchedule } from '../../src/train/schedule.ts';
 import { aboveChance } from '../../src/train/trainer.ts';
-import { prepareData, recipeDefaults } from '../../src/train/setup.ts';
+import { loadInit, prepareData, recipeDefaults } from '../../src/train/setup.ts';
+import { createModel } from '../../src/model/index.ts';
+import { saveWeights } from '../../src/io/weights.ts';
+import { defaultPreprocessing } from '../../src/data/preprocess.ts';
 import { makeProgress } from '../../src/train/progress.ts';
 import { IMAGENET_STD } from '../../src/data/preprocess.ts';
 import { makeFolder, tmpDir } from '../data/helpers.ts';
@@ -78,5 +81,15 @@ test('input scale: the default recipe feeds unit-variance inputs to the paper va
   // other layers' (measured 8.5 vs 0.001-0.007 at lr 0.01): the default recipe diverged to NaN on this variant
   assert.deepEqual((await pp('default')).std, IMAGENET_STD);
   assert.deepEqual((await pp('paper')).std, [1 / 255, 1 / 255, 1 / 255]);
+  // fine-tuning: --init weights keep the scale they were trained with, whatever the recipe says
+  const m = await createModel({ variant: 'paper', classes: 2, backend: 'ref', widthScale: 0.125, hidden: 16 });
+  for (const [std, want] of [[defaultPreprocessing('paper', 67).std, 'variant'], [IMAGENET_STD, 'unit']] as const) {
+    const w = path.join(d, `w-${want}.safetensors`);
+    await saveWeights(w, await m.stateDict(), { variant: 'paper', classes: 2, classNames: ['a', 'b'], preprocessing: { ...defaultPreprocessing('paper', 67), std: [...std] }, widthScale: 0.125, hidden: 16 });
+    const cfg = { ...recipeDefaults(), data, variant: 'paper' as const, out: path.join(d, 'ft'), init: w };
+    await loadInit(cfg, 2);
+    assert.equal(cfg.inputScale, want);
+  }
+  m.dispose();
   rmSync(d, { recursive: true, force: true });
 });
