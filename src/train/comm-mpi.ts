@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Communicator, WorldInfo } from './comm.ts';
+import type { Communicator, WorldInfo } from './communicator.ts';
 
 interface MpiBinding {
   init(): Promise<{ rank: number; size: number; threadLevel: string; library: string }>;

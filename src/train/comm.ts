@@ -6,19 +6,8 @@
 // (OMPI_COMM_WORLD_*), MPICH / Intel MPI / PMI-2 (PMI_RANK, PMI_SIZE), Slurm's srun (SLURM_PROCID and the
 // step's task count; a batch script outside srun is a 1-task step), torchrun-style (RANK, WORLD_SIZE).
 
-export interface Communicator {
-  readonly rank: number;
-  readonly size: number;
-  /** Engine name for logs ('local', 'mpi', ...). */
-  readonly engine: string;
-  /** In place: every rank ends with the element-wise sum (or mean) over ranks of scale x buf, where
-   *  `scale` (default 1) weights this rank's contribution (a rank's share of the global batch). */
-  allreduce(buf: Float32Array, op?: 'sum' | 'mean', scale?: number): Promise<void>;
-  /** In place: every rank ends with root's values. */
-  broadcast(buf: Float32Array, root?: number): Promise<void>;
-  barrier(): Promise<void>;
-  close(): Promise<void>;
-}
+import type { Communicator, WorldInfo, WorldSource } from './communicator.ts';
+export type { Communicator, WorldInfo, WorldSource } from './communicator.ts';
 
 /** One process: the collectives are identities (a sum or mean over one rank is the value itself). */
 export class LocalCommunicator implements Communicator {
@@ -36,15 +25,6 @@ export class LocalCommunicator implements Communicator {
   async close(): Promise<void> {}
 }
 
-export type WorldSource = 'openmpi' | 'pmi' | 'slurm' | 'env' | 'default';
-export interface WorldInfo {
-  rank: number;
-  size: number;
-  /** Rank and rank count on this host, where the launcher says (thread and device placement). */
-  localRank?: number;
-  localSize?: number;
-  source: WorldSource;
-}
 
 type Env = Record<string, string | undefined>;
 

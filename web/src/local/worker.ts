@@ -8,6 +8,8 @@ import { createRefBackend } from '../../../src/backend/ref/index.ts';
 import { createWebGpuBackend } from '../../../src/backend/webgpu/index.ts';
 import { isSafetensors, readSafetensorsHeader } from '../../../src/io/safetensors.ts';
 import { decodeSafetensorsWeights } from '../../../src/io/safetensors-weights.ts';
+import { decodeQuantized, quantizedHeader } from '../../../src/io/quantized.ts';
+import { dequantize } from '../../../src/model/quantize.ts';
 import { AlexNet } from '../../../src/model/alexnet.ts';
 import { normaliseArch } from '../../../src/model/spec.ts';
 import type { WeightsMeta } from '../../../src/model/types.ts';
@@ -60,6 +62,12 @@ async function download(url: string): Promise<Uint8Array> {
  *  decoder needs no file system, so the bundle carries no Node file code. */
 function decode(bytes: Uint8Array, url: string): ReturnType<typeof decodeSafetensorsWeights> & { dtype: string } {
   if (!isSafetensors(bytes)) throw new Error(`${url}: not a safetensors file; the page reads safetensors weights (alexnet convert writes them from .pth or ONNX)`);
+  // int8 weights (alexnet quantize): a quarter of the download, dequantised to f32 here (no int8 kernels in WGSL)
+  const qhead = quantizedHeader(bytes, url);
+  if (qhead) {
+    const { qw, meta } = decodeQuantized(bytes, qhead, url);
+    return { sd: dequantize(qw), meta, warnings: [`${url}: int8 weights, dequantised to f32 for this page`], dtype: 'I8' };
+  }
   const dtypes = [...new Set(readSafetensorsHeader(bytes, url).entries.map((e) => e.dtype))];
   const dtype = dtypes.join('+'); // one, or e.g. F16+F32 for a foreign file that keeps its biases in f32
   const kind = dtypes.every((d) => d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64') ? 'float' : dtype;
@@ -70,7 +78,7 @@ function decode(bytes: Uint8Array, url: string): ReturnType<typeof decodeSafeten
       return { ...r, dtype };
     }
     default:
-      throw new Error(`${url}: ${dtype} weights are not read by this page (it reads F32, F16 or BF16 safetensors)`);
+      throw new Error(`${url}: ${dtype} weights are not read by this page (it reads F32, F16, BF16 or int8 safetensors)`);
   }
 }
 
