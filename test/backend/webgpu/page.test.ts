@@ -2,16 +2,20 @@
 // server on 127.0.0.1 (no alexnet serve), weights by URL, a real photo by URL. The page must run the
 // model on WebGPU (Chromium's SwiftShader adapter) and show the same top-1 class as Node's native (or
 // ref) backend on the same weights and photo; ?backend=ref must give the same class from the worker, and
-// the f16 file `alexnet convert --dtype f16` writes (half the download) the same class as the f32 one.
+// the f16 file `alexnet convert --dtype f16` writes (half the download) the same class as the f32 one,
+// and an int8 file (`alexnet quantize`, a quarter of it) the class of its dequantised weights.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createBackend } from '../../../src/backend/index.ts';
 import { defaultPreprocessing, prepareInput } from '../../../src/data/preprocess.ts';
+import { encodeQuantized } from '../../../src/io/quantized.ts';
 import { loadWeights, saveWeights } from '../../../src/io/weights.ts';
+import { Calibrator, calibrationPoints, dequantize, quantizeModel } from '../../../src/model/quantize.ts';
+import { normaliseArch } from '../../../src/model/spec.ts';
 import { createModel } from '../../../src/model/index.ts';
 import { softmaxRow as softmax } from '../../../src/model/postprocess.ts';
 import type { Browser } from 'playwright-core';
@@ -24,7 +28,7 @@ const skip = !existsSync(CHROMIUM) ? `SKIP: ${CHROMIUM} missing (apt-get install
 const CLASSES = ['tench', 'springer', 'cassette', 'chainsaw', 'church', 'horn', 'truck', 'pump', 'golf', 'parachute'];
 
 describe('static explorer page in headless Chromium', { skip }, () => {
-  let browser: Browser, server: Server, url: string, expected: string, probs: Float32Array, expected16: string, probs16: Float32Array;
+  let browser: Browser, server: Server, url: string, expected: string, probs: Float32Array, expected16: string, probs16: Float32Array, expected8: string, probs8: Float32Array;
 
   before(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'alexnet-static-'));
@@ -48,6 +52,14 @@ describe('static explorer page in headless Chromium', { skip }, () => {
     // the same model with the f16 file's weights, as Node reads them back
     await m.loadStateDict((await loadWeights(path.join(site, 'w16.safetensors'))).sd);
     [expected16, probs16] = await classify('f16 weights');
+    // int8: calibrated on the photo itself (max range), written as the quantize command does
+    await m.loadStateDict((await loadWeights(path.join(site, 'w.safetensors'))).sd);
+    const arch = normaliseArch(meta), cal = new Calibrator(calibrationPoints(arch, 224));
+    await cal.add(m, input, [1, 3, 224, 224]);
+    const qw = quantizeModel(await m.stateDict(), arch, cal, { method: 'max' });
+    writeFileSync(path.join(site, 'w8.safetensors'), encodeQuantized(qw, meta));
+    await m.loadStateDict(dequantize(qw));
+    [expected8, probs8] = await classify('int8 weights, dequantised');
     m.dispose();
     cpSync(dog, path.join(site, 'dog.jpg'));
     ({ server, url } = await serveFolders({ '': site }));
@@ -86,8 +98,8 @@ describe('static explorer page in headless Chromium', { skip }, () => {
     assert.equal(expected16, expected, 'f16 rounding of these weights moved the top-1 class');
   });
 
-  for (const [backend, file] of [['webgpu', 'w.safetensors'], ['ref', 'w.safetensors'], ['webgpu', 'w16.safetensors']]) {
-    const f16 = file === 'w16.safetensors';
+  for (const [backend, file] of [['webgpu', 'w.safetensors'], ['ref', 'w.safetensors'], ['webgpu', 'w16.safetensors'], ['webgpu', 'w8.safetensors']]) {
+    const f16 = file === 'w16.safetensors', i8 = file === 'w8.safetensors';
     test(`?weights=${file}&image=URL${backend === 'ref' ? '&backend=ref' : ''}: top-1 equals Node's, backend ${backend}`, async () => {
       const page = await browser.newPage();
       const logs: string[] = [];
@@ -100,9 +112,9 @@ describe('static explorer page in headless Chromium', { skip }, () => {
         throw new Error(`${(err as Error).message}\npage log:\n${logs.join('\n')}\nbackend: ${await page.textContent('[data-testid="backend"]')}`);
       }
       assert.equal(await page.textContent('[data-testid="backend"]'), backend, logs.join('\n'));
-      assert.equal(await page.textContent('[data-testid="top1"]'), expected);
-      assert.match((await page.textContent('#engine-line .adapter')) ?? '', f16 ? /f16 weights/ : /f32 weights/);
-      const want = f16 ? probs16 : probs;
+      assert.equal(await page.textContent('[data-testid="top1"]'), i8 ? expected8 : expected);
+      assert.match((await page.textContent('#engine-line .adapter')) ?? '', f16 ? /f16 weights/ : i8 ? /i8 weights/ : /f32 weights/);
+      const want = f16 ? probs16 : i8 ? probs8 : probs;
       // every shown probability (one decimal) is Node's for that class: the page's canvas resize differs
       // from sharp's only by a fraction of a grey level on average, far below this model's class margins
       const names = await page.locator('#top5 .pred-name').allTextContents(), ps = await page.locator('#top5 .pred-p').allTextContents();
