@@ -159,7 +159,7 @@ static const char *dnnlIsaName(dnnl::cpu_isa i) {
     case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
     case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
     case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-    case dnnl::cpu_isa::all: return "all";
+    case dn::kIsaUncapped: return "all";
     default: return "other";
   }
 }

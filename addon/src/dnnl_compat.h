@@ -13,6 +13,13 @@ using namespace dnnl;
 using dims = memory::dims;
 constexpr bool V3 = DNNL_VERSION_MAJOR >= 3;
 
+// "No ISA cap": 2.x calls it cpu_isa::all, 3.x cpu_isa::isa_default.
+#if DNNL_VERSION_MAJOR >= 3
+constexpr cpu_isa kIsaUncapped = cpu_isa::isa_default;
+#else
+constexpr cpu_isa kIsaUncapped = cpu_isa::all;
+#endif
+
 // Element type of a memory descriptor.
 inline memory::data_type dataType(const memory::desc &md) {
 #if DNNL_VERSION_MAJOR >= 3
