@@ -123,12 +123,14 @@ inline convolution_backward_data::primitive_desc convBwdData(const engine &eng, 
 }
 
 // ---- max pooling (no dilation) ----
+// forward_training keeps the argmax workspace the backward needs; int8 inference asks for forward_inference.
 inline pooling_forward::primitive_desc maxPoolFwd(const engine &eng, const memory::desc &src, const memory::desc &dst,
-                                                  const dims &strides, const dims &kernel, const dims &padL, const dims &padR) {
+                                                  const dims &strides, const dims &kernel, const dims &padL, const dims &padR,
+                                                  prop_kind prop = prop_kind::forward_training) {
 #if DNNL_VERSION_MAJOR >= 3
-  return pooling_forward::primitive_desc(eng, prop_kind::forward_training, algorithm::pooling_max, src, dst, strides, kernel, dims(kernel.size(), 0), padL, padR);
+  return pooling_forward::primitive_desc(eng, prop, algorithm::pooling_max, src, dst, strides, kernel, dims(kernel.size(), 0), padL, padR);
 #else
-  pooling_forward::desc d(prop_kind::forward_training, algorithm::pooling_max, src, dst, strides, kernel, padL, padR);
+  pooling_forward::desc d(prop, algorithm::pooling_max, src, dst, strides, kernel, padL, padR);
   return pooling_forward::primitive_desc(d, eng);
 #endif
 }
@@ -166,11 +168,11 @@ inline eltwise_backward::primitive_desc reluBwd(const engine &eng, const memory:
 
 // ---- LRN across channels, every descriptor in x's layout ----
 inline lrn_forward::primitive_desc lrnFwd(const engine &eng, const memory::desc &md, memory::dim size, float alpha,
-                                          float beta, float k) {
+                                          float beta, float k, prop_kind prop = prop_kind::forward_training) {
 #if DNNL_VERSION_MAJOR >= 3
-  return lrn_forward::primitive_desc(eng, prop_kind::forward_training, algorithm::lrn_across_channels, md, md, size, alpha, beta, k, deterministic());
+  return lrn_forward::primitive_desc(eng, prop, algorithm::lrn_across_channels, md, md, size, alpha, beta, k, deterministic());
 #else
-  lrn_forward::desc d(prop_kind::forward_training, algorithm::lrn_across_channels, md, size, alpha, beta, k);
+  lrn_forward::desc d(prop, algorithm::lrn_across_channels, md, size, alpha, beta, k);
   return lrn_forward::primitive_desc(d, eng);
 #endif
 }

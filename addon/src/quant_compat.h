@@ -105,21 +105,11 @@ inline inner_product_forward::primitive_desc innerProduct(const engine &eng, con
 
 inline pooling_forward::primitive_desc maxPool(const engine &eng, const memory::desc &src, const memory::desc &dst,
                                                const dims &strides, const dims &kernel, const dims &padL, const dims &padR) {
-#if DNNL_VERSION_MAJOR >= 3
-  return pooling_forward::primitive_desc(eng, prop_kind::forward_inference, algorithm::pooling_max, src, dst, strides, kernel, dims(kernel.size(), 0), padL, padR);
-#else
-  pooling_forward::desc d(prop_kind::forward_inference, algorithm::pooling_max, src, dst, strides, kernel, padL, padR);
-  return pooling_forward::primitive_desc(d, eng);
-#endif
+  return dn::maxPoolFwd(eng, src, dst, strides, kernel, padL, padR, prop_kind::forward_inference);
 }
 
 inline lrn_forward::primitive_desc lrn(const engine &eng, const memory::desc &md, memory::dim size, float alpha, float beta, float k) {
-#if DNNL_VERSION_MAJOR >= 3
-  return lrn_forward::primitive_desc(eng, prop_kind::forward_inference, algorithm::lrn_across_channels, md, md, size, alpha, beta, k);
-#else
-  lrn_forward::desc d(prop_kind::forward_inference, algorithm::lrn_across_channels, md, size, alpha, beta, k);
-  return lrn_forward::primitive_desc(d, eng);
-#endif
+  return dn::lrnFwd(eng, md, size, alpha, beta, k, prop_kind::forward_inference);
 }
 
 }  // namespace an::qdn
