@@ -4,7 +4,7 @@ import type { BackendName, Precision } from '../backend/index.ts';
 import { int, choice, BACKENDS, PROGRESS, PRECISION_CHOICES, PRECISION_HELP } from './cli-opts.ts';
 import { checkDir, checkFile, checkWeights } from './errors.ts';
 
-interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: BackendName; threads?: number; precision: Precision; labels?: string; limitPerClass?: number; cacheDir?: string; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
+interface Opts { weights: string; data: string; tenCrop?: boolean; json?: boolean; batch: number; backend: BackendName; threads?: number; precision: Precision; labels?: string; limitPerClass?: number; cacheDir?: string; imageSize?: number; progress?: 'auto' | 'bar' | 'lines' | 'quiet' }
 
 export function declare(program: Command): Command {
   return program.command('eval')
@@ -24,12 +24,14 @@ export function configure(cmd: Command): void {
     .option('--labels <file>', 'synset list to map wnid folders onto 1000-class ImageNet weights')
     .option('--limit-per-class <n>', 'only the first N images of each class', int('--limit-per-class'))
     .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
+    .option('--image-size <s>', 'test crop side (default: the training crop in the weights); images are resized to round(S*256/224) first', int('--image-size'))
     .addOption(choice('--progress <mode>', 'progress display', PROGRESS))
     .action(async (o: Opts) => {
       // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
       const [{ badFilesWarning, loadOrBuildCache }, { scanImageFolder }, { BatchLoader }, { evaluate }, { disposeModel, labelMapping, modelFromWeights }, { makeProgress }, { DEFAULT_CACHE_DIR }] = await Promise.all([
         import('../data/cache.ts'), import('../data/folder.ts'), import('../data/loader.ts'), import('../train/evaluate.ts'), import('./infer.ts'), import('../train/progress.ts'), import('../train/setup.ts'),
       ]);
+      const { atCrop } = await import('../model/preprocessing.ts');
       checkWeights(o.weights);
       checkDir(o.data, 'image folder');
       if (o.labels) checkFile(o.labels, 'labels file');
@@ -37,7 +39,7 @@ export function configure(cmd: Command): void {
       const { model, meta } = await modelFromWeights(o.weights, o.backend, o.threads, o.precision);
       try {
         const map = labelMapping(ds, meta, o.labels);
-        const pp = meta.preprocessing;
+        const pp = o.imageSize ? atCrop(meta.preprocessing, o.imageSize) : meta.preprocessing;
         const progress = makeProgress(o.progress ?? (o.json ? 'quiet' : 'auto'));
         let started = false;
         const cache = await loadOrBuildCache(ds, pp.resize, {
