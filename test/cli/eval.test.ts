@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createModel } from '../../src/model/index.ts';
 import { defaultPreprocessing, prepareInput } from '../../src/data/preprocess.ts';
+import { atCrop } from '../../src/model/preprocessing.ts';
 import { scanImageFolder } from '../../src/data/folder.ts';
 import { ROOT, makeFolder, makeWeights, tmpDir } from '../data/helpers.ts';
 
@@ -47,6 +48,17 @@ test('eval --json: one line {top1, top5, images, protocol}, equal to scoring eac
   assert.equal(ten.images, 18);
   const text = run();
   assert.match(text.stdout, /18 images, centre crop \(64px\): top-1 [\d.]+%  top-5 [\d.]+%/);
+  // test-time resolution: --image-size 80 scores each image resized to round(80*256/224) = 91, centre 80
+  const big = JSON.parse(run('--json', '--image-size', '80').stdout);
+  const pp80 = atCrop(pp, 80);
+  assert.equal(pp80.resize, 91);
+  let b1 = 0;
+  for (const f of files) {
+    const logits = await m.forward(await prepareInput(f.path, pp80), [1, 3, 80, 80]);
+    if (Array.from(logits).filter((v) => v > logits[f.label]).length < 1) b1++;
+  }
+  assert.equal(big.top1, b1 / files.length);
+  assert.match(run('--image-size', '80').stdout, /18 images, centre crop \(80px\)/);
 });
 
 test('eval: clear errors for class-count mismatch and missing flags', async () => {
