@@ -5,13 +5,16 @@
 #include "cpu.h"
 
 #include <omp.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "conv_fast.h"
 #include "cpu_exports.h"
@@ -90,6 +93,25 @@ void runChosen(Engine &e, const std::string &key, const Candidates &c) {
   runMeasured(e, key, c, m == ConvMode::own ? 1 : 0);
 }
 
+// Twice the last-level cache (sysconf; 32 MB when it does not say), 16-256 MB.
+static size_t evictBytes() {
+  long l3 = 0;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+  const size_t llc = l3 > 0 ? size_t(l3) : (size_t(32) << 20);
+  return std::clamp(2 * llc, size_t(16) << 20, size_t(256) << 20);
+}
+
+// One read per cache line of buf: what the caches held before is gone (dirty lines written back now, not during
+// the trial that follows).
+static void evictCaches(const std::vector<float> &buf) {
+  float s = 0.f;
+  for (size_t i = 0; i < buf.size(); i += 16) s += buf[i];
+  static volatile float sink;
+  sink = s;
+}
+
 void runMeasured(Engine &e, const std::string &key, const Candidates &c, int force) {
   if (force < 0) return c.dnnl();
   Decision d;
@@ -103,8 +125,11 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
   // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
   using clk = std::chrono::steady_clock;
+  std::vector<float> evict;  // cold trials: twice the last-level cache, read before each (freed after the decision)
+  if (c.cold) evict.assign(evictBytes() / sizeof(float), 1.f);
   auto timed = [&](const std::function<void()> &f) {
     if (c.restore) c.restore();
+    if (!evict.empty()) evictCaches(evict);
     e.tag.clear();  // each trial names its own kernel
     const auto t0 = clk::now();
     f();

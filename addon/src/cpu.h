@@ -21,10 +21,14 @@ ConvMode convMode();
 
 // One op instance's candidates. own() returns false, touching nothing, when it does not apply; save/restore
 // (optional) snapshot and put back what a trial changes beyond its outputs (gradients that accumulate).
+// cold: time each trial after evicting the caches (cpu.cc), for an instance whose neighbours in a real run stream
+// more than the last-level cache between its calls (batch-1 eval: the fc layers read 234 MB per image), so that
+// a candidate that reads more bytes (Winograd's transformed weights are 4x the raw ones) is not timed warm.
 struct Candidates {
   std::function<bool()> own;
   std::function<void()> dnnl;
   std::function<void()> save, restore;
+  bool cold = false;
 };
 // Runs the candidate chosen for `key` ("op|shape|layout|threads"): the recorded decision, else (auto) each
 // candidate twice, timed, keeping the faster (the outputs left behind are the winner's).

@@ -14,6 +14,7 @@
 
 #include "cpu.h"
 #include "engine.h"
+#include "gemv.h"
 #include "precision.h"  // bf16 mode: bf16_linear.cc
 
 namespace an {
@@ -66,7 +67,7 @@ static void chosenGemm(Engine &e, const char *op, bool ta, bool tb, int64_t M, i
                        int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
   runMeasured(e, decisionKey(op, gemmShape(ta, tb, M, N, K), "plain"),
               {[&] { gemm(true, ta, tb, M, N, K, A, lda, B, ldb, 0.f, C, ldc); e.tag = "openblas"; return true; },
-               [&] { gemm(false, ta, tb, M, N, K, A, lda, B, ldb, 0.f, C, ldc); e.tag = "oneDNN sgemm"; }, {}, {}},
+               [&] { gemm(false, ta, tb, M, N, K, A, lda, B, ldb, 0.f, C, ldc); e.tag = "oneDNN sgemm"; }, {}, {}, M == 1},
               gemmForce());
 }
 
@@ -79,7 +80,14 @@ void linear(Engine &e, const Args &a) {
   const int64_t N = x.d[0], I = x.numel() / N, O = w.d[0];
   Tens &y = e.put(a.out[0], plainMd({N, O}), {N, O});
   float *yp = y.f();
-  chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O);
+  if (N == 1) {
+    // batch 1: our GEMV on the weight stream against the chosen SGEMM, by measurement (gemv.cc)
+    runChosen(e, decisionKey("linear.gemv", "1x" + std::to_string(O) + "x" + std::to_string(I), "plain"),
+              {[&] { if (!gemv(x.f(), w.f(), yp, O, I)) return false; e.tag = "gemv"; return true; },
+               [&] { chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O); }, {}, {}, true});
+  } else {
+    chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O);
+  }
   const float *bp = b.f();
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o) yp[n * O + o] += bp[o];

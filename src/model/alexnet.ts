@@ -8,7 +8,7 @@ import type { Backend, Tensor } from '../backend/backend.ts';
 import type { ForwardContext, Layer, ParamSlot } from '../layers/layer.ts';
 import { Sgd, frozenFront } from '../optim/sgd.ts';
 import { Arena, buildParamTable } from './arena.ts';
-import { initArena } from './init.ts';
+import { initArenaSlices } from './init.ts';
 import { bindLayers, buildLayers, forwardBackward, forwardEval } from './network.ts';
 import { checkStateDict, defaultInputSize, layerSpecs, paramShapes, paramSpecs } from './spec.ts';
 import type { ArchConfig } from './spec.ts';
@@ -228,7 +228,12 @@ export class AlexNet implements Model {
   private ensureInit(): void {
     this.alive();
     if (this.initialised) return;
-    this.backend.write(this.paramArena.base, initArena(this.arch, this.params, this.seed));
+    const be = this.backend, base = this.paramArena.base;
+    initArenaSlices(this.arch, this.params, this.seed, WRITE_SLICE, (offset, values) => {
+      const v = be.view(base, offset, [values.length]);
+      be.write(v, values);
+      be.free(v);
+    });
     this.initialised = true;
   }
 

@@ -6,6 +6,9 @@ import { createRefBackend } from '../../src/backend/ref/index.ts';
 import { createModel } from '../../src/model/index.ts';
 import type { Model, StateDict, Variant } from '../../src/model/index.ts';
 import { tracking } from './tracking.ts';
+import { initArena, initArenaSlices } from '../../src/model/init.ts';
+import { paramTable } from '../../src/model/alexnet.ts';
+import { normaliseArch } from '../../src/model/spec.ts';
 
 const small = (variant: Variant, extra: Partial<Parameters<typeof createModel>[0]> = {}) =>
   createModel({ variant, backend: createRefBackend(), widthScale: 1 / 16, hidden: 16, classes: 5, ...extra });
@@ -159,6 +162,25 @@ test('paper initialisation: N(0, 0.01) weights, biases 1 in conv2/4/5 and fc6/7,
     assert.ok(max <= bound && max > 0.9 * bound, `${e.name}: max |w| ${max} vs bound ${bound}`);
   }
   t.dispose();
+});
+
+test('seeded initialisation in slices: every value written once, the same values for any slice length', () => {
+  for (const variant of ['paper', 'torchvision'] as const) {
+    const a = normaliseArch({ variant, widthScale: 1 / 16, hidden: 16, classes: 5 });
+    const table = paramTable(a);
+    const whole = initArena(a, table, 7);
+    for (const slice of [7, 1000]) {
+      const got = new Float32Array(whole.length).fill(NaN), seen = new Uint8Array(whole.length);
+      initArenaSlices(a, table, 7, slice, (offset, values) => {
+        assert.ok(values.length <= slice, `slice of ${values.length} > ${slice}`);
+        got.set(values, offset);
+        for (let i = 0; i < values.length; i++) seen[offset + i]++;
+      });
+      assert.ok(seen.every((c) => c === 1), `${variant}/${slice}: a value written ${Math.max(...seen)} times or never`);
+      assert.deepEqual(got, whole, `${variant}/${slice}`);
+    }
+    assert.notDeepEqual(initArena(a, table, 8), whole, 'another seed gives other values');
+  }
 });
 
 test('bad inputs get clear errors', async () => {

@@ -44,7 +44,7 @@ void Runtime::workerEnd() {
   derived_.clear();
   cache_.clear();
   for (auto &kv : scratch_)
-    if (kv.second.p) pool_.allocator().free(kv.second.p);
+    if (kv.second.p) pool_.allocator().free(kv.second.p, kv.second.bytes);
   scratch_.clear();
   pool_.clear();
 }
@@ -78,7 +78,7 @@ void *Runtime::scratch(const std::string &slot, size_t bytes) {
   }
   auto &s = scratch_[slot];
   if (s.bytes < bytes) {
-    if (s.p) pool_.allocator().free(s.p);
+    if (s.p) pool_.allocator().free(s.p, s.bytes);
     s.bytes = (bytes + 63) & ~size_t(63);
     s.p = pool_.allocator().alloc(s.bytes);
     if (!s.p) fail("out of memory (scratch " + slot + ")");

@@ -13,9 +13,9 @@ namespace an::rt {
 
 struct Allocator {
   void *(*alloc)(size_t bytes);  // nullptr when out of memory
-  void (*free)(void *p);
+  void (*free)(void *p, size_t bytes);  // bytes: what alloc was asked for
 };
-// Host memory, 64-byte aligned; 4 MB and up 2 MB aligned with transparent huge pages (see storage.cc).
+// Host memory, 64-byte aligned; 4 MB and up mapped by itself, 2 MB aligned with transparent huge pages (storage.cc).
 Allocator hostAllocator();
 
 class Pool;

@@ -151,6 +151,16 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     await t.check(one.y, 'batch-1 y');
   });
 
+  // batch 1 may run our GEMV (gemv.cc; forced with ALEXNET_CONV=own in kernel-choice.test.ts): rows in quads with
+  // 1-3 left over, the vector loop over 32 (AVX-512) or 16 (AVX2) inputs and a tail of each kind
+  for (const [O, I] of [[1, 5], [6, 16], [39, 1037], [4, 2080]]) {
+    test(`linear, batch 1, ${O} outputs x ${I} inputs (GEMV or SGEMM by measurement)`, async () => {
+      const t = mk();
+      const { y } = t.run('linear', { x: t.rnd([1, I], 60), w: t.rnd([O, I], 61), b: t.rnd([O], 62) }, {});
+      await t.check(y, 'y');
+    });
+  }
+
   test('linear + linearBackward on proper matrix products (all GEMM dims >= 32: OpenBLAS or oneDNN by measurement, each forced in kernel-choice.test.ts)', async () => {
     const t = mk();
     const x = t.rnd([40, 70], 50), w = t.rnd([33, 70], 51), b = t.rnd([33], 52);
