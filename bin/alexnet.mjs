@@ -10,7 +10,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist', 'cli', 'main.js');
 const src = path.join(root, 'src');
 
-/** True when some file under src/ changed after dist/ was built (a few ms for ~150 files). */
+/** True when some file or folder under src/ changed after dist/ was built (a folder: a file added or removed; a few ms for ~150 files). */
 function distIsStale() {
   const built = statSync(dist).mtimeMs;
   for (const f of readdirSync(src, { recursive: true })) {
