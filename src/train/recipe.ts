@@ -60,5 +60,7 @@ export function resolveSettings(cfg: TrainConfig, stepsPerEpoch: number): TrainC
 export function settingsOf(cfg: TrainConfig): Record<string, unknown> {
   const s: Record<string, unknown> = {};
   for (const k of SETTING_KEYS) s[k] = cfg[k];
+  // weights from --init replace the recipe's initialisation: say so rather than list a scheme that never ran
+  if (cfg.init) { s.initScheme = 'weights'; s.init = cfg.init; }
   return s;
 }

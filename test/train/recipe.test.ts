@@ -53,6 +53,10 @@ test('default recipe: LSUV, cosine, one epoch of warm-up; explicit settings win 
   for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'inputScale', 'lrFeatures', 'lrClassifier', 'freeze']) {
     assert.ok(s[k] !== undefined, `settings record has ${k}`);
   }
+  assert.equal(s.initScheme, 'weights', 'with --init the log names the weights, not the recipe\'s scheme');
+  assert.equal(s.init, 'w');
+  assert.equal(settingsOf(r).initScheme, 'lsuv');
+  assert.equal(settingsOf(r).init, undefined);
 });
 
 test('plateau never cuts the rate before the model has left chance level, and does after', () => {
