@@ -74,13 +74,6 @@ namespace {
 
 struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; };  // kernel: the winner's name
 
-// Our kernel keeps an instance unless oneDNN is more than 10% faster. A trial times one op alone, but the
-// winner's output layout reaches the next ops: oneDNN's AVX-512 kernels leave nChw16c, ours read and write
-// nChw8c. Measured (torchvision forward at batch 64, 2 threads, Zen 5): conv1 went to oneDNN on 40.8 against
-// 41.5 ms, pool1 followed in nChw16c, and conv2's Winograd on that input timed 123 ms against 67-79 ms on
-// nChw8c, so conv2 went to oneDNN too (140 ms in the forward); the whole forward ran 113-132 img/s against
-// 158-180 with the AVX2 cap, whose kernels all stay in nChw8c.
-constexpr double kOwnMargin = 1.10;
 std::mutex mu;
 std::map<std::string, Decision> table;
 std::atomic<int64_t> timings{0};
@@ -153,7 +146,7 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   const std::string ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
   dn = std::min(dn, timed(c.dnnl));
   const std::string dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
-  const bool ownWins = own < dn * kOwnMargin;
+  const bool ownWins = own < dn * c.ownMargin;
   d = Decision{ownWins, own, dn, ownWins ? ownName : dnnlName};
   {
     // another engine of the process may have decided the same instance meanwhile: its decision stands, so that
@@ -229,7 +222,7 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
     o.Set("threads", omp_get_max_threads());
     const ConvMode m = convMode();
     o.Set("conv", m == ConvMode::own ? "own" : m == ConvMode::dnnl ? "dnnl" : "auto");
-    o.Set("ownMargin", kOwnMargin);
+    o.Set("convOwnMargin", kLayoutMargin);
     return o;
   }));
   exports.Set("kernelDecisions", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {

@@ -29,7 +29,17 @@ struct Candidates {
   std::function<void()> dnnl;
   std::function<void()> save, restore;
   bool cold = false;
+  double ownMargin = 1.0;  // ours wins when its time < oneDNN's x this (forward convolutions: kLayoutMargin)
 };
+
+// Forward convolutions: our kernel keeps an instance unless oneDNN is more than 10% faster. A trial times one op
+// alone, but the winner's output layout reaches the next ops: oneDNN's AVX-512 kernels leave nChw16c, ours read and write
+// nChw8c. Measured (torchvision forward at batch 64, 2 threads, Zen 5): conv1 went to oneDNN on 40.8 against
+// 41.5 ms, pool1 followed in nChw16c, and conv2's Winograd on that input timed 123 ms against 67-79 ms on
+// nChw8c, so conv2 went to oneDNN too (140 ms in the forward); the whole forward ran 113-132 img/s against
+// 158-180 with the AVX2 cap, whose kernels all stay in nChw8c.
+constexpr double kLayoutMargin = 1.10;
+
 // Runs the candidate chosen for `key` ("op|shape|layout|threads"): the recorded decision, else (auto) each
 // candidate twice, timed, keeping the faster (the outputs left behind are the winner's).
 class Engine;

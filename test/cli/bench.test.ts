@@ -15,7 +15,7 @@ test('combineRounds: skipped rounds are ignored; all skipped gives the skip', ()
   assert.deepEqual(combineRounds([{ skip: 'SKIP: python3-torch missing' }]), { skip: 'SKIP: python3-torch missing' });
 });
 
-const isa = { isaDetected: 'avx512', isaCap: 'avx2', isaUsed: 'avx2', dnnlIsa: 'avx2', dnnlVersion: '2.6.3', threads: 2, conv: 'auto' as const, ownMargin: 1.1 };
+const isa = { isaDetected: 'avx512', isaCap: 'avx2', isaUsed: 'avx2', dnnlIsa: 'avx2', dnnlVersion: '2.6.3', threads: 2, conv: 'auto' as const, convOwnMargin: 1.1 };
 
 test('isaLine names the CPU, the ISA detected and in force (with the cap), oneDNN and the threads', () => {
   assert.equal(isaLine({ cpu: 'AMD EPYC', isa }), 'CPU: AMD EPYC; ISA: detected avx512, own kernels avx2 (ALEXNET_MAX_ISA=avx2); oneDNN 2.6.3 avx2; conv auto; 2 threads');

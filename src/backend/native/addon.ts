@@ -45,8 +45,9 @@ export interface CpuInfo {
   threads: number;
   /** ALEXNET_CONV: auto (measured), own, dnnl */
   conv: 'auto' | 'own' | 'dnnl';
-  /** auto: our kernel keeps an instance unless oneDNN's trial is faster by more than this factor */
-  ownMargin: number;
+  /** auto, forward convolutions: our kernel keeps an instance unless oneDNN's trial is faster by more than this
+   *  factor (the trial times one op; the winner's output layout reaches the next ones) */
+  convOwnMargin: number;
 }
 
 /** One measured kernel choice: key "op|shape,attrs|layouts|t<threads>", the winner and both timings; kernel: the
