@@ -28,10 +28,9 @@ export function configure(cmd: Command): void {
     .addOption(choice('--progress <mode>', 'progress display', PROGRESS))
     .action(async (o: Opts) => {
       // imported here, not at the top: `alexnet --help` and other commands start without sharp and the model
-      const [{ badFilesWarning, loadOrBuildCache }, { scanImageFolder }, { BatchLoader }, { evaluate }, { disposeModel, labelMapping, modelFromWeights }, { makeProgress }, { DEFAULT_CACHE_DIR }] = await Promise.all([
-        import('../data/cache.ts'), import('../data/folder.ts'), import('../data/loader.ts'), import('../train/evaluate.ts'), import('./infer.ts'), import('../train/progress.ts'), import('../train/setup.ts'),
+      const [{ badFilesWarning, loadOrBuildCache }, { scanImageFolder }, { BatchLoader }, { evaluate }, { disposeModel, labelMapping, modelFromWeights }, { makeProgress }, { DEFAULT_CACHE_DIR }, { atCrop }] = await Promise.all([
+        import('../data/cache.ts'), import('../data/folder.ts'), import('../data/loader.ts'), import('../train/evaluate.ts'), import('./infer.ts'), import('../train/progress.ts'), import('../train/setup.ts'), import('../model/preprocessing.ts'),
       ]);
-      const { atCrop } = await import('../model/preprocessing.ts');
       checkWeights(o.weights);
       checkDir(o.data, 'image folder');
       if (o.labels) checkFile(o.labels, 'labels file');

@@ -157,9 +157,7 @@ export class AlexNet implements Model {
       const data = d ?? await range!.read();
       for (let i = 0; i < e.size; i += WRITE_SLICE) {
         const n = Math.min(WRITE_SLICE, e.size - i);
-        const v = be.view(base, e.offset + i, [n]);
-        be.write(v, n === data.length ? data : data.subarray(i, i + n));
-        be.free(v);
+        this.writeParams(e.offset + i, n === data.length ? data : data.subarray(i, i + n));
         if ((pending += n) >= 4 * WRITE_SLICE) { await be.sync(); pending = 0; }
       }
     }
@@ -228,13 +226,15 @@ export class AlexNet implements Model {
   private ensureInit(): void {
     this.alive();
     if (this.initialised) return;
-    const be = this.backend, base = this.paramArena.base;
-    initArenaSlices(this.arch, this.params, this.seed, WRITE_SLICE, (offset, values) => {
-      const v = be.view(base, offset, [values.length]);
-      be.write(v, values);
-      be.free(v);
-    });
+    initArenaSlices(this.arch, this.params, this.seed, WRITE_SLICE, (offset, values) => this.writeParams(offset, values));
     this.initialised = true;
+  }
+
+  /** values into the parameter arena at offset (through a view; the backend copies the data) */
+  private writeParams(offset: number, values: Float32Array): void {
+    const v = this.backend.view(this.paramArena.base, offset, [values.length]);
+    this.backend.write(v, values);
+    this.backend.free(v);
   }
 
   private upload(x: Float32Array, shape: Shape4): Tensor {

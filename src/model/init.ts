@@ -55,10 +55,3 @@ export function initArenaSlices(a: ArchConfig, table: readonly ParamEntry[], see
     }
   }
 }
-
-/** The whole parameter arena at once (initArenaSlices' values in one array). */
-export function initArena(a: ArchConfig, table: readonly ParamEntry[], seed: number): Float32Array {
-  const data = new Float32Array(arenaSize(table));
-  initArenaSlices(a, table, seed, data.length, (offset, values) => data.set(values, offset));
-  return data;
-}
