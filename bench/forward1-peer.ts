@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { createBackend } from '../src/backend/index.ts';
 import { createModel } from '../src/model/index.ts';
 import type { WeightsMeta } from '../src/model/types.ts';
+import { median } from '../src/util/median.ts';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, rounds: { type: 'string', default: '15' }, block: { type: 'string', default: '6' }, model: { type: 'string' }, layers: { type: 'boolean' }, json: { type: 'boolean' } } });
 if (values.layers) process.env.ALEXNET_PROFILE = '1';  // before the engine exists: it reads it once
@@ -47,7 +48,6 @@ for (const f of Object.values(runs)) for (let i = 0; i < 3; i++) await f();  // 
 
 const times: Record<string, number[]> = { ours: [], ort: [] };
 const ratios: number[] = [];
-const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 for (let r = 0; r < rounds; r++) {
   const round: Record<string, number[]> = { ours: [], ort: [] };
   for (const name of (r % 2 ? ['ort', 'ours'] : ['ours', 'ort']) as ('ours' | 'ort')[]) {

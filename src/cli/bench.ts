@@ -18,6 +18,7 @@ import type { CpuInfo, KernelDecision } from '../backend/native/addon.ts';
 import { describeDecision } from '../backend/native/kernels.ts';
 import { alexnetHome } from '../util/home.ts';
 import { kernelsByLayer, rooflineFlops, rooflineFractions, targetLines, targets, withRoof } from './bench-report.ts';
+import { median } from '../util/median.ts';
 
 /** "CPU: <model>; ISA: detected avx512, in force avx2 (ALEXNET_MAX_ISA=avx2); oneDNN 2.6.0 avx2; conv auto; 2 threads" */
 export function isaLine(r: PeerResult): string | undefined {
@@ -69,8 +70,8 @@ export function combineRounds(rs: PeerResult[]): PeerResult {
   const settled = ok.filter((r) => r.kernels?.timings === 0);
   if (!ok.length) return rs[0];
   const med = (f: (r: PeerResult) => number | undefined) => {
-    const v = ok.map(f).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
-    return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : 0;
+    const v = ok.map(f).filter((x): x is number => typeof x === 'number');
+    return v.length ? median(v) : 0;
   };
   return {
     forward: { batch1: med((r) => r.forward?.batch1), batch64: med((r) => r.forward?.batch64) },
