@@ -3,8 +3,9 @@
 // like bench/forward1-peer.ts: blocks of --block calls take turns for --rounds rounds, the first call of each
 // block dropped. Each call streams 234 MB of weights, so neither side runs from the caches. Per call, ours
 // enqueues the five ops and reads the 1000 logits back (what leaves the engine in a real forward).
-// --layer fc6|fc7|fc8: that one linear op alone in a loop on rotating weight copies (> 256 MB in all, so every
-// call reads its weights from memory), ours only: the kernel's time without the profiler's per-op waits.
+// --layer fc6|fc7|fc8: that one layer alone, as K independent copies (their own weights, > 256 MB in all, so no
+// call finds its weights in the caches) applied to one x, K linear ops against one graph of K Gemm nodes; the
+// time per layer is the call's over K. Without the profiler's per-op waits (bench/forward1-peer.ts --layers).
 //   node --import tsx bench/fc1-peer.ts [--threads 2] [--rounds 15] [--block 6] [--layer fc6]
 import { parseArgs } from 'node:util';
 import { createBackend } from '../src/backend/index.ts';
@@ -17,35 +18,21 @@ const threads = Number(values.threads), rounds = Number(values.rounds), block = 
 const SHAPES = { fc6: [4096, 9216], fc7: [4096, 4096], fc8: [1000, 4096] } as const;
 const fill = (n: number, seed: number) => new Float32Array(n).map((_, i) => ((((i + seed) * 2654435761) >>> 0) % 2001) / 1000 - 1).map((v) => v * 0.01);
 
-const be = await createBackend('native', { threads });
-
-if (values.layer) {
-  const shape = SHAPES[values.layer as keyof typeof SHAPES];
-  if (!shape) throw new Error(`--layer: unknown '${values.layer}' (use fc6, fc7 or fc8)`);
-  const [O, I] = shape, copies = Math.max(2, Math.ceil((256 << 20) / (O * I * 4)));
-  const ws = Array.from({ length: copies }, (_, c) => be.upload(fill(O * I, c), [O, I]));
-  const b = be.upload(fill(O, 7), [O]), x = be.upload(fill(I, 3), [1, I]);
-  const call = (c: number) => { const { y } = be.run('linear', { x, w: ws[c % copies], b }, {}); be.free(y); };
-  for (let c = 0; c < 2 * copies; c++) call(c);  // kernel choice, pages
-  await be.sync();
-  const per: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const n = 4 * copies, t0 = performance.now();
-    for (let c = 0; c < n; c++) call(c);
-    await be.sync();
-    per.push((performance.now() - t0) / n);
-  }
-  const ms = median(per);
-  console.log(`${values.layer} linear 1x${I} -> ${O} alone, ${threads} threads, ${copies} weight copies: ${ms.toFixed(3)} ms per call (median of ${rounds} rounds), ${(O * I * 4 / ms / 1e6).toFixed(1)} GB/s of weights`);
-  be.dispose();
-  process.exit(0);
-}
-
 let ort: typeof import('onnxruntime-node');
 try { ort = await import('onnxruntime-node'); } catch (e) { console.log(JSON.stringify({ skip: `onnxruntime-node not installed: ${(e as Error).message.split('\n')[0]}` })); process.exit(0); }
 
-const params = Object.entries(SHAPES).map(([name, [O, I]], k) => ({ name, O, I, w: fill(O * I, 11 * k), b: fill(O, 13 * k + 1) }));
-// ONNX ModelProto for the three Gemms; field numbers are onnx.proto's (as in src/io/onnx_export.ts)
+type Layer = { name: string; O: number; I: number; w: Float32Array; b: Float32Array };
+const chain = !values.layer;
+let params: Layer[];
+if (chain) params = Object.entries(SHAPES).map(([name, [O, I]], k) => ({ name, O, I, w: fill(O * I, 11 * k), b: fill(O, 13 * k + 1) }));
+else {
+  const shape = SHAPES[values.layer as keyof typeof SHAPES];
+  if (!shape) throw new Error(`--layer: unknown '${values.layer}' (use fc6, fc7 or fc8)`);
+  const [O, I] = shape, K = Math.max(2, Math.ceil((256 << 20) / (O * I * 4)));
+  params = Array.from({ length: K }, (_, k) => ({ name: `${values.layer}_${k}`, O, I, w: fill(O * I, 11 * k), b: fill(O, 13 * k + 1) }));
+}
+const be = await createBackend('native', { threads });
+// ONNX ModelProto for the Gemms; field numbers are onnx.proto's (as in src/io/onnx_export.ts)
 function classifierOnnx(): Uint8Array {
   const attrInt = (name: string, i: number) => new PbWriter().string(1, name).int(3, i).int(20, 2);
   const node = (op: string, ins: string[], out: string, attrs: PbWriter[] = []) => {
@@ -64,6 +51,7 @@ function classifierOnnx(): Uint8Array {
   const g = new PbWriter();
   let cur = 'x';
   params.forEach((p, k) => {
+    if (!chain) { g.message(1, node('Gemm', ['x', `${p.name}.w`, `${p.name}.b`], p.name, [attrInt('transB', 1)])); return; }
     g.message(1, node('Gemm', [cur, `${p.name}.w`, `${p.name}.b`], p.name, [attrInt('transB', 1)]));
     cur = p.name;
     if (k < 2) { g.message(1, node('Relu', [cur], `relu_${p.name}`)); cur = `relu_${p.name}`; }
@@ -71,7 +59,8 @@ function classifierOnnx(): Uint8Array {
   g.string(2, 'classifier');
   for (const p of params) g.message(5, tensor(`${p.name}.w`, [p.O, p.I], p.w)).message(5, tensor(`${p.name}.b`, [p.O], p.b));
   g.message(11, valueInfo('x', [1, params[0].I]));
-  g.message(12, valueInfo(cur, [1, params[2].O]));
+  if (chain) g.message(12, valueInfo(cur, [1, params[2].O]));
+  else for (const p of params) g.message(12, valueInfo(p.name, [1, p.O]));
   return new PbWriter().int(1, 8).string(2, 'alexnet-ts').message(7, g).message(8, new PbWriter().string(1, '').int(2, 13)).finish();
 }
 const session = await ort!.InferenceSession.create(classifierOnnx(), { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
@@ -79,7 +68,7 @@ const xv = fill(params[0].I, 5);
 const xt = new ort!.Tensor('float32', xv, [1, params[0].I]);
 const x = be.upload(xv, [1, params[0].I]);
 const ours = params.map((p) => ({ w: be.upload(p.w, [p.O, p.I]), b: be.upload(p.b, [p.O]) }));
-const oursForward = async () => {
+const oursChain = async () => {
   let h: Tensor = x;
   for (let k = 0; k < 3; k++) {
     const { y } = be.run('linear', { x: h, w: ours[k].w, b: ours[k].b }, {});
@@ -91,6 +80,13 @@ const oursForward = async () => {
   be.free(h);
   return out;
 };
+const oursLayers = async () => {
+  const ys = ours.map((p) => be.run('linear', { x, w: p.w, b: p.b }, {}).y);
+  const outs = await Promise.all(ys.map((y) => be.read(y)));
+  be.free(...ys);
+  return outs[0];
+};
+const oursForward = chain ? oursChain : oursLayers;
 // the two agree (the same weights): a wrong graph would make the comparison meaningless
 const [a, bOut] = [await oursForward(), (await session.run({ x: xt }))[session.outputNames[0]].data as Float32Array];
 const err = a.reduce((m, v, i) => Math.max(m, Math.abs(v - bOut[i])), 0);
@@ -113,6 +109,9 @@ for (let r = 0; r < rounds; r++) {
   times.ort.push(...round.ort);
   ratios.push(median(round.ort) / median(round.ours));
 }
-const o = median(times.ours), t = median(times.ort), mb = params.reduce((s, p) => s + p.O * p.I * 4, 0) / 1e6;
-console.log(`batch-1 classifier (fc6-fc8, ${mb.toFixed(0)} MB of weights), ${threads} threads, ${rounds} rounds of ${block - 1}: ours ${o.toFixed(2)} ms (${(mb / o).toFixed(1)} GB/s), onnxruntime ${t.toFixed(2)} ms (${(mb / t).toFixed(1)} GB/s); ours/ort speed ${(t / o).toFixed(2)}x (median of per-round ratios ${median(ratios).toFixed(2)}x)`);
+const per = chain ? 1 : params.length;  // the times are per layer
+const o = median(times.ours) / per, t = median(times.ort) / per, mb = params.reduce((s, p) => s + p.O * p.I * 4, 0) / 1e6 / per;
+const what = chain ? 'batch-1 classifier (fc6-fc8' : `batch-1 ${values.layer} alone (1x${params[0].I} -> ${params[0].O}, ${per} copies`;
+console.log(`${what}, ${mb.toFixed(0)} MB of weights), ${threads} threads, ${rounds} rounds of ${block - 1}: ours ${o.toFixed(3)} ms (${(mb / o).toFixed(1)} GB/s), onnxruntime ${t.toFixed(3)} ms (${(mb / t).toFixed(1)} GB/s); ours/ort speed ${(t / o).toFixed(2)}x (median of per-round ratios ${median(ratios).toFixed(2)}x)`);
+console.log(`kernels: ${(be as unknown as { kernels(): { decisions: { key: string; choice: string; ownMs: number; dnnlMs: number; kernel: string }[] } }).kernels().decisions.filter((d) => d.key.startsWith('linear')).map((d) => `${d.key} ${d.kernel} (own ${d.ownMs.toFixed(2)} ms, other ${d.dnnlMs.toFixed(2)} ms)`).join('; ')}`);
 be.dispose();
