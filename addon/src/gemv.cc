@@ -1,19 +1,28 @@
 // The batch-1 fully connected forward as a GEMV on the weights in their natural layout:
 //   x (I), w (O, I) row-major (PyTorch's layout), b (O) -> y (O) = w x + b, then max(y, 0) when relu
 // At batch 1 the fc layers read 234 MB of weights (torchvision) per image and do 2 flops per 4 bytes, so the time
-// is the weight stream (MEASURED below). Eight rows at a time share every load of x, with two accumulators per
-// row (AVX-512: 16 FMA chains) or one (AVX2: 8 chains, 16 ymm registers), no software prefetch. Rows go out in
-// chunks of 32 from a shared counter instead of fixed halves: with OpenMP's passive wait (src/backend/native/
-// addon.ts) the second thread sleeps between ops and wakes late whenever another process holds its core, and
-// with fixed halves the first thread then waits for it at the end; with chunks it keeps streaming and the
-// late one takes what is left. The bias and the ReLU that follows fc6/fc7 are applied as each row's sum is
-// stored (linear.cc fuses the ReLU like conv.cc does).
+// is the weight stream (measured below). Eight rows at a time share every load of x, one accumulator per row
+// (8 FMA chains; 16 floats a load on AVX-512, 8 on AVX2), no software prefetch: eight nearby streams per thread
+// keep enough misses in flight. Rows go out in chunks of 32 from a shared counter instead of fixed halves: with
+// OpenMP's passive wait (src/backend/native/addon.ts) the second thread sleeps between ops and wakes late
+// whenever another process holds its core; with fixed halves the first thread then finishes early and waits,
+// with chunks it keeps streaming and the late one takes what is left (the region's closing barrier still waits
+// for a thread that arrives after the last chunk). The bias, and the ReLU that follows fc6/fc7 in eval, are
+// applied as each row's sum is stored (linear.cc fuses the ReLU the way conv.cc does).
 // Whether it beats the SGEMMs (OpenBLAS, oneDNN) on a machine is left to the measured kernel choice (linear.cc).
-// Summation order: per row, lanes of 16 (AVX-512) or 8 (AVX2) floats in interleaved accumulators, then a
-// horizontal sum, then + b; the tail (I not a multiple of the vector width) masked (AVX-512) or scalar (AVX2).
+// Summation order: per row, lanes of 16 (AVX-512) or 8 (AVX2) floats in one accumulator, then a horizontal
+// sum, then + b; the tail (I not a multiple of the vector width) masked (AVX-512) or scalar (AVX2).
 //
-// MEASURED (2026-12-01, AMD EPYC Zen 5, 2 cores, noisy shared machine: other jobs at nice 19; 2 threads, weights
-// on 2 MB pages, each call reading its weights from memory): see MEASURED_FIGURES below.
+// Measured 1 Dec 2026, AMD EPYC Zen 5 (avx512f, 2 cores; a noisy shared machine), 2 threads, weights on 2 MB pages,
+// every call reading them from memory (rotating copies > 256 MB), the candidates interleaved in one process:
+//   fc6 (151 MB)  this kernel, AVX2 path 3.42 ms (44 GB/s), AVX-512 path 3.62 ms (42 GB/s); oneDNN sgemm 4.29 ms
+//                 (35 GB/s); the previous kernel (4 rows, 2 KB software prefetch, fixed halves) 5.2-5.9 ms
+//   fc7 (67 MB)   1.58 / 1.64 ms (42 / 41 GB/s); oneDNN sgemm 2.03 ms; OpenBLAS sgemv 1.9-2.2 ms
+//   variants      the prefetch 1 KB ahead: 33-35 GB/s (the hardware prefetchers do better alone); 4 rows at a
+//                 time (two accumulators each): 36-40 GB/s; 16 rows: no better than 8
+//   ceiling       a plain summing loop over 256 MB: 22-30 GB/s on 1 thread, 28-33 GB/s on 2; 2 threads summing
+//                 8 rows at a time (this kernel's access pattern without the FMAs) 30-47 GB/s, as the host allows
+// In the eval forward (timed inside the kernel, no profiler): fc6 3.0-3.5 ms, fc7 1.40-1.50 ms, fc8 0.34-0.46 ms.
 #include "gemv.h"
 
 #include "conv_fast.h"
