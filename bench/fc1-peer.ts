@@ -88,7 +88,7 @@ const oursLayers = async () => {
 };
 const oursForward = chain ? oursChain : oursLayers;
 // the two agree (the same weights): a wrong graph would make the comparison meaningless
-const [a, bOut] = [await oursForward(), (await session.run({ x: xt }))[session.outputNames[0]].data as Float32Array];
+const a = (await oursForward()) as Float32Array, bOut = (await session.run({ x: xt }))[session.outputNames[0]].data as Float32Array;
 const err = a.reduce((m, v, i) => Math.max(m, Math.abs(v - bOut[i])), 0);
 if (!(err < 1e-3)) throw new Error(`ours and onnxruntime disagree on the classifier: max |diff| ${err}`);
 
