@@ -14,14 +14,14 @@
 // sum, then + b; the tail (I not a multiple of the vector width) masked (AVX-512) or scalar (AVX2).
 //
 // Measured 1 Dec 2026, AMD EPYC Zen 5 (avx512f, 2 cores; a noisy shared machine), 2 threads, weights on 2 MB pages,
-// every call reading them from memory (rotating copies > 256 MB), the candidates interleaved in one process:
+// every call reading them from memory (rotating copies > 256 MB), the candidates interleaved (bench/gemv-stream.cc):
 //   fc6 (151 MB)  this kernel, AVX2 path 3.42 ms (44 GB/s), AVX-512 path 3.62 ms (42 GB/s); oneDNN sgemm 4.29 ms
 //                 (35 GB/s); the previous kernel (4 rows, 2 KB software prefetch, fixed halves) 5.2-5.9 ms
 //   fc7 (67 MB)   1.58 / 1.64 ms (42 / 41 GB/s); oneDNN sgemm 2.03 ms; OpenBLAS sgemv 1.9-2.2 ms
 //   variants      the prefetch 1 KB ahead: 33-35 GB/s (the hardware prefetchers do better alone); 4 rows at a
 //                 time (two accumulators each): 36-40 GB/s; 16 rows: no better than 8
-//   ceiling       a plain summing loop over 256 MB: 22-30 GB/s on 1 thread, 28-33 GB/s on 2; 2 threads summing
-//                 8 rows at a time (this kernel's access pattern without the FMAs) 30-47 GB/s, as the host allows
+//   ceiling       a summing loop over 256 MB: 22-31 GB/s on 1 thread; on 2, 28-50 GB/s from run to run (the
+//                 host's other traffic), one stream per thread or 8 rows at once (this kernel's pattern) alike
 // In the eval forward (timed inside the kernel, no profiler): fc6 3.0-3.5 ms, fc7 1.40-1.50 ms, fc8 0.34-0.46 ms.
 #include "gemv.h"
 
