@@ -120,8 +120,8 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     if ((force > 0 || d.own) && c.own()) return;
     return c.dnnl();
   }
-  // Measure: each candidate twice (the first run also pays one-time work: weight transforms, primitive JIT), the
-  // faster of the two counts; the winner runs last so its outputs are the ones left behind. Interleaved (own,
+  // Measure: each candidate c.trials times, at least twice (the first run also pays one-time work: weight
+  // transforms, primitive JIT), the fastest run counts; the winner runs last so its outputs are the ones left behind. Interleaved (own,
   // oneDNN, own, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
   // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
   // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
@@ -142,10 +142,13 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   double own = timed([&] { applies = c.own(); });
   if (!applies) return c.dnnl();  // touched nothing: the only candidate is oneDNN, nothing to decide
   double dn = timed(c.dnnl);
-  own = std::min(own, timed([&] { c.own(); }));
-  const std::string ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
-  dn = std::min(dn, timed(c.dnnl));
-  const std::string dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
+  std::string ownName, dnnlName;
+  for (int k = 1; k < std::max(2, c.trials); ++k) {
+    own = std::min(own, timed([&] { c.own(); }));
+    ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
+    dn = std::min(dn, timed(c.dnnl));
+    dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
+  }
   const bool ownWins = own < dn * c.ownMargin;
   d = Decision{ownWins, own, dn, ownWins ? ownName : dnnlName};
   {

@@ -30,6 +30,7 @@ struct Candidates {
   std::function<void()> save, restore;
   bool cold = false;
   double ownMargin = 1.0;  // ours wins when its time < oneDNN's x this (forward convolutions: kLayoutMargin)
+  int trials = 2;          // timed runs of each candidate, interleaved; the fastest of each counts
 };
 
 // Forward convolutions: our kernel keeps an instance unless oneDNN is more than 10% faster. A trial times one op
@@ -41,7 +42,7 @@ struct Candidates {
 constexpr double kLayoutMargin = 1.10;
 
 // Runs the candidate chosen for `key` ("op|shape|layout|threads"): the recorded decision, else (auto) each
-// candidate twice, timed, keeping the faster (the outputs left behind are the winner's).
+// candidate c.trials times, timed, keeping the faster (the outputs left behind are the winner's).
 class Engine;
 void runChosen(Engine &e, const std::string &key, const Candidates &c);
 // The same choice for candidates that do not depend on our ISA or ALEXNET_CONV (OpenBLAS against oneDNN for the

@@ -80,15 +80,29 @@ void linear(Engine &e, const Args &a) {
   const int64_t N = x.d[0], I = x.numel() / N, O = w.d[0];
   Tens &y = e.put(a.out[0], plainMd({N, O}), {N, O});
   float *yp = y.f();
-  if (N == 1) {
-    // batch 1: our GEMV on the weight stream against the chosen SGEMM, by measurement (gemv.cc)
-    runChosen(e, decisionKey("linear.gemv", "1x" + std::to_string(O) + "x" + std::to_string(I), "plain"),
-              {[&] { if (!gemv(x.f(), w.f(), yp, O, I)) return false; e.tag = "gemv"; return true; },
-               [&] { chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O); }, {}, {}, true});
-  } else {
-    chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O);
-  }
   const float *bp = b.f();
+  if (N == 1) {
+    // batch 1: our GEMV on the weight stream against the chosen SGEMM, by measurement (gemv.cc). Each candidate
+    // leaves the whole y (bias added, and the ReLU when the next op is a ReLU of y that then frees it: eval's
+    // fc6 and fc7), so the trials compare what the forward pays. The key names the GEMV's generation, so a
+    // machine's cached decisions about an earlier kernel are not inherited. Four cold trials of each: a 1.5-6 ms
+    // call on a busy 2-core machine is delayed by as much as the candidates differ (a sleeping OpenMP thread
+    // woken late, a preemption), and the fastest of four is less often the lucky one.
+    const bool relu = e.nextIsReluThenFree(a.out[0]);
+    runChosen(e, decisionKey("linear.gemv8", "1x" + std::to_string(O) + "x" + std::to_string(I), "plain"),
+              {[&] { if (!gemv(x.f(), w.f(), bp, yp, O, I, relu)) return false; e.tag = "gemv"; return true; },
+               [&] {
+                 chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O);
+                 for (int64_t o = 0; o < O; ++o) yp[o] = relu ? std::max(yp[o] + bp[o], 0.f) : yp[o] + bp[o];
+               },
+               {}, {}, true, 1.0, 4});
+    if (relu) {
+      e.markReluApplied(a.out[0]);
+      e.tag += ", relu fused";
+    }
+    return;
+  }
+  chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o) yp[n * O + o] += bp[o];
 }

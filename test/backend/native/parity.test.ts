@@ -151,15 +151,47 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     await t.check(one.y, 'batch-1 y');
   });
 
-  // batch 1 may run our GEMV (gemv.cc; forced with ALEXNET_CONV=own in kernel-choice.test.ts): rows in quads with
-  // 1-3 left over, the vector loop over 32 (AVX-512) or 16 (AVX2) inputs and a tail of each kind
-  for (const [O, I] of [[1, 5], [6, 16], [39, 1037], [4, 2080]]) {
+  // batch 1 may run our GEMV (gemv.cc; forced with ALEXNET_CONV=own, at AVX2 and at the machine's ISA, in
+  // kernel-choice.test.ts): rows in eights with 1-7 left over (4, 2, 1), chunks of 32 rows shared by the threads
+  // (one chunk, several, a partial last one), the vector loop over 16 (AVX-512) or 8 (AVX2) inputs with a masked
+  // or scalar tail of every length; the bias in each case
+  for (const [O, I] of [[1, 5], [6, 16], [39, 1037], [4, 2080], [7, 9], [33, 31], [71, 263], [100, 4097]]) {
     test(`linear, batch 1, ${O} outputs x ${I} inputs (GEMV or SGEMM by measurement)`, async () => {
       const t = mk();
       const { y } = t.run('linear', { x: t.rnd([1, I], 60), w: t.rnd([O, I], 61), b: t.rnd([O], 62) }, {});
       await t.check(y, 'y');
     });
   }
+
+  // eval's fc6 -> relu -> fc7: when the next ops are a ReLU of y and y's free, the batch-1 linear applies the
+  // ReLU as it stores y (either candidate; the profile names it) and the relu op passes y on; a y still used
+  // elsewhere is not fused. A big linear first keeps the worker busy while the three ops are queued (the fusion
+  // looks at the queue, as in a forward, where JS runs ahead of the worker).
+  test('linear -> relu -> free at batch 1 (the fused ReLU) and unfused, against ref', async () => {
+    const saved = process.env.ALEXNET_PROFILE;
+    process.env.ALEXNET_PROFILE = '1';  // read when the engine starts: the per-op keys name the kernel
+    const t = mk();
+    if (saved === undefined) delete process.env.ALEXNET_PROFILE; else process.env.ALEXNET_PROFILE = saved;
+    const nat = t.nat as unknown as { profile(): Record<string, [number, number]> };
+    const busy = { x: t.nat.upload(rand(2048, 66), [1, 2048]), w: t.nat.upload(rand(2048 * 2048, 67), [2048, 2048]), b: t.nat.upload(rand(2048, 68), [2048]) };
+    for (const [O, I] of [[45, 77], [300, 129]]) {
+      const x = t.rnd([1, I], 63), w = t.rnd([O, I], 64), b = t.rnd([O], 65);
+      // native first, all queued behind the busy op; ref after (Twin.run would compute ref in between)
+      t.nat.free(t.nat.run('linear', busy, {}).y);
+      const yn = t.nat.run('linear', { x: x.nat, w: w.nat, b: b.nat }, {}).y;
+      const rn = t.nat.run('relu', { x: yn }, {}).y;
+      t.nat.free(yn);
+      const rr = t.ref.run('relu', { x: t.ref.run('linear', { x: x.ref, w: w.ref, b: b.ref }, {}).y }, {}).y;
+      await t.check({ nat: rn, ref: rr }, `fused relu(linear) ${O}x${I}`);
+      const kept = t.run('linear', { x, w, b }, {}).y;
+      const r2 = t.run('relu', { x: kept }, {}).y;
+      await t.check(r2, `relu(linear) ${O}x${I}, y kept`);
+      await t.check(kept, `linear ${O}x${I} before its relu`);
+      assert.ok((await t.nat.read(kept.nat)).some((v) => v < 0), 'the unfused y keeps its negative entries');
+      const keys = Object.keys(nat.profile()).filter((k) => k.startsWith(`linear 1x${I} `));
+      assert.ok(keys.some((k) => /relu fused/.test(k)) && keys.some((k) => !/relu fused/.test(k)), keys.join('; '));
+    }
+  });
 
   test('linear + linearBackward on proper matrix products (all GEMM dims >= 32: OpenBLAS or oneDNN by measurement, each forced in kernel-choice.test.ts)', async () => {
     const t = mk();
