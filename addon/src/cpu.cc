@@ -72,7 +72,9 @@ bool fastConvEnabled() { return ownIsa() >= Isa::avx2 && convMode() != ConvMode:
 
 namespace {
 
-struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; };  // kernel: the winner's name
+// kernel: the winner's name; alt: which of ours was fastest (0: Candidates::own, i: alts[i - 1]), -1 when a cache
+// file from before the alternatives did not say
+struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; int alt = 0; };
 
 std::mutex mu;
 std::map<std::string, Decision> table;
@@ -113,16 +115,32 @@ static void evictCaches(const std::vector<float> &buf) {
   sink = s;
 }
 
+// ALEXNET_OWN_KERNEL: the name of the own alternative a forced "own" prefers, or null
+static const char *forcedOwnKernel() {
+  static const char *s = [] { const char *v = std::getenv("ALEXNET_OWN_KERNEL"); return v && *v ? v : nullptr; }();
+  return s;
+}
+
 void runMeasured(Engine &e, const std::string &key, const Candidates &c, int force) {
   if (force < 0) return c.dnnl();
+  const int nOwn = 1 + int(c.alts.size());
+  auto ours = [&](int i) { return i == 0 ? c.own() : c.alts[size_t(i - 1)].run(); };
+  if (force > 0) {
+    if (const char *f = forcedOwnKernel())
+      for (int i = 1; i < nOwn; ++i)
+        if (std::strcmp(c.alts[size_t(i - 1)].name, f) == 0 && ours(i)) return;
+    for (int i = 0; i < nOwn; ++i)
+      if (ours(i)) return;
+    return c.dnnl();
+  }
   Decision d;
-  if (force > 0 || lookup(key, d)) {
-    if ((force > 0 || d.own) && c.own()) return;
+  if (lookup(key, d) && (d.alt >= 0 || nOwn == 1)) {
+    if (d.own && ours(std::max(0, d.alt))) return;
     return c.dnnl();
   }
   // Measure: each candidate twice (the first run also pays one-time work: weight transforms, primitive JIT), the
-  // faster of the two counts; the winner runs last so its outputs are the ones left behind. Interleaved (own,
-  // oneDNN, own, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
+  // faster of the two counts; the winner runs last so its outputs are the ones left behind. Interleaved (ours,
+  // oneDNN, ours, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
   // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
   // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
   using clk = std::chrono::steady_clock;
@@ -137,24 +155,40 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     e.strm.wait();
     return std::chrono::duration<double, std::milli>(clk::now() - t0).count();
   };
+  auto tagName = [&](const char *none) { return e.tag.empty() ? std::string(none) : e.tag.substr(0, e.tag.find(", ")); };  // "winograd F(4,3)"
   if (c.save) c.save();
-  bool applies = true;
-  double own = timed([&] { applies = c.own(); });
-  if (!applies) return c.dnnl();  // touched nothing: the only candidate is oneDNN, nothing to decide
-  double dn = timed(c.dnnl);
-  own = std::min(own, timed([&] { c.own(); }));
-  const std::string ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
-  dn = std::min(dn, timed(c.dnnl));
-  const std::string dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
-  const bool ownWins = own < dn * c.ownMargin;
-  d = Decision{ownWins, own, dn, ownWins ? ownName : dnnlName};
+  std::vector<double> ms(size_t(nOwn), 1e300);
+  std::vector<char> applies(size_t(nOwn), 1);
+  std::vector<std::string> names(static_cast<size_t>(nOwn), std::string());
+  double dn = 1e300;
+  std::string dnnlName;
+  for (int round = 0; round < 2; ++round) {
+    bool any = false;
+    for (int i = 0; i < nOwn; ++i) {
+      if (!applies[size_t(i)]) continue;
+      bool ok = true;
+      const double t = timed([&] { ok = ours(i); });
+      if (!ok) { applies[size_t(i)] = 0; continue; }  // touched nothing: not a candidate here
+      any = true;
+      ms[size_t(i)] = std::min(ms[size_t(i)], t);
+      names[size_t(i)] = tagName("own");
+    }
+    if (!any) return c.dnnl();  // none of ours applies: the only candidate is oneDNN, nothing to decide
+    dn = std::min(dn, timed(c.dnnl));
+    dnnlName = tagName("oneDNN");
+  }
+  const int best = int(std::min_element(ms.begin(), ms.end()) - ms.begin());
+  const bool ownWins = ms[size_t(best)] < dn * c.ownMargin;
+  d = Decision{ownWins, ms[size_t(best)], dn, ownWins ? names[size_t(best)] : dnnlName, best};
   {
     // another engine of the process may have decided the same instance meanwhile: its decision stands, so that
-    // every call of the instance runs one kernel
+    // every call of the instance runs one kernel (a record without the alternative's index is replaced)
     std::lock_guard<std::mutex> l(mu);
-    d = table.emplace(key, d).first->second;
+    auto [it, fresh] = table.emplace(key, d);
+    if (!fresh && it->second.alt < 0) it->second = d;
+    d = it->second;
   }
-  if (d.own) timed([&] { c.own(); });
+  if (d.own) timed([&] { ours(std::max(0, d.alt)); });
   e.tag = (d.own ? e.tag : dnnlName) + ", timed";
   ++timings;
 }
@@ -237,6 +271,7 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
       o.Set("ownMs", kv.second.ownMs);
       o.Set("dnnlMs", kv.second.dnnlMs);
       if (!kv.second.kernel.empty()) o.Set("kernel", kv.second.kernel);
+      if (kv.second.alt >= 0) o.Set("alt", kv.second.alt);
       arr.Set(i++, o);
     }
     return arr;
@@ -249,10 +284,11 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
       Napi::Object o = arr.Get(i).As<Napi::Object>();
       const std::string choice = o.Get("choice").As<Napi::String>().Utf8Value();
       if (choice != "own" && choice != "dnnl") throw Napi::Error::New(info.Env(), "setKernelDecisions: choice must be own or dnnl, got " + choice);
-      const Napi::Value k = o.Get("kernel");
+      const Napi::Value k = o.Get("kernel"), alt = o.Get("alt");
       table.emplace(o.Get("key").As<Napi::String>().Utf8Value(),
                     Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue(),
-                             k.IsString() ? k.As<Napi::String>().Utf8Value() : std::string()});
+                             k.IsString() ? k.As<Napi::String>().Utf8Value() : std::string(),
+                             alt.IsNumber() ? std::max(0, alt.ToNumber().Int32Value()) : -1});
     }
     return info.Env().Undefined();
   }));

@@ -2,11 +2,14 @@
 //   ALEXNET_MAX_ISA=avx2|avx512|none  caps our own kernels and oneDNN (to show an AVX-512 machine's AVX2 case);
 //   ALEXNET_CONV=auto|own|dnnl        auto (default): per (op, shape, layout, threads) time our kernel against
 //                                     oneDNN once and keep the faster; own/dnnl force one (for comparisons).
+//   ALEXNET_OWN_KERNEL=NAME           with ALEXNET_CONV=own: our alternative kernel of that name (Candidates::alts,
+//                                     e.g. "direct") where an instance lists it and it applies (tests, comparisons).
 // Decisions live in one process-wide table (every engine of the process shares it); the JS side loads it from
 // and saves it to the per-machine kernel cache, so a later run repeats the same choices without timing.
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace an {
 
@@ -24,12 +27,19 @@ ConvMode convMode();
 // cold: time each trial after evicting the caches (cpu.cc), for an instance whose neighbours in a real run stream
 // more than the last-level cache between its calls (batch-1 eval: the fc layers read 234 MB per image), so that
 // a candidate that reads more bytes (Winograd's transformed weights are 4x the raw ones) is not timed warm.
+// alts: further kernels of ours for the instance (same contract as own), timed alike; the fastest of own and alts
+// meets oneDNN (among ours plain faster-wins: they share a layout), and the decision records which one won.
+struct OwnKernel {
+  const char *name;  // for ALEXNET_OWN_KERNEL
+  std::function<bool()> run;
+};
 struct Candidates {
   std::function<bool()> own;
   std::function<void()> dnnl;
   std::function<void()> save, restore;
   bool cold = false;
   double ownMargin = 1.0;  // ours wins when its time < oneDNN's x this (forward convolutions: kLayoutMargin)
+  std::vector<OwnKernel> alts;
 };
 
 // Forward convolutions: our kernel keeps an instance unless oneDNN is more than 10% faster. A trial times one op
@@ -41,7 +51,8 @@ struct Candidates {
 constexpr double kLayoutMargin = 1.10;
 
 // Runs the candidate chosen for `key` ("op|shape|layout|threads"): the recorded decision, else (auto) each
-// candidate twice, timed, keeping the faster (the outputs left behind are the winner's).
+// candidate twice, timed, keeping the faster (the outputs left behind are the winner's). A decision recorded
+// without the own alternative's index (cache files from before alts existed) is timed again where alts exist.
 class Engine;
 void runChosen(Engine &e, const std::string &key, const Candidates &c);
 // The same choice for candidates that do not depend on our ISA or ALEXNET_CONV (OpenBLAS against oneDNN for the
