@@ -15,7 +15,7 @@ const results: { name: string; nat: number[]; ref: number[] }[] = [];
 for (const c of DIRECT_CASES) {
   const out: number[][] = [];
   for (const b of (withRef ? [nat, ref] : [nat]) as Backend[]) {
-    const attrs = { stride: 1, pad: c.pad, groups: 1 };
+    const attrs = { stride: c.stride ?? 1, pad: c.pad, groups: 1 };
     let x: Tensor = b.upload(rand(size(c.x), 11), c.x);
     if (c.before) {  // a conv ahead (one our kernels leave to oneDNN: 12 input channels) hands over its own layout
       const w0 = b.upload(rand(size(c.before), 12, 0.3), c.before), b0 = b.upload(rand(c.before[0], 13), [c.before[0]]);

@@ -42,7 +42,7 @@ describe('direct convolution vs ref', { skip: SKIP }, () => {
       const p = probe(cap ? { ...forced, ALEXNET_MAX_ISA: cap } : forced);
       if (p.info.isaUsed === 'none') return;  // no AVX2: the kernel does not apply (the stubs' "false")
       for (const c of DIRECT_CASES) {
-        const key = `conv2d ${inDims(c)} [direct ${c.w[2]}x${c.w[3]} ${p.info.isaUsed}`;
+        const key = `conv2d ${inDims(c)} [direct ${c.w[2]}x${c.w[3]}${c.stride ? ` s${c.stride}` : ''} ${p.info.isaUsed}`;
         assert.ok(p.profile.some((k) => k.startsWith(key)), `${c.name}: no ${key} in ${p.profile.join('; ')}`);
         const r = p.results.find((x) => x.name === c.name)!;
         assertClose(r.nat, r.ref, TOL.nativeVsRef, c.name);
@@ -80,8 +80,8 @@ describe('the direct kernel in the kernel choice', { skip: SKIP }, () => {
     for (const d of convs) {
       // every forward conv here has Winograd or conv1's kernels as own (alt 0) and the direct kernel as alt 1
       assert.ok(d.alt === 0 || d.alt === 1, `${d.key}: alt ${d.alt}`);
-      if (d.choice === 'own' && d.alt === 1) assert.match(d.kernel ?? '', /^direct \dx\d /, d.key);
-      if (d.choice === 'own' && d.alt === 0) assert.doesNotMatch(d.kernel ?? '', /^direct \dx\d /, d.key);
+      if (d.choice === 'own' && d.alt === 1) assert.match(d.kernel ?? '', /^direct \d+x\d+ /, d.key);
+      if (d.choice === 'own' && d.alt === 0) assert.doesNotMatch(d.kernel ?? '', /^direct \d+x\d+ /, d.key);
     }
     // the decisions as a cache file from before the alternatives (no alt): each conv with alternatives is timed again
     const file = kernelCacheFile(first.info, { ...process.env, ALEXNET_HOME: home });
