@@ -139,7 +139,11 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     return c.dnnl();
   }
   // Measure: each candidate twice (the first run also pays one-time work: weight transforms, primitive JIT), the
-  // faster of the two counts; the winner runs last so its outputs are the ones left behind. Interleaved (ours,
+  // fastest run counts; the winner runs last so its outputs are the ones left behind. Cold (batch-1) trials take
+  // three rounds: they are short (about 1 ms for AlexNet's convs), so one burst of another process on a 2-core
+  // machine flips a decision. Measured (torchvision batch-1 forward, Zen 5, 2 threads, busy shared machine): with
+  // two rounds one run chose oneDNN for conv4 on 1.55 ms against Winograd's 6.2 ms, although Winograd ran it in
+  // 1.14-1.37 ms in the forward and oneDNN in 1.47-1.55 ms. Interleaved (ours,
   // oneDNN, ours, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
   // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
   // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
@@ -162,7 +166,8 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   std::vector<std::string> names(static_cast<size_t>(nOwn), std::string());
   double dn = 1e300;
   std::string dnnlName;
-  for (int round = 0; round < 2; ++round) {
+  const int rounds = c.cold ? 3 : 2;
+  for (int round = 0; round < rounds; ++round) {
     bool any = false;
     for (int i = 0; i < nOwn; ++i) {
       if (!applies[size_t(i)]) continue;

@@ -51,8 +51,9 @@ struct Candidates {
 constexpr double kLayoutMargin = 1.10;
 
 // Runs the candidate chosen for `key` ("op|shape|layout|threads"): the recorded decision, else (auto) each
-// candidate twice, timed, keeping the faster (the outputs left behind are the winner's). A decision recorded
-// without the own alternative's index (cache files from before alts existed) is timed again where alts exist.
+// candidate twice (cold: three times), timed, keeping the faster (the outputs left behind are the winner's). A
+// decision recorded without the own alternative's index (cache files from before alts existed) is timed again
+// where alts exist.
 class Engine;
 void runChosen(Engine &e, const std::string &key, const Candidates &c);
 // The same choice for candidates that do not depend on our ISA or ALEXNET_CONV (OpenBLAS against oneDNN for the
