@@ -11,6 +11,12 @@
 // into a zero-padded buffer. Every accumulator starts at the bias and adds the taps in the order (channel block,
 // kh, kw, channel in block) with one FMA each on both ISAs, so they give the same bits (conv-direct.test.ts).
 // Which of this, Winograd / conv1's kernels and oneDNN runs an instance is measured (cpu.h).
+// Measured (torchvision batch-1 forward, Zen 5, 2 threads, busy shared machine, 1 Dec 2026; bench/conv.ts warm and
+// bench/forward1-convs.ts in the forward, docs/performance.md): 170-196 GFLOP/s on conv2-conv5 (105-113 on one
+// thread, where OpenBLAS's sgemm peaks at 93), i.e. this machine's FMA peak; still behind Winograd F(4,3), which
+// does 2.6x fewer multiplies at 13x13 (conv4 1.43-1.59 ms here, 1.14-1.37 Winograd, 1.38-1.51 onnxruntime), and
+// ahead of conv1_avx512.cc on conv1 (0.78-0.91 against 0.97-1.10 ms; oneDNN 0.74-0.78). The AVX2 tile runs
+// within 10% of the AVX-512 one here (conv4 1.60-1.85 ms).
 #include "conv_fast.h"
 #if AN_X86
 // GCC 12 warns about the intrinsics headers' own `__Y = __Y` placeholders once the tiles are inlined (a false positive)
