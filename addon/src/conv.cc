@@ -110,6 +110,7 @@ static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
   });
   memory src = e.as(x, pd.src_desc(), "conv.src");
   memory wm = e.weights(grouped(w, s), pd.weights_desc());
+  noteWeightBytes(wm.get_data_handle(), pd.weights_desc().get_size());
   memory bm = e.mem(b);
   Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
   prim.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, e.mem(y)}});

@@ -220,6 +220,7 @@ bool directConv2d(Engine &e, const Args &a, bool fuseRelu) {
   const float *b = e.plain(a.in[2]).f();
   const float *pk = static_cast<const float *>(e.derived(wt, "direct.w|" + dimsKey(wt.d), sizeof(float) * g.K16 * g.C * g.R * g.S,
                                                          [&](void *d) { packWeights(g, wt.f(), static_cast<float *>(d)); }));
+  noteWeightBytes(pk, sizeof(float) * g.K16 * g.C * g.R * g.S);
   float *b16 = static_cast<float *>(e.scratch("direct.b", sizeof(float) * g.K16));
   for (int64_t k = 0; k < g.K16; ++k) b16[k] = k < g.K ? b[k] : 0.f;
   float *xp = static_cast<float *>(e.scratch("direct.xp", sizeof(float) * g.N * g.C * g.Hp * g.Wp));

@@ -19,6 +19,9 @@
 #include "conv_fast.h"
 #include "cpu_exports.h"
 #include "engine.h"
+#if AN_X86
+#include <immintrin.h>  // _mm_clflush
+#endif
 
 namespace an {
 
@@ -115,6 +118,26 @@ static void evictCaches(const std::vector<float> &buf) {
   sink = s;
 }
 
+// The weights a candidate reads, as named by the kernel during a cold trial (noteWeightBytes); thread-local: each
+// engine's worker runs its own trials.
+using Bytes = std::pair<const char *, size_t>;
+static thread_local std::vector<Bytes> *noting = nullptr;
+
+void noteWeightBytes(const void *p, size_t bytes) {
+  if (noting && p && bytes) noting->emplace_back(static_cast<const char *>(p), bytes);
+}
+
+// Writes back and drops every cache line of the ranges (the next read comes from DRAM, as in the forward).
+static void flushBytes(const std::vector<Bytes> &ranges) {
+#if AN_X86
+  for (const auto &[p, n] : ranges)
+    for (size_t i = 0; i < n; i += 64) _mm_clflush(p + i);
+  _mm_mfence();
+#else
+  (void)ranges;
+#endif
+}
+
 // ALEXNET_OWN_KERNEL: the name of the own alternative a forced "own" prefers, or null
 static const char *forcedOwnKernel() {
   static const char *s = [] { const char *v = std::getenv("ALEXNET_OWN_KERNEL"); return v && *v ? v : nullptr; }();
@@ -139,25 +162,41 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     return c.dnnl();
   }
   // Measure: each candidate twice (the first run also pays one-time work: weight transforms, primitive JIT), the
-  // fastest run counts; the winner runs last so its outputs are the ones left behind. Cold (batch-1) trials take
-  // three rounds: they are short (about 1 ms for AlexNet's convs), so one burst of another process on a 2-core
-  // machine flips a decision. Measured (torchvision batch-1 forward, Zen 5, 2 threads, busy shared machine): with
-  // two rounds one run chose oneDNN for conv4 on 1.55 ms against Winograd's 6.2 ms, although Winograd ran it in
-  // 1.14-1.37 ms in the forward and oneDNN in 1.47-1.55 ms. Interleaved (ours,
-  // oneDNN, ours, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
-  // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
-  // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
+  // fastest run counts; the winner runs last so its outputs are the ones left behind. Interleaved (ours, oneDNN,
+  // ours, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces it, so
+  // back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused them (a
+  // bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
+  // Cold (batch-1) trials take three rounds: they are short (about 1 ms for AlexNet's convs), so one burst of
+  // another process on a 2-core machine flips a decision (measured, torchvision batch-1 forward, Zen 5, 2 threads,
+  // busy machine: with two rounds one run chose oneDNN for conv4 on 1.55 ms against Winograd's 6.2 ms, although
+  // Winograd ran it in 1.14-1.37 ms in the forward and oneDNN in 1.47-1.55 ms). The first round evicts the whole
+  // cache; later rounds flush only the bytes each candidate named as its weights (noteWeightBytes), when every
+  // candidate named some: in the forward a conv's weights come cold from DRAM but its input and the scratch it
+  // shares with the conv before it are warm. Measured (same setting): with the whole cache evicted, Winograd
+  // F(4,3) timed 1.93 ms on conv4 and the direct kernel 1.72 (the direct one won), in the forward 1.14-1.37
+  // against 1.43-1.59; Winograd's 1.5 MB of tile scratch was cold in the trial only.
   using clk = std::chrono::steady_clock;
   std::vector<float> evict;  // cold trials: twice the last-level cache, read before each (freed after the decision)
   if (c.cold) evict.assign(evictBytes() / sizeof(float), 1.f);
-  auto timed = [&](const std::function<void()> &f) {
+  const int nCand = nOwn + 1;  // ours, then oneDNN
+  std::vector<std::vector<Bytes>> weights(static_cast<size_t>(nCand));
+  bool targeted = false;  // flush the named weights only (rounds after the first, when every candidate named some)
+  auto timed = [&](const std::function<void()> &f, int cand) {
     if (c.restore) c.restore();
-    if (!evict.empty()) evictCaches(evict);
+    std::vector<Bytes> seen;
+    if (!evict.empty()) {
+      if (targeted && cand >= 0) flushBytes(weights[size_t(cand)]);
+      else evictCaches(evict);
+      noting = &seen;
+    }
     e.tag.clear();  // each trial names its own kernel
     const auto t0 = clk::now();
     f();
     e.strm.wait();
-    return std::chrono::duration<double, std::milli>(clk::now() - t0).count();
+    const double t = std::chrono::duration<double, std::milli>(clk::now() - t0).count();
+    noting = nullptr;
+    if (cand >= 0 && weights[size_t(cand)].empty()) weights[size_t(cand)] = std::move(seen);
+    return t;
   };
   auto tagName = [&](const char *none) { return e.tag.empty() ? std::string(none) : e.tag.substr(0, e.tag.find(", ")); };  // "winograd F(4,3)"
   if (c.save) c.save();
@@ -172,15 +211,19 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     for (int i = 0; i < nOwn; ++i) {
       if (!applies[size_t(i)]) continue;
       bool ok = true;
-      const double t = timed([&] { ok = ours(i); });
+      const double t = timed([&] { ok = ours(i); }, i);
       if (!ok) { applies[size_t(i)] = 0; continue; }  // touched nothing: not a candidate here
       any = true;
       ms[size_t(i)] = std::min(ms[size_t(i)], t);
       names[size_t(i)] = tagName("own");
     }
     if (!any) return c.dnnl();  // none of ours applies: the only candidate is oneDNN, nothing to decide
-    dn = std::min(dn, timed(c.dnnl));
+    dn = std::min(dn, timed(c.dnnl, nOwn));
     dnnlName = tagName("oneDNN");
+    if (round == 0 && AN_X86) {
+      targeted = !weights[size_t(nOwn)].empty();
+      for (int i = 0; i < nOwn; ++i) targeted = targeted && (!applies[size_t(i)] || !weights[size_t(i)].empty());
+    }
   }
   const int best = int(std::min_element(ms.begin(), ms.end()) - ms.begin());
   const bool ownWins = ms[size_t(best)] < dn * c.ownMargin;
@@ -193,7 +236,7 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
     if (!fresh && it->second.alt < 0) it->second = d;
     d = it->second;
   }
-  if (d.own) timed([&] { ours(std::max(0, d.alt)); });
+  if (d.own) timed([&] { ours(std::max(0, d.alt)); }, -1);
   e.tag = (d.own ? e.tag : dnnlName) + ", timed";
   ++timings;
 }

@@ -7,6 +7,7 @@
 // Decisions live in one process-wide table (every engine of the process shares it); the JS side loads it from
 // and saves it to the per-machine kernel cache, so a later run repeats the same choices without timing.
 #pragma once
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct Candidates {
   double ownMargin = 1.0;  // ours wins when its time < oneDNN's x this (forward convolutions: kLayoutMargin)
   std::vector<OwnKernel> alts;
 };
+
+// A kernel names the bytes it reads as weights (packed, transformed or reordered) while it runs; a cold trial
+// then flushes just those before timing the candidate again (cpu.cc). Outside a cold trial it does nothing.
+void noteWeightBytes(const void *p, size_t bytes);
 
 // Forward convolutions: our kernel keeps an instance unless oneDNN is more than 10% faster. A trial times one op
 // alone, but the winner's output layout reaches the next ops: oneDNN's AVX-512 kernels leave nChw16c, ours read and write
