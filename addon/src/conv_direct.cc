@@ -21,6 +21,7 @@
 #if AN_X86
 // GCC 12 warns about the intrinsics headers' own `__Y = __Y` placeholders once the tiles are inlined (a false positive)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #include <omp.h>
 

@@ -40,7 +40,7 @@ struct Candidates {
   std::function<void()> save, restore;
   bool cold = false;
   double ownMargin = 1.0;  // ours wins when its time < oneDNN's x this (forward convolutions: kLayoutMargin)
-  std::vector<OwnKernel> alts;
+  std::vector<OwnKernel> alts{};
 };
 
 // A kernel names the bytes it reads as weights (packed, transformed or reordered) while it runs; a cold trial
