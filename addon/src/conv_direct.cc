@@ -252,7 +252,10 @@ bool directConv2d(Engine &e, const Args &a, bool fuseRelu) {
       f(gc, xr, pk + p0 * wPanel, wPanel, b16 + p0 * 16, o, p0 * 2, fuseRelu);
     }
   }
-  e.tag = "direct " + std::to_string(g.R) + "x" + std::to_string(g.S) + (g.s > 1 ? " s" + std::to_string(g.s) : "") + (wide ? " avx512" : " avx2") + (reordered && g.form == kBlocked ? ", " + layoutName(x0) + " input reordered" : B == 16 ? ", nChw16c input" : "");
+  // "direct 3x3 avx512", "direct 11x11 s4 avx2, nchw input reordered": the kernel, then how its input came
+  e.tag = "direct " + std::to_string(g.R) + "x" + std::to_string(g.S) + (g.s > 1 ? " s" + std::to_string(g.s) : "") +
+          (wide ? " avx512" : " avx2") +
+          (reordered && g.form == kBlocked ? ", " + layoutName(x0) + " input reordered" : B == 16 ? ", nChw16c input" : "");
   return true;
 }
 

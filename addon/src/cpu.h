@@ -25,9 +25,10 @@ ConvMode convMode();
 
 // One op instance's candidates. own() returns false, touching nothing, when it does not apply; save/restore
 // (optional) snapshot and put back what a trial changes beyond its outputs (gradients that accumulate).
-// cold: time each trial after evicting the caches (cpu.cc), for an instance whose neighbours in a real run stream
-// more than the last-level cache between its calls (batch-1 eval: the fc layers read 234 MB per image), so that
-// a candidate that reads more bytes (Winograd's transformed weights are 4x the raw ones) is not timed warm.
+// cold: time each trial after evicting the caches (kernel_choice.cc), for an instance whose neighbours in a real
+// run stream more than the last-level cache between its calls (batch-1 eval: the fc layers read 234 MB per
+// image), so that a candidate that reads more bytes (Winograd's transformed weights are 4x the raw ones) is not
+// timed warm.
 // alts: further kernels of ours for the instance (same contract as own), timed alike; the fastest of own and alts
 // meets oneDNN (among ours plain faster-wins: they share a layout), and the decision records which one won.
 struct OwnKernel {
@@ -44,7 +45,8 @@ struct Candidates {
 };
 
 // A kernel names the bytes it reads as weights (packed, transformed or reordered) while it runs; a cold trial
-// then flushes just those before timing the candidate again (cpu.cc). Outside a cold trial it does nothing.
+// then flushes just those before timing the candidate again (kernel_choice.cc). Outside a cold trial it does
+// nothing.
 void noteWeightBytes(const void *p, size_t bytes);
 
 // Forward convolutions: our kernel keeps an instance unless oneDNN is more than 10% faster. A trial times one op

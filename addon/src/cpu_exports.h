@@ -1,4 +1,5 @@
-// The addon's module-level functions about the CPU and the kernel choices (cpu.cc), registered by binding.cc.
+// The addon's module-level functions about the CPU (cpu.cc) and the kernel choices (kernel_choice.cc), registered
+// by binding.cc.
 #pragma once
 #include <napi.h>
 
