@@ -27,7 +27,9 @@ namespace {
 
 // kernel: the winner's name; alt: which of ours was fastest (0: Candidates::own, i: alts[i - 1]), -1 when a cache
 // file from before the alternatives did not say
-struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; int alt = 0; };
+// trial: how the caches stood before the timed runs: "warm", "cache" (the whole cache evicted) or "weights" (the
+// candidates' named weights flushed after a first round with the cache evicted); empty in older cache files
+struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; int alt = 0; std::string trial; };
 
 std::mutex mu;
 std::map<std::string, Decision> table;
@@ -177,7 +179,8 @@ void runMeasured(Engine &e, const std::string &key, const Candidates &c, int for
   }
   const int best = int(std::min_element(ms.begin(), ms.end()) - ms.begin());
   const bool ownWins = ms[size_t(best)] < dn * c.ownMargin;
-  d = Decision{ownWins, ms[size_t(best)], dn, ownWins ? names[size_t(best)] : dnnlName, best};
+  d = Decision{ownWins, ms[size_t(best)], dn, ownWins ? names[size_t(best)] : dnnlName, best,
+               evict.empty() ? "warm" : targeted ? "weights" : "cache"};
   {
     // another engine of the process may have decided the same instance meanwhile: its decision stands, so that
     // every call of the instance runs one kernel (a record without the alternative's index is replaced)
@@ -214,6 +217,7 @@ void registerKernelChoiceExports(Napi::Env env, Napi::Object exports) {
       o.Set("dnnlMs", kv.second.dnnlMs);
       if (!kv.second.kernel.empty()) o.Set("kernel", kv.second.kernel);
       if (kv.second.alt >= 0) o.Set("alt", kv.second.alt);
+      if (!kv.second.trial.empty()) o.Set("trial", kv.second.trial);
       arr.Set(i++, o);
     }
     return arr;
@@ -226,11 +230,12 @@ void registerKernelChoiceExports(Napi::Env env, Napi::Object exports) {
       Napi::Object o = arr.Get(i).As<Napi::Object>();
       const std::string choice = o.Get("choice").As<Napi::String>().Utf8Value();
       if (choice != "own" && choice != "dnnl") throw Napi::Error::New(info.Env(), "setKernelDecisions: choice must be own or dnnl, got " + choice);
-      const Napi::Value k = o.Get("kernel"), alt = o.Get("alt");
+      const Napi::Value k = o.Get("kernel"), alt = o.Get("alt"), trial = o.Get("trial");
       table.emplace(o.Get("key").As<Napi::String>().Utf8Value(),
                     Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue(),
                              k.IsString() ? k.As<Napi::String>().Utf8Value() : std::string(),
-                             alt.IsNumber() ? std::max(0, alt.ToNumber().Int32Value()) : -1});
+                             alt.IsNumber() ? std::max(0, alt.ToNumber().Int32Value()) : -1,
+                             trial.IsString() ? trial.As<Napi::String>().Utf8Value() : std::string()});
     }
     return info.Env().Undefined();
   }));

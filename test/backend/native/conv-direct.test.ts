@@ -80,6 +80,8 @@ describe('the direct kernel in the kernel choice', { skip: SKIP }, () => {
     for (const d of convs) {
       // every forward conv here has Winograd or conv1's kernels as own (alt 0) and the direct kernel as alt 1
       assert.ok(d.alt === 0 || d.alt === 1, `${d.key}: alt ${d.alt}`);
+      // batch 1 is timed cold, every candidate here names its weights, so later rounds flush just those; batch 2 warm
+      assert.equal(d.trial, d.key.startsWith('conv2d|1x') ? 'weights' : 'warm', d.key);
       if (d.choice === 'own' && d.alt === 1) assert.match(d.kernel ?? '', /^direct \d+x\d+ /, d.key);
       if (d.choice === 'own' && d.alt === 0) assert.doesNotMatch(d.kernel ?? '', /^direct \d+x\d+ /, d.key);
     }
