@@ -86,7 +86,10 @@ void conv2d(Engine &e, const Args &a) {
   Tens &x = e.get(a.in[0]);
   const std::string key = instanceKey("conv2d", shapeOf(x, e.get(a.in[1]), a.attrs<Conv2dAttrs>()).key, layoutName(x));
   // batch 1 is eval: timed with cold caches, as it runs between the fc layers' weight streams (cpu.h)
-  runChosen(e, key, {[&] { return winogradConv2d(e, a, fuse) || gemmConv2dAvx512(e, a, fuse) || gemmConv2d(e, a, fuse); }, [&] { dnnlConv2d(e, a, fuse); }, {}, {}, x.d[0] == 1, kLayoutMargin});
+  // the direct kernel competes with Winograd (both nChw8c): at batch 1 on 13x13 Winograd has too few tiles
+  Candidates c{[&] { return winogradConv2d(e, a, fuse) || gemmConv2dAvx512(e, a, fuse) || gemmConv2d(e, a, fuse); },
+               [&] { dnnlConv2d(e, a, fuse); }, {}, {}, x.d[0] == 1, kLayoutMargin, {{"direct", [&] { return directConv2d(e, a, fuse); }}}};
+  runChosen(e, key, c);
   if (fuse) e.markReluApplied(a.out[0]);  // every candidate applied it (the fuse argument)
 }
 
@@ -107,6 +110,7 @@ static void dnnlConv2d(Engine &e, const Args &a, bool fuse) {
   });
   memory src = e.as(x, pd.src_desc(), "conv.src");
   memory wm = e.weights(grouped(w, s), pd.weights_desc());
+  noteWeightBytes(wm.get_data_handle(), pd.weights_desc().get_size());
   memory bm = e.mem(b);
   Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
   prim.execute(e.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, e.mem(y)}});

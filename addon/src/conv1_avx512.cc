@@ -151,6 +151,7 @@ bool gemmConv2dAvx512(Engine &e, const Args &a, bool fuseRelu) {
     for (int r = 0; r < nr; ++r)
       for (int64_t k = 0; k < g.K16; ++k) q[r * g.K16 + k] = k < g.K ? w[k * nr + r] : 0.f;
   }));
+  noteWeightBytes(w16, sizeof(float) * g.K16 * nr);  // what a cold trial flushes (cpu.h)
   float *b16 = static_cast<float *>(e.scratch("conv1.b16", sizeof(float) * g.K16));
   for (int64_t k = 0; k < g.K16; ++k) b16[k] = k < g.K ? b[k] : 0.f;
   int32_t *off = static_cast<int32_t *>(e.scratch("conv1.off16", sizeof(int32_t) * nr));

@@ -17,6 +17,10 @@ namespace an {
 bool fastConvEnabled();
 // Winograd F(4x4,3x3) for 3x3 pad 1 and F(2x2,5x5) for 5x5 pad 2, stride 1 (conv2-conv5). y in nChw8c.
 bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu);
+// Direct convolution (conv_direct.cc), groups 1, kernels up to 11x11: stride 1 with C % 8 == 0 (x nChw8c or
+// nChw16c) or stride 4 with 3 channels (conv1, x plain); y nChw8c; AVX-512 or AVX2 by ownIsa(). The small-batch
+// candidate beside Winograd and conv1's kernels.
+bool directConv2d(Engine &e, const Args &a, bool fuseRelu);
 // The same for conv2dBackward's dx = conv(dy, w^T rotated 180 degrees); dw and db stay on oneDNN.
 bool winogradConv2dBackwardData(Engine &e, const Args &a);
 // conv2dBackward's dw += and db += by the transposed Winograd algorithm (winograd_dw.cc).

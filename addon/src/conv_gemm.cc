@@ -232,6 +232,7 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
     for (int64_t k = 0; k < g.K8; ++k)
       for (int r = 0; r < nr; ++r) q[((k / KT) * nr + r) * KT + k % KT] = k < g.K ? w[k * nr + r] : 0.f;
   }));
+  noteWeightBytes(wp, sizeof(float) * g.K8 * nr);  // what a cold trial flushes (cpu.h)
   float *bp = static_cast<float *>(e.scratch("conv1.b", sizeof(float) * g.K8));
   for (int64_t k = 0; k < g.K8; ++k) bp[k] = k < g.K ? b[k] : 0.f;
   const int32_t *off = tapOffsets(e, g);

@@ -1,4 +1,5 @@
-// ISA detection and cap, the conv kernel mode, and the process-wide table of measured kernel choices.
+// ISA detection and cap, the conv kernel mode and the addon's CPU exports (the table of measured kernel
+// choices: kernel_choice.cc).
 // Why measure: each fixed choice is right on one CPU and wrong on another. On an AVX-512 machine (Zen 5,
 // 2 threads) oneDNN's AVX-512 convolutions beat our AVX2 Winograd in training (92.8 vs 73.6 img/s) while ours
 // still win at batch 64 forward (292.9 vs 252.3); on AVX2-only machines ours win everywhere.
@@ -8,13 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <vector>
 
 #include "conv_fast.h"
 #include "cpu_exports.h"
@@ -69,107 +65,6 @@ ConvMode convMode() {
 
 // Our AVX2 kernels (every x86 path is AVX2 at least) may run: the cap allows them and ALEXNET_CONV is not dnnl.
 bool fastConvEnabled() { return ownIsa() >= Isa::avx2 && convMode() != ConvMode::dnnl; }
-
-namespace {
-
-struct Decision { bool own; double ownMs, dnnlMs; std::string kernel; };  // kernel: the winner's name
-
-std::mutex mu;
-std::map<std::string, Decision> table;
-std::atomic<int64_t> timings{0};
-
-bool lookup(const std::string &key, Decision &d) {
-  std::lock_guard<std::mutex> l(mu);
-  auto it = table.find(key);
-  if (it == table.end()) return false;
-  d = it->second;
-  return true;
-}
-
-}  // namespace
-
-void runChosen(Engine &e, const std::string &key, const Candidates &c) {
-  const ConvMode m = convMode();
-  if (m == ConvMode::dnnl || !fastConvEnabled()) return c.dnnl();
-  runMeasured(e, key, c, m == ConvMode::own ? 1 : 0);
-}
-
-// Twice the last-level cache (sysconf; 32 MB when it does not say), 16-256 MB.
-static size_t evictBytes() {
-  long l3 = 0;
-#ifdef _SC_LEVEL3_CACHE_SIZE
-  l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-#endif
-  const size_t llc = l3 > 0 ? size_t(l3) : (size_t(32) << 20);
-  return std::clamp(2 * llc, size_t(16) << 20, size_t(256) << 20);
-}
-
-// One read per cache line of buf: what the caches held before is gone (dirty lines written back now, not during
-// the trial that follows).
-static void evictCaches(const std::vector<float> &buf) {
-  float s = 0.f;
-  for (size_t i = 0; i < buf.size(); i += 16) s += buf[i];
-  static volatile float sink;
-  sink = s;
-}
-
-void runMeasured(Engine &e, const std::string &key, const Candidates &c, int force) {
-  if (force < 0) return c.dnnl();
-  Decision d;
-  if (force > 0 || lookup(key, d)) {
-    if ((force > 0 || d.own) && c.own()) return;
-    return c.dnnl();
-  }
-  // Measure: each candidate c.trials times, at least twice (the first run also pays one-time work: weight
-  // transforms, primitive JIT), the fastest run counts; the winner runs last so its outputs are the ones left behind. Interleaved (own,
-  // oneDNN, own, oneDNN): a trial's output buffer goes back to the engine's pool only when the next trial replaces
-  // it, so back-to-back runs of one candidate would each fault in fresh pages while the other candidate reused
-  // them (a bias against the first candidate, largest for the cheap memory-bound ops: max-pooling).
-  using clk = std::chrono::steady_clock;
-  std::vector<float> evict;  // cold trials: twice the last-level cache, read before each (freed after the decision)
-  if (c.cold) evict.assign(evictBytes() / sizeof(float), 1.f);
-  auto timed = [&](const std::function<void()> &f) {
-    if (c.restore) c.restore();
-    if (!evict.empty()) evictCaches(evict);
-    e.tag.clear();  // each trial names its own kernel
-    const auto t0 = clk::now();
-    f();
-    e.strm.wait();
-    return std::chrono::duration<double, std::milli>(clk::now() - t0).count();
-  };
-  if (c.save) c.save();
-  bool applies = true;
-  double own = timed([&] { applies = c.own(); });
-  if (!applies) return c.dnnl();  // touched nothing: the only candidate is oneDNN, nothing to decide
-  double dn = timed(c.dnnl);
-  std::string ownName, dnnlName;
-  for (int k = 1; k < std::max(2, c.trials); ++k) {
-    own = std::min(own, timed([&] { c.own(); }));
-    ownName = e.tag.empty() ? "own" : e.tag.substr(0, e.tag.find(", "));  // e.g. "winograd F(4,3)"
-    dn = std::min(dn, timed(c.dnnl));
-    dnnlName = e.tag.empty() ? "oneDNN" : e.tag.substr(0, e.tag.find(", "));
-  }
-  const bool ownWins = own < dn * c.ownMargin;
-  d = Decision{ownWins, own, dn, ownWins ? ownName : dnnlName};
-  {
-    // another engine of the process may have decided the same instance meanwhile: its decision stands, so that
-    // every call of the instance runs one kernel
-    std::lock_guard<std::mutex> l(mu);
-    d = table.emplace(key, d).first->second;
-  }
-  if (d.own) timed([&] { c.own(); });
-  e.tag = (d.own ? e.tag : dnnlName) + ", timed";
-  ++timings;
-}
-
-int recorded(const std::string &key) {
-  Decision d;
-  return lookup(key, d) ? (d.own ? 1 : -1) : 0;
-}
-
-std::string decisionKey(const std::string &op, const std::string &shape, const std::string &layouts) {
-  return op + "|" + shape + "|" + layouts + "|t" + std::to_string(omp_get_max_threads());
-}
 
 std::string layoutName(const Tens &t) {
   if (isPlain(t.md)) return t.d.size() == 4 ? "nchw" : "plain";
@@ -228,45 +123,12 @@ void registerCpuExports(Napi::Env env, Napi::Object exports) {
     o.Set("convOwnMargin", kLayoutMargin);
     return o;
   }));
-  exports.Set("kernelDecisions", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    std::lock_guard<std::mutex> l(mu);
-    Napi::Array arr = Napi::Array::New(env, table.size());
-    uint32_t i = 0;
-    for (auto &kv : table) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("key", kv.first);
-      o.Set("choice", kv.second.own ? "own" : "dnnl");
-      o.Set("ownMs", kv.second.ownMs);
-      o.Set("dnnlMs", kv.second.dnnlMs);
-      if (!kv.second.kernel.empty()) o.Set("kernel", kv.second.kernel);
-      arr.Set(i++, o);
-    }
-    return arr;
-  }));
-  // entries already decided in this process stay (they produced this process's results so far)
-  exports.Set("setKernelDecisions", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
-    Napi::Array arr = info[0].As<Napi::Array>();
-    std::lock_guard<std::mutex> l(mu);
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-      Napi::Object o = arr.Get(i).As<Napi::Object>();
-      const std::string choice = o.Get("choice").As<Napi::String>().Utf8Value();
-      if (choice != "own" && choice != "dnnl") throw Napi::Error::New(info.Env(), "setKernelDecisions: choice must be own or dnnl, got " + choice);
-      const Napi::Value k = o.Get("kernel");
-      table.emplace(o.Get("key").As<Napi::String>().Utf8Value(),
-                    Decision{choice == "own", o.Get("ownMs").ToNumber().DoubleValue(), o.Get("dnnlMs").ToNumber().DoubleValue(),
-                             k.IsString() ? k.As<Napi::String>().Utf8Value() : std::string()});
-    }
-    return info.Env().Undefined();
-  }));
   exports.Set("sgemmPeak", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
     const int n = info[0].ToNumber().Int32Value(), reps = info[1].ToNumber().Int32Value(), t = info[2].ToNumber().Int32Value();
     if (n < 16 || n > 16384 || reps < 1 || t < 1) throw Napi::Error::New(info.Env(), "sgemmPeak: want n in 16..16384, reps >= 1, threads >= 1");
     return Napi::Number::New(info.Env(), sgemmPeak(n, reps, t));
   }));
-  exports.Set("kernelTimings", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
-    return Napi::Number::New(info.Env(), double(timings.load()));
-  }));
+  registerKernelChoiceExports(env, exports);
 }
 
 }  // namespace an

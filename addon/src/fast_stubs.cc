@@ -6,6 +6,7 @@
 namespace an {
 
 bool winogradConv2d(Engine &, const Args &, bool) { return false; }
+bool directConv2d(Engine &, const Args &, bool) { return false; }
 bool winogradConv2dBackwardData(Engine &, const Args &) { return false; }
 bool winogradConv2dBackwardWeights(Engine &, const Args &) { return false; }
 bool gemmConv2d(Engine &, const Args &, bool) { return false; }

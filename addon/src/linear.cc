@@ -95,7 +95,7 @@ void linear(Engine &e, const Args &a) {
                  chosenGemm(e, "linear", false, true, N, O, I, x.f(), I, w.f(), I, yp, O);
                  for (int64_t o = 0; o < O; ++o) yp[o] = relu ? std::max(yp[o] + bp[o], 0.f) : yp[o] + bp[o];
                },
-               {}, {}, true, 1.0, 4});
+               {}, {}, true, 1.0, {}, 4});
     if (relu) {
       e.markReluApplied(a.out[0]);
       e.tag += ", relu fused";

@@ -221,6 +221,7 @@ bool winogradConv2d(Engine &e, const Args &a, bool fuseRelu) {
   e.tag = std::string(label(g)) + (x0.md != xd ? ", input reordered" : "");
   memory xm = e.as(x0, xd, "wino.src");
   const float *U = packedWeights(e, w, g, false);
+  noteWeightBytes(U, size_t(A * A) * g.Cg * g.K * sizeof(float));  // what a cold trial flushes (cpu.h)
   Tens &y = e.put(a.out[0], memory::desc({g.N, g.K, g.H, g.W}, dt::f32, tag::nChw8c), {g.N, g.K, g.H, g.W});
   run(e, g, static_cast<const float *>(xm.get_data_handle()), U, b.f(), y.f(), fuseRelu);
   return true;

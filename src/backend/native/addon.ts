@@ -52,8 +52,11 @@ export interface CpuInfo {
 
 /** One measured kernel choice: key "op|shape,attrs|layouts|t<threads>", the winner and both timings; kernel: the
  *  winner's name as the op reports it ("winograd F(4,3)", "openblas", "oneDNN"; absent in older cache files).
- *  For the fc products (linear*) "own" is OpenBLAS and "dnnl" oneDNN's sgemm. */
-export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number; kernel?: string }
+ *  For the fc products (linear*) "own" is OpenBLAS and "dnnl" oneDNN's sgemm. alt: which of our kernels was
+ *  fastest where an instance has several (0: the first, e.g. Winograd; 1: the direct conv; cpu.h's Candidates::alts);
+ *  absent in older cache files, whose decisions for such instances are then timed again. trial: how the caches
+ *  stood for the timed runs ("warm"; batch 1: "cache" evicted, or "weights": the candidates' weights flushed). */
+export interface KernelDecision { key: string; choice: 'own' | 'dnnl'; ownMs: number; dnnlMs: number; kernel?: string; alt?: number; trial?: string }
 
 export interface NativeAddon {
   /** precision: 'fp32' (default) or 'bf16' (throws where bf16 is unavailable; see precision.ts) */
