@@ -69,9 +69,9 @@ struct FillAttrs {
   static FillAttrs from(const double *v) { return {v[0]}; }
 };
 struct SgdAttrs {
-  double lr, momentum, weightDecay;
-  static constexpr std::array<const char *, 3> names{"lr", "momentum", "weightDecay"};
-  static SgdAttrs from(const double *v) { return {v[0], v[1], v[2]}; }
+  double lr, momentum, weightDecay, trust;
+  static constexpr std::array<const char *, 4> names{"lr", "momentum", "weightDecay", "trust"};
+  static SgdAttrs from(const double *v) { return {v[0], v[1], v[2], v[3]}; }
 };
 /** reshape: the one variable-length attribute (the new shape, all of the remaining numbers). */
 struct ReshapeAttrs {

@@ -1,4 +1,5 @@
 // Elementwise ops: relu (oneDNN, any layout), dropout, reshape, fill, sgd (plain, OpenMP loops).
+#include <cmath>
 #include <cstring>
 
 #include "engine.h"
@@ -130,16 +131,27 @@ void fill(Engine &e, const Args &a) {
   e.touch(x);
 }
 
-// in place over flat tensors: v <- momentum*v - weightDecay*lr*w - lr*dw; w <- w + v
+// in place over flat tensors: v <- momentum*v - weightDecay*r*w - r*dw; w <- w + v, r = lr, or with trust > 0
+// (LARS) r = lr * trust * |w| / (|dw| + weightDecay*|w|), and lr where a norm is 0 (ref/sgd.ts: trustRate)
 void sgd(Engine &e, const Args &a) {
   Tens &w = e.plain(a.in[0]);
   Tens &dw = e.plain(a.in[1]);
   Tens &v = e.plain(a.in[2]);
   const SgdAttrs &at = a.attrs<SgdAttrs>();
-  const float lr = float(at.lr), mom = float(at.momentum), wdlr = float(at.weightDecay * at.lr);
   const int64_t n = w.numel();
   float *wp = w.f(), *vp = v.f();
   const float *g = dw.f();
+  double rate = at.lr;
+  if (at.trust > 0) {
+    double sw = 0, sg = 0;
+#pragma omp parallel for simd reduction(+ : sw, sg) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      sw += double(wp[i]) * wp[i];
+      sg += double(g[i]) * g[i];
+    }
+    if (sw > 0 && sg > 0) rate = at.lr * at.trust * std::sqrt(sw) / (std::sqrt(sg) + at.weightDecay * std::sqrt(sw));
+  }
+  const float lr = float(rate), mom = float(at.momentum), wdlr = float(at.weightDecay * rate);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const float nv = mom * vp[i] - wdlr * wp[i] - lr * g[i];

@@ -42,8 +42,10 @@ export interface DropoutAttrs { p: number; seed: number }
 export interface LinearBackwardAttrs { needDx: boolean }
 export interface ReshapeAttrs { shape: number[] }
 export interface FillAttrs { value: number }
-/** The paper's update, in place: v <- momentum*v - weightDecay*lr*w - lr*dw; w <- w + v. */
-export interface SgdAttrs { lr: number; momentum: number; weightDecay: number }
+/** The paper's update, in place: v <- momentum*v - weightDecay*r*w - r*dw; w <- w + v, with r = lr.
+ *  trust > 0 (LARS, You et al. 2017; run it once per weight tensor): r = lr * trust * |w| / (|dw| + weightDecay*|w|),
+ *  Euclidean norms over the tensor, and r = lr where |w| or |dw| is 0. Absent or 0: r = lr. */
+export interface SgdAttrs { lr: number; momentum: number; weightDecay: number; trust?: number }
 export type NoAttrs = Record<string, never>;
 
 type T = Tensor;

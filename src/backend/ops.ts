@@ -213,13 +213,14 @@ export const OPS: Registry = {
     },
   },
   sgd: {
-    inputs: { w: {}, dw: {}, v: {} }, outputs: [], attrs: [['lr'], ['momentum'], ['weightDecay']], inPlace: ['w', 'v'], heavy: false,
+    inputs: { w: {}, dw: {}, v: {} }, outputs: [], attrs: [['lr'], ['momentum'], ['weightDecay'], ['trust', (t?: number) => t ?? 0]], inPlace: ['w', 'v'], heavy: false,
     check(inp, a) {
       const { w, dw, v } = inp;
       if (dw.size !== w.size || v.size !== w.size) {
         throw new ShapeError('sgd', `w ${shapeStr(w.shape)}, dw ${shapeStr(dw.shape)} and v ${shapeStr(v.shape)} must have the same size`);
       }
-      for (const [k, x] of Object.entries(a)) if (!Number.isFinite(x)) throw new ShapeError('sgd', `${k} must be finite, got ${x}`);
+      for (const [k, x] of Object.entries(a)) if (x !== undefined && !Number.isFinite(x)) throw new ShapeError('sgd', `${k} must be finite, got ${x}`);
+      if ((a.trust ?? 0) < 0) throw new ShapeError('sgd', `trust must be >= 0, got ${a.trust}`);
       return {};
     },
   },

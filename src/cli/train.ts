@@ -54,6 +54,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
     .option('--reset-classifier', 'with --init: new fc8 for this data set\'s class count (fine-tuning)')
     .option('--lr-features <x>', 'lr multiplier for the conv layers (default 0.1 with --init --reset-classifier, else 1)', num('--lr-features'))
     .option('--lr-classifier <x>', 'lr multiplier for fc6-fc8 (default 1; 0.1 calms the first-epoch loss spikes of LSUV-initialised wide fc layers)', num('--lr-classifier'))
+    .option('--trust <x>', `layer-wise rates (LARS): each weight tensor steps at lr * trust * |w| / (|dw| + wd * |w|); 0 = one rate for all (default recipe ${RECIPES.default.trust}, paper 0)`, num('--trust'))
     .addOption(choice('--freeze <part>', 'features: conv layers fixed (no update, no gradient work); only fc6-fc8 train | none', ['none', 'features']))
     .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
     .option('--checkpoint-minutes <m>', `also checkpoint every M minutes (default ${recipeDefaults().checkpointMinutes})`, num('--checkpoint-minutes'))
@@ -83,7 +84,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
         const out = (o.out as string) ?? path.join('runs', `${o.variant}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
         cfg = { ...recipeDefaults(o.recipe as TrainConfig['recipe']), data: o.data as string, variant: o.variant as TrainConfig['variant'], out };
         for (const k of ['val', 'imageSize', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'patience', 'stepEpochs', 'seed', 'backend', 'threads', 'precision',
-          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'cropScale', 'mean', 'inputScale', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze'] as const) {
+          'labels', 'limitPerClass', 'valLimitPerClass', 'init', 'resetClassifier', 'cacheDir', 'checkpointMinutes', 'lighting', 'cropScale', 'mean', 'inputScale', 'stats', 'workers', 'widthScale', 'hidden', 'initScheme', 'warmupSteps', 'lrFeatures', 'lrClassifier', 'freeze', 'trust'] as const) {
           const v = pick(k);
           if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
         }

@@ -1,11 +1,14 @@
 // The paper's momentum SGD (section 5), one `sgd` op over the whole parameter arena:
 //   v <- momentum * v - weightDecay * lr * w - lr * dw;   w <- w + v
+// With `trust` (LARS, You et al. 2017) each weight tensor steps at its own rate, lr * trust * |w| / (|dw| +
+// weightDecay * |w|), one sgd op per tensor; biases keep lr. The default recipe's reason: docs/results.md.
 // The only state is v (the momentum arena, owned by the optimiser and allocated on its first step);
 // the lr schedule lives with the trainer and is passed per step. See docs/optim.md for how this
 // differs from torch.optim.SGD when lr changes.
 import type { Backend, SgdAttrs, Tensor } from '../backend/backend.ts';
+import { sgdUpdate } from '../backend/ref/sgd.ts';
 
-export interface SgdOptions { lr: number; momentum?: number; weightDecay?: number }
+export interface SgdOptions { lr: number; momentum?: number; weightDecay?: number; trust?: number }
 
 /** The paper's settings (section 5): batch 128, momentum 0.9, weight decay 0.0005, lr 0.01 divided by 10
  *  when the validation error stops improving. The one copy of these numbers. */
@@ -54,25 +57,29 @@ export class Sgd {
 
   /** Enqueues one update at learning rate lr (momentum/weightDecay may be overridden for this step). With
    *  `paramLr`, one sgd op per run of neighbouring parameters sharing a multiplier (views into the arenas);
-   *  frozen runs (0) are not touched, so their weights and velocity stay bit-identical. */
-  step(lr: number, over: { momentum?: number; weightDecay?: number; paramLr?: ParamLr } = {}): void {
+   *  frozen runs (0) are not touched, so their weights and velocity stay bit-identical. With `trust` > 0, one
+   *  op per parameter tensor: weights (names ending in .weight) at the layer-wise rate, biases at lr. */
+  step(lr: number, over: { momentum?: number; weightDecay?: number; paramLr?: ParamLr; trust?: number } = {}): void {
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`sgd: lr must be a finite number >= 0, got ${lr}`);
+    const trust = over.trust ?? 0;
+    if (!(trust >= 0) || !Number.isFinite(trust)) throw new Error(`sgd: trust must be a finite number >= 0, got ${trust}`);
     const be = this.target.backend;
     const v = (this.v ??= be.alloc([this.target.paramCount]));
     const attrs = { lr, momentum: over.momentum ?? this.momentum, weightDecay: over.weightDecay ?? this.weightDecay };
     const { weights: { base: w }, grads: { base: dw }, params } = this.target;
-    if (!over.paramLr) { sgdStep(be, w, dw, v, attrs); return; }
-    if (!params) throw new Error('sgd: per-group learning rates need the target\'s parameter table');
-    const runs: { offset: number; size: number; scale: number }[] = [];
+    if (!over.paramLr && !trust) { sgdStep(be, w, dw, v, attrs); return; }
+    if (!params) throw new Error('sgd: per-group learning rates and trust need the target\'s parameter table');
+    const runs: { offset: number; size: number; scale: number; trust: number }[] = [];
     for (const e of params) {
-      const scale = lrScale(e.name, over.paramLr), last = runs.at(-1);
-      if (last && last.scale === scale && last.offset + last.size === e.offset) last.size += e.size;
-      else runs.push({ offset: e.offset, size: e.size, scale });
+      const scale = over.paramLr ? lrScale(e.name, over.paramLr) : 1, last = runs.at(-1);
+      const t = trust && e.name.endsWith('.weight') ? trust : 0;
+      if (last && !trust && last.scale === scale && last.offset + last.size === e.offset) last.size += e.size;
+      else runs.push({ offset: e.offset, size: e.size, scale, trust: t });
     }
     for (const r of runs) {
       if (r.scale === 0) continue;
       const views = [w, dw, v].map((t) => be.view(t, r.offset, [r.size]));
-      sgdStep(be, views[0], views[1], views[2], { ...attrs, lr: lr * r.scale });
+      sgdStep(be, views[0], views[1], views[2], { ...attrs, lr: lr * r.scale, trust: r.trust });
       be.free(...views);
     }
   }
@@ -103,17 +110,13 @@ export class Sgd {
 /** Enqueue one update over flat w, dw, v (equal sizes: the three arenas). */
 export function sgdStep(be: Backend, w: Tensor, dw: Tensor, v: Tensor, opts: SgdOptions): void {
   const attrs: SgdAttrs = { lr: opts.lr, momentum: opts.momentum ?? PAPER_SGD.momentum, weightDecay: opts.weightDecay ?? PAPER_SGD.weightDecay };
+  if (opts.trust) attrs.trust = opts.trust;
   if (w.size !== dw.size || w.size !== v.size) throw new Error(`sgd: w, dw, v must have equal sizes, got ${w.size}, ${dw.size}, ${v.size}`);
   be.run('sgd', { w, dw, v }, attrs);
 }
 
-/** Host reference of the same update (tests, documentation), in place. */
-export function sgdHost(w: Float32Array | Float64Array, dw: ArrayLike<number>, v: Float32Array | Float64Array, a: SgdAttrs): void {
-  for (let i = 0; i < w.length; i++) {
-    v[i] = a.momentum * v[i] - a.weightDecay * a.lr * w[i] - a.lr * dw[i];
-    w[i] += v[i];
-  }
-}
+/** Host reference of the same update (tests, documentation), in place: the ref backend's. */
+export const sgdHost = sgdUpdate;
 
 /** PyTorch's form (torch.optim.SGD, dampening 0): buf <- m buf + dw + wd w; w <- w - lr buf. In place. */
 export function torchSgdHost(w: Float32Array | Float64Array, dw: ArrayLike<number>, buf: Float32Array | Float64Array, a: SgdAttrs): void {

@@ -62,6 +62,9 @@ export interface TrainConfig {
   lrFeatures?: number;
   /** lr multiplier for the classifier (fc6-fc8, classifier.*); the default recipe from scratch uses 0.1. */
   lrClassifier?: number;
+  /** Layer-wise rates (LARS): each weight tensor steps at lr * trust * |w| / (|dw| + weightDecay * |w|), biases
+   *  at lr; 0 = the paper's single rate. */
+  trust?: number;
   /** 'features': conv layers get no update and no gradient work; only the classifier trains. */
   freeze?: 'none' | 'features';
 }

@@ -87,9 +87,7 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
       cleanStaleTemps(opts.resume);
       ck = latestCheckpoint<CkptState>(opts.resume, (m) => progress.log(m));
       if (!ck) throw new Error(`--resume: no usable checkpoint in ${opts.resume}`);
-      // checkpoints from before recipes carry no lrFeatures/lrClassifier/warm-up: they trained with these
-      const before = { lrFeatures: 1, lrClassifier: 1, warmupSteps: 0, patience: 2, freeze: 'none' } as const;
-      cfg = { ...before, ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
+      cfg = { ...BEFORE_RECIPES, ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
       checkWorldSize(ck.state.worldSize, comm.size);
     }
     checkGlobalBatch(cfg.batch, comm.size);
@@ -110,6 +108,9 @@ export async function train(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<
   }
 }
 
+/** Checkpoints from before recipes carry no lrFeatures/lrClassifier/warm-up/trust: they trained with these. */
+const BEFORE_RECIPES = { lrFeatures: 1, lrClassifier: 1, warmupSteps: 0, patience: 2, freeze: 'none', trust: 0 } as const;
+
 /** Ranks above 0: the same checks and the same training, reading the run folder (a resume) but never
  *  locking or writing it. */
 async function trainFollower(cfgIn: TrainConfig, opts: RunOptions & { comm: Communicator }): Promise<TrainResult> {
@@ -118,8 +119,7 @@ async function trainFollower(cfgIn: TrainConfig, opts: RunOptions & { comm: Comm
   if (opts.resume) {
     ck = latestCheckpoint<CkptState>(opts.resume, () => undefined);
     if (!ck) throw new Error(`--resume: no usable checkpoint in ${opts.resume} (rank ${opts.comm.rank} reads the run folder too: it must be on a file system every rank sees)`);
-    const before = { lrFeatures: 1, lrClassifier: 1, warmupSteps: 0, patience: 2, freeze: 'none' } as const;
-    cfg = { ...before, ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
+    cfg = { ...BEFORE_RECIPES, ...ck.state.config, ...stripUndef(opts.resumeOverrides ?? {}), out: opts.resume };
     checkWorldSize(ck.state.worldSize, opts.comm.size);
   }
   checkGlobalBatch(cfg.batch, opts.comm.size);
@@ -250,12 +250,12 @@ async function run(cfgIn: TrainConfig, ck: ReturnType<typeof latestCheckpoint<Ck
         let loss: number, comms: object | undefined;
         if (dp) {
           const r = await dp.step(b, c, { dropoutSeed: dropoutSeed(cfg.seed, step), paramLr, stop: wantStop });
-          sgd.step(lr, { paramLr });
+          sgd.step(lr, { paramLr, trust: cfg.trust });
           loss = r.loss; stop = r.stop; // every rank stops at the same step
           comms = { stepS: r.seconds, backwardS: r.backwardSeconds, exposedCommS: r.exposedCommSeconds };
         } else {
           const lossP = model.backward(b.x, [b.n, 3, c, c], b.labels, { dropoutSeed: dropoutSeed(cfg.seed, step), paramLr });
-          sgd.step(lr, { paramLr });
+          sgd.step(lr, { paramLr, trust: cfg.trust });
           loss = await lossP;
         }
         const n = b.global?.size ?? b.n;

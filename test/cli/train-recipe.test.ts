@@ -42,6 +42,7 @@ for (const [variant, size] of [['torchvision', '64'], ['paper', '67']] as const)
     assert.equal(start.settings.schedule, 'cosine');
     assert.equal(start.settings.warmupSteps, 12, 'one epoch of warm-up');
     assert.equal(start.settings.lrClassifier, 1);
+    assert.equal(start.settings.trust, 0.2, 'layer-wise rates (LARS)');
     const epochs = recs.filter((x) => x.type === 'epoch');
     assert.equal(epochs.length, 8);
     const acc = epochs.at(-1).valTop1;
@@ -63,8 +64,8 @@ test('--recipe paper: the paper settings in force, explicit flags override, all 
   assert.equal(r.status, 0, r.stderr);
   const s = records(out).find((x) => x.type === 'start').settings;
   assert.deepEqual(
-    { recipe: s.recipe, initScheme: s.initScheme, schedule: s.schedule, lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay, warmupSteps: s.warmupSteps, patience: s.patience, mean: s.mean, inputScale: s.inputScale, lighting: s.lighting, batch: s.batch, epochs: s.epochs },
-    { recipe: 'paper', initScheme: 'model', schedule: 'plateau', lr: 0.01, momentum: 0.9, weightDecay: 5e-4, warmupSteps: 0, patience: 2, mean: 'pixel', inputScale: 'variant', lighting: 0.1, batch: 4, epochs: 2 });
+    { recipe: s.recipe, initScheme: s.initScheme, schedule: s.schedule, lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay, warmupSteps: s.warmupSteps, patience: s.patience, mean: s.mean, inputScale: s.inputScale, lighting: s.lighting, batch: s.batch, epochs: s.epochs, trust: s.trust },
+    { recipe: 'paper', initScheme: 'model', schedule: 'plateau', lr: 0.01, momentum: 0.9, weightDecay: 5e-4, warmupSteps: 0, patience: 2, mean: 'pixel', inputScale: 'variant', lighting: 0.1, batch: 4, epochs: 2, trust: 0 });
   const help = spawnSync(process.execPath, [BIN, 'train', '--help'], { encoding: 'utf8', cwd: ROOT, env }).stdout;
   assert.match(help, /--recipe <name>/);
   assert.match(help, /default +LSUV init/);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRefBackend } from '../../src/backend/ref/index.ts';
 import { mulberry32 } from '../../src/model/init.ts';
-import { sgdHost, sgdStep, torchBufferToVelocity, torchSgdHost, velocityToTorchBuffer } from '../../src/optim/sgd.ts';
+import { Sgd, sgdHost, sgdStep, torchBufferToVelocity, torchSgdHost, velocityToTorchBuffer } from '../../src/optim/sgd.ts';
 
 const rand = (n: number, seed: number, amp = 1) => { const r = mulberry32(seed); return Float64Array.from({ length: n }, () => (2 * r() - 1) * amp); };
 
@@ -60,4 +60,30 @@ test('... and differ after an lr change: the paper step keeps m * v from the old
     maxDiff = Math.max(maxDiff, Math.abs(wp[i] - wt[i]));
   }
   assert.ok(maxDiff > 1e-4, 'the two forms really differ after the change');
+});
+
+test('trust (LARS): each weight tensor steps at lr * trust * |w| / (|dw| + wd |w|), biases at lr, zero norms at lr', async () => {
+  const be = createRefBackend({ dtype: 'f64' });
+  // two parameters in one arena, as a model lays them out: a.weight (12 values), a.bias (3)
+  const params = [{ name: 'a.weight', offset: 0, size: 12 }, { name: 'a.bias', offset: 12, size: 3 }];
+  const w0 = rand(15, 7), g = rand(15, 8, 0.01);
+  const w = be.upload(Float32Array.from(w0), [15]), dw = be.upload(Float32Array.from(g), [15]);
+  const sgd = new Sgd({ backend: be, paramCount: 15, weights: { base: w }, grads: { base: dw }, params }, { momentum: 0.9, weightDecay: 5e-4 });
+  const lr = 0.01, trust = 0.1;
+  sgd.step(lr, { trust });
+  const got = (await be.read(w)) as Float32Array;
+  const f = (x: number) => Math.fround(x);
+  const nw = Math.hypot(...w0.slice(0, 12).map(f)), ng = Math.hypot(...g.slice(0, 12).map(f));
+  const r = (lr * trust * nw) / (ng + 5e-4 * nw); // written out, not through trustRate
+  assert.ok(r > 0.05 * lr && r < 20 * lr && Math.abs(r - lr) > 1e-4 * lr, `the case must move the rate away from lr (r/lr = ${r / lr})`);
+  for (let i = 0; i < 15; i++) {
+    const rate = i < 12 ? r : lr; // v starts at 0: w1 = w0 - wd r w0 - r g
+    const want = f(w0[i]) - 5e-4 * rate * f(w0[i]) - rate * f(g[i]);
+    assert.ok(Math.abs(got[i] - want) < 1e-6 * (1 + Math.abs(want)), `${i < 12 ? 'weight' : 'bias'} ${i}: ${got[i]} vs ${want}`);
+  }
+  // a zero gradient (or zero weights) falls back to lr: a zero-initialised layer still moves
+  const z = be.upload(new Float32Array(4), [4]), wz = be.upload(Float32Array.of(1, 2, 3, 4), [4]), vz = be.alloc([4]);
+  sgdStep(be, wz, z, vz, { lr: 0.5, momentum: 0, weightDecay: 0.1, trust: 0.2 });
+  assert.deepEqual(Array.from((await be.read(wz)) as Float32Array), [1, 2, 3, 4].map((x) => Math.fround(x - 0.05 * x)));
+  assert.throws(() => sgd.step(lr, { trust: -1 }), /trust must be a finite number >= 0/);
 });

@@ -49,8 +49,11 @@ test('default recipe: LSUV, cosine, one epoch of warm-up; explicit settings win 
   assert.equal(e.lrFeatures, 0.1, 'fine-tuning with a new fc8: conv layers at 0.1 x lr');
   assert.equal(e.lrClassifier, 1, 'fine-tuning: the new classifier at the full lr');
   assert.equal(resolveSettings({ ...recipeDefaults('paper'), data: 'd', variant: 'paper', out: 'o' }, 10).lrClassifier, 1, 'the paper: one rate');
+  assert.equal(r.trust, RECIPES.default.trust, 'the default recipe: layer-wise rates (LARS)');
+  assert.ok(RECIPES.default.trust! > 0);
+  assert.equal(resolveSettings({ ...recipeDefaults('paper'), data: 'd', variant: 'paper', out: 'o' }, 10).trust, 0, 'the paper: no layer-wise rates');
   const s = settingsOf(e);
-  for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'inputScale', 'lrFeatures', 'lrClassifier', 'freeze']) {
+  for (const k of ['recipe', 'epochs', 'batch', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'patience', 'initScheme', 'lighting', 'mean', 'inputScale', 'lrFeatures', 'lrClassifier', 'freeze', 'trust']) {
     assert.ok(s[k] !== undefined, `settings record has ${k}`);
   }
   assert.equal(s.initScheme, 'weights', 'with --init the log names the weights, not the recipe\'s scheme');

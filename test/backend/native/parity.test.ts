@@ -225,6 +225,13 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
     await t.check(v, 'v after sgd');
     const r = t.run('reshape', { x: view }, { shape: [2, 10] });
     await t.check(r.y, 'reshape');
+    // layer-wise rate (LARS) over a view: the norms are the view's, not the arena's
+    const wv: Pair = { nat: t.nat.view(arena.nat, 3, [37]), ref: t.ref.view(arena.ref, 3, [37]) };
+    const gv: Pair = { nat: t.nat.view(g.nat, 3, [37]), ref: t.ref.view(g.ref, 3, [37]) };
+    const vv: Pair = { nat: t.nat.view(v.nat, 3, [37]), ref: t.ref.view(v.ref, 3, [37]) };
+    t.run('sgd', { w: wv, dw: gv, v: vv }, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, trust: 0.3 });
+    await t.check(arena, 'w after sgd with trust');
+    await t.check(v, 'v after sgd with trust');
   });
 
   test('a chained network keeps blocked layouts between ops and matches ref end to end', async () => {

@@ -28,7 +28,8 @@ test('attributes encode to the positional numbers the native engine reads, in AB
   assert.deepEqual(encodeAttrs('maxPool', { kernel: 3, stride: 2, pad: 1 }), [3, 2, 1]);
   assert.deepEqual(encodeAttrs('dropout', { p: 0.5, seed: -1 }), [0.5, 4294967295]);
   assert.deepEqual(encodeAttrs('reshape', { shape: [2, 9216] }), [2, 9216]);
-  assert.deepEqual(encodeAttrs('sgd', { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 }), [0.01, 0.9, 5e-4]);
+  assert.deepEqual(encodeAttrs('sgd', { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 }), [0.01, 0.9, 5e-4, 0]);
+  assert.deepEqual(encodeAttrs('sgd', { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, trust: 0.1 }), [0.01, 0.9, 5e-4, 0.1]);
   assert.deepEqual(encodeAttrs('linear', {}), []);
 });
 
@@ -68,6 +69,7 @@ function badCalls(b: Backend): [string, () => unknown][] {
     ['loss labels dtype', () => b.run('softmaxCrossEntropy', { logits: b.alloc([2, 3]), labels: b.alloc([2]) }, {})],
     ['sgd sizes', () => b.run('sgd', { w: b.alloc([4]), dw: b.alloc([4]), v: b.alloc([5]) }, { lr: 0.1, momentum: 0.9, weightDecay: 0 })],
     ['sgd finite', () => b.run('sgd', { w: b.alloc([4]), dw: b.alloc([4]), v: b.alloc([4]) }, { lr: NaN, momentum: 0.9, weightDecay: 0 })],
+    ['sgd trust', () => b.run('sgd', { w: b.alloc([4]), dw: b.alloc([4]), v: b.alloc([4]) }, { lr: 0.1, momentum: 0.9, weightDecay: 0, trust: -1 })],
     ['reshape size', () => b.run('reshape', { x }, { shape: [1, 99] })],
     ['fill i32 value', () => b.run('fill', { x: b.alloc([2], 'i32') }, { value: 0.5 })],
     ['relu missing', () => b.run('relu', {} as never, {})],

@@ -146,6 +146,10 @@ describe('webgpu vs ref: every op', { skip: SKIP }, () => {
       t.run('sgd', { w: arena, dw: g, v }, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
       await t.check(arena, 'w after sgd');
       await t.check(v, 'v after sgd');
+      // layer-wise rate (LARS): norms summed on the GPU in workgroup partials, the rate read from a buffer
+      t.run('sgd', { w: arena, dw: g, v }, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, trust: 0.3 });
+      await t.check(arena, 'w after sgd with trust');
+      await t.check(v, 'v after sgd with trust');
       const r = t.run('reshape', { x: view }, { shape: [2, 10] });
       await t.check(r.y, 'reshape');
       const lab = t.up(new Int32Array(300), [300]);
