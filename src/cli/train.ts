@@ -17,11 +17,13 @@ export async function configure(cmd: Command): Promise<void> {
     .addHelpText('after', `
 Recipes fill every setting you do not give (explicit flags win; the run log's start record lists them all):
   default  LSUV init (He, then each layer scaled to unit output variance on a real batch), lr 0.01 with one
-           epoch of linear warm-up and cosine decay to 0, batch 128, momentum 0.9, weight decay 5e-4, random
+           epoch of linear warm-up and cosine decay to 0, layer-wise rates (LARS, --trust 0.2: each weight
+           tensor's step is a set fraction of its norm), batch 128, momentum 0.9, weight decay 5e-4, random
            crops + flips + PCA lighting, unit-variance inputs on both variants, 90 epochs. Why: AlexNet
            has no batch norm; with its own initialisation the loss sits at ln(classes) for epochs on small
            data while a plateau schedule cuts the rate. LSUV scales weights to their inputs, so the inputs
-           must be unit-scale (the paper's 0..255 made conv1's steps thousands of times too large).
+           must be unit-scale (the paper's 0..255 made conv1's steps thousands of times too large). With one
+           rate, fc8 moves 10-100x faster than the conv layers relative to its size; LARS evens that out.
   paper    the 2012 paper exactly: N(0, 0.01) weights, bias 1 in conv2/4/5 and fc6/7, batch 128, lr 0.01
            divided by 10 when validation error stops improving (patience max(2, epochs/15) epochs, counted
            only once the model is above chance), 90 epochs, crops + flips + PCA lighting, mean image (0..255 units).

@@ -4,15 +4,17 @@
 //
 //   default: works at any scale, from 3 classes x 60 photos to ImageNet. He init rescaled to unit
 //            variance per layer on a real batch (LSUV), one epoch of linear warm-up, cosine decay to 0,
-//            unit-variance inputs on both variants. Without batch norm, AlexNet's own initialisations
-//            (N(0, 0.01) / PyTorch's) leave the loss at ln(classes) for epochs, and a plateau schedule then
-//            cuts the rate while nothing learns. LSUV scales each layer's weights to its input, so the input
-//            must be unit-scale too: with the paper variant's 0..255 inputs conv1's step relative to its
-//            weights was 8.5 at lr 0.01 against 0.001-0.007 for every other layer, and the run went to NaN.
-//            On 3 classes x 60 photos (8 epochs, batch 16) both variants end at 55-62% val top-1 over seeds
-//            (docs/results.md), where the variants' own init stays at 33%. `--lr-classifier 0.1` removes the
-//            first-epoch loss spikes (the wide fc layers' common-mode curvature, largest with few classes)
-//            but did not end higher, so it is not the default.
+//            unit-variance inputs on both variants, layer-wise rates (LARS, trust 0.2). Without batch norm,
+//            AlexNet's own initialisations (N(0, 0.01) / PyTorch's) leave the loss at ln(classes) for epochs,
+//            and a plateau schedule then cuts the rate while nothing learns. LSUV scales each layer's weights
+//            to its input, so the input must be unit-scale too: with the paper variant's 0..255 inputs conv1's
+//            step relative to its weights was 8.5 at lr 0.01 against 0.001-0.007 for every other layer, and
+//            the run went to NaN.
+//            With one rate for all layers fc8 moved 0.05-0.13 of its norm per step and the conv layers
+//            0.0002-0.008, so the rate that kept fc8 stable left the features nearly untrained: on 3 classes x
+//            60 photos (8 epochs, batch 16) both variants ended at 55-62% val top-1 over seeds. LARS gives each
+//            weight tensor a step of about lr x trust x its norm (0.2% at the peak lr, before momentum): 60.3-68.7%
+//            over the same six runs (docs/results.md), where the variants' own init stays at 33%.
 //   paper:   the 2012 paper exactly: N(0, 0.01) weights with bias 1 in conv2, conv4, conv5, fc6, fc7,
 //            batch 128, lr 0.01 divided by 10 when validation error stops improving, 90 epochs, random
 //            crops + flips + PCA lighting (sigma 0.1), the per-pixel mean image subtracted.

@@ -1,5 +1,5 @@
 // `alexnet train` with no training flags must learn: 3 real Imagenette classes x 60 photos, 64 px (67 for the
-// paper variant), 8 epochs, batch 16, the full-width network, on both variants. And the run log's start
+// paper variant), 8 epochs, batch 16, the full-width network, on both variants, to at least 60% top-1. And the run log's start
 // record says which settings were in force.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,9 +48,10 @@ for (const [variant, size] of [['torchvision', '64'], ['paper', '67']] as const)
     const acc = epochs.at(-1).valTop1;
     console.log(`# defaults (${variant}): val top-1 by epoch ${epochs.map((e) => (100 * e.valTop1).toFixed(1)).join(' ')} (chance 33.3%)`);
     rmSync(d, { recursive: true, force: true }); // three full-width checkpoints are 1.4 GB
-    // 60 held-out photos: P(>= 33 right | guessing 1/3) < 5e-4. The issue's 60% is not met reliably: over
-    // seeds the last epoch ends at 55-62% on 300 held-out photos (docs/results.md), so 60% would fail by chance.
-    assert.ok(acc >= 0.55, `val top-1 ${(100 * acc).toFixed(1)}% should be >= 55% (chance 33.3%)`);
+    // 60 held-out photos. With layer-wise rates the last epoch ends at 60.3-68.7% on 300 held-out photos over
+    // seeds 1-3 on both variants, and this test's seed 1 at 63.3-68.3% (torchvision) and 65.0-66.7% (paper)
+    // whichever kernels the choice picks (auto, own, oneDNN: their rounding differs), docs/results.md.
+    assert.ok(acc >= 0.6, `val top-1 ${(100 * acc).toFixed(1)}% should be >= 60% (chance 33.3%)`);
     assert.ok(epochs.at(-1).trainLoss < 0.9 * Math.log(3), `train loss ${epochs.at(-1).trainLoss} should fall clearly below ln 3`);
   });
 }
