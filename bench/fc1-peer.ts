@@ -12,6 +12,7 @@ import { createBackend } from '../src/backend/index.ts';
 import type { Tensor } from '../src/backend/backend.ts';
 import { PbWriter } from '../src/io/protobuf.ts';
 import { median } from '../src/util/median.ts';
+import { ortSessionOptions } from './ort-session.ts';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, rounds: { type: 'string', default: '15' }, block: { type: 'string', default: '6' }, layer: { type: 'string' } } });
 const threads = Number(values.threads), rounds = Number(values.rounds), block = Math.max(2, Number(values.block));
@@ -63,7 +64,7 @@ function classifierOnnx(): Uint8Array {
   else for (const p of params) g.message(12, valueInfo(p.name, [1, p.O]));
   return new PbWriter().int(1, 8).string(2, 'alexnet-ts').message(7, g).message(8, new PbWriter().string(1, '').int(2, 13)).finish();
 }
-const session = await ort!.InferenceSession.create(classifierOnnx(), { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+const session = await ort!.InferenceSession.create(classifierOnnx(), ortSessionOptions(threads));
 const xv = fill(params[0].I, 5);
 const xt = new ort!.Tensor('float32', xv, [1, params[0].I]);
 const x = be.upload(xv, [1, params[0].I]);

@@ -13,6 +13,7 @@ import { createBackend } from '../src/backend/index.ts';
 import { createModel } from '../src/model/index.ts';
 import type { WeightsMeta } from '../src/model/types.ts';
 import { median } from '../src/util/median.ts';
+import { ortSessionOptions } from './ort-session.ts';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, calls: { type: 'string', default: '40' }, ort: { type: 'boolean' } } });
 const threads = Number(values.threads), calls = Number(values.calls);
@@ -53,7 +54,7 @@ if (onnx) {
   let ort: typeof import('onnxruntime-node');
   try { ort = await import('onnxruntime-node'); } catch (e) { console.log(`onnxruntime-node not installed: ${(e as Error).message.split('\n')[0]}`); process.exit(0); }
   const dir = mkdtempSync(path.join(tmpdir(), 'alexnet-ortprof-'));
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(dir, 'ort') });
+  const session = await ort.InferenceSession.create(onnx, ortSessionOptions(threads, { enableProfiling: true, profileFilePrefix: path.join(dir, 'ort') }));
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, S, S]) };
   for (let i = 0; i < 3; i++) await session.run(feeds);
   const fwd: number[] = [];

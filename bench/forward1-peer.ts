@@ -5,7 +5,8 @@
 // export (src/io/onnx.ts) or, with --model FILE, another graph of the same net (torch.onnx.export's).
 // --layers: then per layer, median ms over alternating calls: ours from the worker's per-op times (ALEXNET_PROFILE),
 // onnxruntime from its own profiler (a second session with enableProfiling, so the ratio above runs without it).
-//   node --import tsx bench/forward1-peer.ts [--threads 2] [--rounds 15] [--block 6] [--model FILE] [--layers] [--json]
+// onnxruntime's intra-op spinning is off (--ort-spin keeps it): in one process its spinning threads slow our calls.
+//   node --import tsx bench/forward1-peer.ts [--threads 2] [--rounds 15] [--block 6] [--model FILE] [--layers] [--json] [--ort-spin]
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,8 +15,10 @@ import { createBackend } from '../src/backend/index.ts';
 import { createModel } from '../src/model/index.ts';
 import type { WeightsMeta } from '../src/model/types.ts';
 import { median } from '../src/util/median.ts';
+import { ortSessionOptions } from './ort-session.ts';
 
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, rounds: { type: 'string', default: '15' }, block: { type: 'string', default: '6' }, model: { type: 'string' }, layers: { type: 'boolean' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, rounds: { type: 'string', default: '15' }, block: { type: 'string', default: '6' }, model: { type: 'string' }, layers: { type: 'boolean' }, json: { type: 'boolean' }, 'ort-spin': { type: 'boolean' } } });
+const spin = values['ort-spin'] === true; // off by default: see ort-session.ts
 if (values.layers) process.env.ALEXNET_PROFILE = '1';  // before the engine exists: it reads it once
 const threads = Number(values.threads), rounds = Number(values.rounds), block = Math.max(2, Number(values.block));
 
@@ -35,7 +38,7 @@ else {
   };
   bytes = exportOnnx(await model.stateDict() as never, meta);
 }
-const session = await ort!.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+const session = await ort!.InferenceSession.create(bytes, ortSessionOptions(threads, { spin }));
 const inName = session.inputNames[0];
 const x = new Float32Array(3 * S * S).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
 const xt = new ort!.Tensor('float32', x, [1, 3, S, S]);
@@ -65,7 +68,7 @@ for (let r = 0; r < rounds; r++) {
 let layers: { ours: Record<string, number>; ort: Record<string, number> } | undefined;
 if (values.layers) {
   const dir = mkdtempSync(path.join(tmpdir(), 'alexnet-ortprof-'));
-  const prof = await ort!.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(dir, 'ort') });
+  const prof = await ort!.InferenceSession.create(bytes, ortSessionOptions(threads, { spin, enableProfiling: true, profileFilePrefix: path.join(dir, 'ort') }));
   for (let i = 0; i < 3; i++) await prof.run({ [prof.inputNames[0]]: xt });
   const nat = be as unknown as { profile(): Record<string, [number, number]> };
   nat.profile();  // drop what came before

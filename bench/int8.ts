@@ -24,6 +24,7 @@ import { quantizeModel, type CalibrationInfo, type QuantizedWeights } from '../s
 import type { Model, StateDict, WeightsMeta } from '../src/model/types.ts';
 import { cpuModel } from '../src/backend/native/kernels.ts';
 import { evaluate } from '../src/train/evaluate.ts';
+import { ortSessionOptions } from './ort-session.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -125,7 +126,7 @@ if (!a['skip-speed']) {
         qdqNote = `QDQ model not built: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').at(-1)}`;
       }
       for (const [label, file] of runs) {
-        const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+        const sess = await ort.InferenceSession.create(file, ortSessionOptions(threads));
         const run = (x: Float32Array, n: number) => sess.run({ [sess.inputNames[0]]: new ort.Tensor('float32', x, [n, 3, S, S]) });
         speed[label] = { batch64: await ips(run, 64, steps), batch1: await ips(run, 1, steps * 6) };
         log(`${label}: batch 1 ${speed[label].batch1.toFixed(1)} img/s, batch 64 ${speed[label].batch64.toFixed(1)} img/s`);

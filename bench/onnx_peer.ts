@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createModel } from '../src/model/index.ts';
 import { defaultInputSize } from '../src/model/spec.ts';
 import type { Variant, WeightsMeta } from '../src/model/types.ts';
+import { ortSessionOptions } from './ort-session.ts';
 
 const { values } = parseArgs({ options: { variant: { type: 'string', default: 'torchvision' }, threads: { type: 'string', default: '2' }, steps: { type: 'string', default: '3' }, model: { type: 'string' } } });
 const skip = (why: string) => { console.log(JSON.stringify({ skip: why })); process.exit(0); };
@@ -34,7 +35,7 @@ async function ourExport(): Promise<Uint8Array> {
 }
 if (values.model && !existsSync(values.model)) skip(`${values.model} not found`);
 const bytes = values.model ? readFileSync(values.model) : await ourExport();
-const session = await ort!.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+const session = await ort!.InferenceSession.create(bytes, ortSessionOptions(threads));
 const inName = session.inputNames[0];
 
 async function ips(batch: number, iters: number, warm: number): Promise<number> {
