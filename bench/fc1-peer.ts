@@ -13,6 +13,7 @@ import type { Tensor } from '../src/backend/backend.ts';
 import { PbWriter } from '../src/io/protobuf.ts';
 import { median } from '../src/util/median.ts';
 import { ortSessionOptions } from './ort-session.ts';
+import { interleave } from './peer-timing.ts';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, rounds: { type: 'string', default: '15' }, block: { type: 'string', default: '6' }, layer: { type: 'string' } } });
 const threads = Number(values.threads), rounds = Number(values.rounds), block = Math.max(2, Number(values.block));
@@ -95,21 +96,7 @@ if (!(err < 1e-3)) throw new Error(`ours and onnxruntime disagree on the classif
 
 const runs = { ours: oursForward, ort: () => session.run({ x: xt }) };
 for (const f of Object.values(runs)) for (let i = 0; i < 3; i++) await f();
-const times: Record<string, number[]> = { ours: [], ort: [] };
-const ratios: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  const round: Record<string, number[]> = { ours: [], ort: [] };
-  for (const name of (r % 2 ? ['ort', 'ours'] : ['ours', 'ort']) as ('ours' | 'ort')[]) {
-    for (let i = 0; i < block; i++) {
-      const t0 = performance.now();
-      await runs[name]();
-      if (i > 0) round[name].push(performance.now() - t0);
-    }
-  }
-  times.ours.push(...round.ours);
-  times.ort.push(...round.ort);
-  ratios.push(median(round.ort) / median(round.ours));
-}
+const { times, ratios } = await interleave(runs, rounds, block);
 const per = chain ? 1 : params.length;  // the times are per layer
 const o = median(times.ours) / per, t = median(times.ort) / per, mb = params.reduce((s, p) => s + p.O * p.I * 4, 0) / 1e6 / per;
 const what = chain ? 'batch-1 classifier (fc6-fc8' : `batch-1 ${values.layer} alone (1x${params[0].I} -> ${params[0].O}, ${per} copies`;

@@ -5,7 +5,7 @@
 // (or ALEXNET_CONV=own|dnnl, ALEXNET_OWN_KERNEL=direct) to compare them layer by layer. --ort: then, with our
 // backend disposed, onnxruntime-node alone on our ONNX export, per layer from its own profiler.
 //   node --import tsx bench/forward1-convs.ts [--threads 2] [--calls 40] [--ort]
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ import { createModel } from '../src/model/index.ts';
 import type { WeightsMeta } from '../src/model/types.ts';
 import { median } from '../src/util/median.ts';
 import { ortSessionOptions } from './ort-session.ts';
+import { ortProfileTimes } from './peer-timing.ts';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, calls: { type: 'string', default: '40' }, ort: { type: 'boolean' } } });
 const threads = Number(values.threads), calls = Number(values.calls);
@@ -60,13 +61,6 @@ if (onnx) {
   const fwd: number[] = [];
   for (let i = 0; i < calls; i++) { const t0 = performance.now(); await session.run(feeds); fwd.push(performance.now() - t0); }
   session.endProfiling();
-  const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-  const ortPer: Record<string, number[]> = {};
-  if (file) {
-    const events = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
-    for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) (ortPer[`${e.name.slice(0, -12)} [${e.args?.op_name ?? '?'}]`] ??= []).push(e.dur / 1000);
-    for (const v of Object.values(ortPer)) v.splice(0, v.length - calls);  // its warm-up runs come first
-  }
-  rmSync(dir, { recursive: true, force: true });
+  const ortPer = ortProfileTimes(dir, calls);
   report('onnxruntime', fwd, ortPer, (k) => k.endsWith('[Conv]'));
 }

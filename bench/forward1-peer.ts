@@ -7,7 +7,7 @@
 // onnxruntime from its own profiler (a second session with enableProfiling, so the ratio above runs without it).
 // onnxruntime's intra-op spinning is off (--ort-spin keeps it): in one process its spinning threads slow our calls.
 //   node --import tsx bench/forward1-peer.ts [--threads 2] [--rounds 15] [--block 6] [--model FILE] [--layers] [--json] [--ort-spin]
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import { createModel } from '../src/model/index.ts';
 import type { WeightsMeta } from '../src/model/types.ts';
 import { median } from '../src/util/median.ts';
 import { ortSessionOptions } from './ort-session.ts';
+import { interleave, ortProfileTimes } from './peer-timing.ts';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, rounds: { type: 'string', default: '15' }, block: { type: 'string', default: '6' }, model: { type: 'string' }, layers: { type: 'boolean' }, json: { type: 'boolean' }, 'ort-spin': { type: 'boolean' } } });
 const spin = values['ort-spin'] === true; // off by default: see ort-session.ts
@@ -49,21 +50,7 @@ const runs: Record<'ours' | 'ort', () => Promise<unknown>> = {
 };
 for (const f of Object.values(runs)) for (let i = 0; i < 3; i++) await f();  // warm-up: kernel choices, primitives, pages
 
-const times: Record<string, number[]> = { ours: [], ort: [] };
-const ratios: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  const round: Record<string, number[]> = { ours: [], ort: [] };
-  for (const name of (r % 2 ? ['ort', 'ours'] : ['ours', 'ort']) as ('ours' | 'ort')[]) {
-    for (let i = 0; i < block; i++) {
-      const t0 = performance.now();
-      await runs[name]();
-      if (i > 0) round[name].push(performance.now() - t0);
-    }
-  }
-  times.ours.push(...round.ours);
-  times.ort.push(...round.ort);
-  ratios.push(median(round.ort) / median(round.ours));
-}
+const { times, ratios } = await interleave(runs, rounds, block);
 // per layer: alternating single calls, after the ratio pass
 let layers: { ours: Record<string, number>; ort: Record<string, number> } | undefined;
 if (values.layers) {
@@ -80,14 +67,7 @@ if (values.layers) {
     await prof.run({ [prof.inputNames[0]]: xt });
   }
   prof.endProfiling();
-  const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-  const ortPer: Record<string, number[]> = {};
-  if (file) {
-    const events = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
-    for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) (ortPer[`${e.name.slice(0, -12)} [${e.args?.op_name ?? '?'}]`] ??= []).push(e.dur / 1000);
-    for (const v of Object.values(ortPer)) v.splice(0, v.length - calls);  // its warm-up runs come first
-  }
-  rmSync(dir, { recursive: true, force: true });
+  const ortPer = ortProfileTimes(dir, calls);
   const med = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
   layers = { ours: med(oursPer), ort: med(ortPer) };
 }
