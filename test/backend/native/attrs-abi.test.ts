@@ -37,7 +37,7 @@ test('a positional attribute list of the wrong length is refused, naming the op'
   const e = new NativeEngine(1);
   try {
     assert.throws(() => e.run('conv2d', [1, 2, 3], [4], [1, 0]), /native: conv2d takes 3 attributes, got 2/);
-    assert.throws(() => e.run('sgd', [1, 2, 3], [], [0.01, 0.9, 5e-4, 1]), /native: sgd takes 3 attributes, got 4/);
+    assert.throws(() => e.run('sgd', [1, 2, 3], [], [0.01, 0.9, 5e-4, 0.1, 1]), /native: sgd takes 4 attributes, got 5/);
   } finally {
     e.dispose();
   }
