@@ -166,14 +166,15 @@ describe('native vs ref: every op', { skip: SKIP }, () => {
   // eval's fc6 -> relu -> fc7: when the next ops are a ReLU of y and y's free, the batch-1 linear applies the
   // ReLU as it stores y (either candidate; the profile names it) and the relu op passes y on; a y still used
   // elsewhere is not fused. A big linear first keeps the worker busy while the three ops are queued (the fusion
-  // looks at the queue, as in a forward, where JS runs ahead of the worker).
+  // looks at the queue, as in a forward, where JS runs ahead of the worker). The busy op is a 128-row GEMM
+  // (~5 ms): a 1-row one (~0.5 ms) was sometimes done before JS had queued the relu, and the test failed by timing.
   test('linear -> relu -> free at batch 1 (the fused ReLU) and unfused, against ref', async () => {
     const saved = process.env.ALEXNET_PROFILE;
     process.env.ALEXNET_PROFILE = '1';  // read when the engine starts: the per-op keys name the kernel
     const t = mk();
     if (saved === undefined) delete process.env.ALEXNET_PROFILE; else process.env.ALEXNET_PROFILE = saved;
     const nat = t.nat as unknown as { profile(): Record<string, [number, number]> };
-    const busy = { x: t.nat.upload(rand(2048, 66), [1, 2048]), w: t.nat.upload(rand(2048 * 2048, 67), [2048, 2048]), b: t.nat.upload(rand(2048, 68), [2048]) };
+    const busy = { x: t.nat.upload(rand(128 * 2048, 66), [128, 2048]), w: t.nat.upload(rand(2048 * 2048, 67), [2048, 2048]), b: t.nat.upload(rand(2048, 68), [2048]) };
     for (const [O, I] of [[45, 77], [300, 129]]) {
       const x = t.rnd([1, I], 63), w = t.rnd([O, I], 64), b = t.rnd([O], 65);
       // native first, all queued behind the busy op; ref after (Twin.run would compute ref in between)
