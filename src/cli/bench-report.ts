@@ -59,7 +59,10 @@ export function layerOf(d: KernelDecision, variant: Variant): { layer: string; p
       // gemmShape: "<ta><tb>|MxNxK"; forward y (B x O x I), dx (B x I x O), dw (O x I x B)
       const [t, mnk] = parts, [m, n, k] = (mnk ?? '').split('x').map(Number);
       const O = l.outF;
-      if (op === 'linear' && t === 'NT' && n === O && k === f) return { layer: l.name, pass: 'forward', batch: m };
+      if ((op === 'linear' || op === 'linear.fc16') && t === 'NT' && n === O && k === f) return { layer: l.name, pass: 'forward', batch: m };
+      // the batch-1 GEMV's key: "1xOxI", no transpose flags
+      const [g1, gO, gI] = (t ?? '').split('x').map(Number);
+      if (op === 'linear.gemv8' && g1 === 1 && gO === O && gI === f) return { layer: l.name, pass: 'forward', batch: 1 };
       if (op === 'linearBackward.dx' && t === 'NN' && n === f && k === O) return { layer: l.name, pass: 'backward dx', batch: m };
       if (op === 'linearBackward.dw' && t === 'TN' && m === O && n === f) return { layer: l.name, pass: 'backward dw', batch: k };
     }
@@ -74,7 +77,9 @@ export function kernelsByLayer(decisions: readonly KernelDecision[], variant: Va
     const at = layerOf(d, variant), desc = describeDecision(d);
     const fc = desc.op.startsWith('linear');
     const kernel = d.kernel ?? (fc ? (d.choice === 'own' ? 'openblas' : 'oneDNN sgemm') : d.choice === 'own' ? 'own' : 'oneDNN');
-    const [own, other] = fc ? ['openblas', 'oneDNN'] : ['own', 'oneDNN'];
+    // fc instances: ours are OpenBLAS and, where listed, our own kernels (the batch-1 GEMV, the AVX-512 tiles);
+    // the decision keeps the fastest of them
+    const [own, other] = fc ? [desc.op === 'linear' ? 'openblas' : 'openblas/own', 'oneDNN'] : ['own', 'oneDNN'];
     return {
       rank: at ? order.indexOf(at.layer) : order.length, batch: at?.batch ?? 0,
       cells: [at?.layer ?? desc.op, at?.pass ?? desc.shape, String(at?.batch ?? '?'), desc.layout, kernel,

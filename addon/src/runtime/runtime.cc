@@ -68,6 +68,7 @@ std::map<std::string, std::pair<double, int64_t>> Runtime::takeProfile() {
   prof_.clear();
   r["mem.peakLiveMiB"] = {double(pool_.peakLive) / 1048576.0, 1};
   r["mem.peakLivePlusPoolMiB"] = {double(pool_.peakTotal) / 1048576.0, 1};
+  r["mem.poolMisses"] = {double(pool_.misses), int64_t(pool_.missBytes >> 20)};  // count, MiB (cumulative)
   return r;
 }
 

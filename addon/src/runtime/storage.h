@@ -44,6 +44,7 @@ class Pool {
   const Allocator &allocator() const { return a_; }
 
   size_t live = 0, peakLive = 0, peakTotal = 0;  // bytes in storages / storages + pool (profiling)
+  size_t misses = 0, missBytes = 0;              // takes the pool could not serve, since the start (profiling)
 
  private:
   friend struct Storage;

@@ -151,6 +151,11 @@ export function loadAddon(): NativeAddon {
   // after every parallel region; with the JS thread, the worker and other processes sharing few cores that
   // spinning steals the cores the next op needs (batch-1 forward ran 2.7x slower here). Passive unless set.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // OpenBLAS's own threads (Debian's pthread build) do the same for 2^28 cycles (about 0.1 s) after each call,
+  // in sched_yield: after the fc layers they held a core through the next forward's convolutions (torchvision
+  // batch-64 forward, Zen 5, 2 threads: 170-370 ms per call, 39,000 sched_yield calls in 20 forwards, up to half
+  // of each call's CPU time in the kernel). 2^4 cycles: they sleep at once (then 176-197 ms).
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   const errors: string[] = [];
   for (const c of candidates) {
     if (!existsSync(c.file)) { errors.push(`${c.file} (${c.from}) does not exist`); continue; }

@@ -76,6 +76,33 @@ describe('native backend runtime', { skip: SKIP }, () => {
     be.dispose();
   });
 
+  // A forward's buffers differ in size from layer to layer, so holding one of each takes more than the peak of
+  // those live at once; the pool keeps them anyway (within its slack) and a steady loop maps nothing new.
+  test('buffer pool: a steady loop of differently sized buffers stops allocating after its first round', async () => {
+    const saved = process.env.ALEXNET_PROFILE;
+    process.env.ALEXNET_PROFILE = '1';  // read when the engine starts: mem.poolMisses (count, MiB; cumulative)
+    const be = createNativeBackend({ threads: 2 });
+    if (saved === undefined) delete process.env.ALEXNET_PROFILE; else process.env.ALEXNET_PROFILE = saved;
+    const prof = be as unknown as { profile(): Record<string, [number, number]> };
+    const w = be.upload(rand(64 * 27, 3), [64, 3, 3, 3]), b = be.alloc([64]);
+    const misses: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      // input 6 MB -> conv 2 MB -> pool 0.5 MB, the input freed before the conv output: peak live < their sum
+      const x = be.upload(rand(3 * 512 * 1024, round + 7), [1, 3, 512, 1024]);
+      const y = be.run('conv2d', { x, w, b }, { stride: 4, pad: 1, groups: 1 }).y;
+      be.free(x);
+      const { y: p, argmax } = be.run('maxPool', { x: y }, { kernel: 2, stride: 2, pad: 0 });
+      be.free(y);
+      await be.read(p);
+      be.free(p);
+      be.free(argmax);
+      misses.push(prof.profile()['mem.poolMisses'][0]);
+    }
+    be.dispose();
+    assert.ok(misses[0] > 0, `the first round allocates: ${misses}`);
+    assert.equal(misses[3], misses[1], `rounds 3 and 4 took every buffer from the pool: cumulative misses ${misses}`);
+  });
+
   test('ops run in order; read after in-place updates sees them', async () => {
     const be = createNativeBackend({ threads: 1 });
     const t = be.upload(Float32Array.from([1, 2, 3]), [3]);
