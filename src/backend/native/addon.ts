@@ -147,10 +147,14 @@ export function loadAddon(): NativeAddon {
         : 'none yet: the native backend builds on Linux and macOS only (ref works everywhere)';
     throw new Error(`no native addon for ${platformLabel()}: neither ${ADDON_PATH} nor the prebuilt package ${prebuiltPackage()} is installed. Fix: ${fix}`);
   }
-  // libgomp reads its wait policy once, when the addon pulls it in. Its default spins idle threads for a while
+  // libgomp reads its wait policy once, when the addon pulls it in. Its default spins idle threads for about 3 ms
   // after every parallel region; with the JS thread, the worker and other processes sharing few cores that
-  // spinning steals the cores the next op needs (batch-1 forward ran 2.7x slower here). Passive unless set.
+  // spinning stole the cores the next op needed (batch-1 forward ran 2.7x slower, with OpenBLAS's spinners below
+  // still awake). Passive, then a short spin (GOMP_SPINCOUNT 100000, about 1 ms by libgomp's own estimate): with
+  // no spin at all every op of a batch-1 forward woke a sleeping thread (torchvision, Zen 5, 2 threads, the
+  // worker's op times: conv1 1.15 -> 0.53 ms, all ops 12.5 -> 10.8 ms per forward). Either is kept when set.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  process.env.GOMP_SPINCOUNT ??= '100000';
   // OpenBLAS's own threads (Debian's pthread build) do the same for 2^28 cycles (about 0.1 s) after each call,
   // in sched_yield: after the fc layers they held a core through the next forward's convolutions (torchvision
   // batch-64 forward, Zen 5, 2 threads: 170-370 ms per call, 39,000 sched_yield calls in 20 forwards, up to half
