@@ -62,7 +62,7 @@ export function layerOf(d: KernelDecision, variant: Variant): { layer: string; p
       if ((op === 'linear' || op === 'linear.fc16') && t === 'NT' && n === O && k === f) return { layer: l.name, pass: 'forward', batch: m };
       // the batch-1 GEMV's key: "1xOxI", no transpose flags
       const [g1, gO, gI] = (t ?? '').split('x').map(Number);
-      if (op === 'linear.gemv8' && g1 === 1 && gO === O && gI === f) return { layer: l.name, pass: 'forward', batch: 1 };
+      if (op === 'linear.gemv8' && g1 === 1 && gO === O && gI === f) return { layer: l.name, pass: 'forward: GEMV or SGEMM', batch: 1 };
       if (op === 'linearBackward.dx' && t === 'NN' && n === f && k === O) return { layer: l.name, pass: 'backward dx', batch: m };
       if (op === 'linearBackward.dw' && t === 'TN' && m === O && n === f) return { layer: l.name, pass: 'backward dw', batch: k };
     }
@@ -77,9 +77,9 @@ export function kernelsByLayer(decisions: readonly KernelDecision[], variant: Va
     const at = layerOf(d, variant), desc = describeDecision(d);
     const fc = desc.op.startsWith('linear');
     const kernel = d.kernel ?? (fc ? (d.choice === 'own' ? 'openblas' : 'oneDNN sgemm') : d.choice === 'own' ? 'own' : 'oneDNN');
-    // fc instances: ours are OpenBLAS and, where listed, our own kernels (the batch-1 GEMV, the AVX-512 tiles);
-    // the decision keeps the fastest of them
-    const [own, other] = fc ? [desc.op === 'linear' ? 'openblas' : 'openblas/own', 'oneDNN'] : ['own', 'oneDNN'];
+    // fc instances: "linear" is OpenBLAS against oneDNN; "linear.fc16" also has our AVX-512 tiles among ours (the
+    // decision keeps the fastest of ours); "linear.gemv8" is our GEMV against the SGEMM chosen for batch 1
+    const [own, other] = !fc ? ['own', 'oneDNN'] : desc.op === 'linear.gemv8' ? ['gemv', 'sgemm'] : [desc.op === 'linear' ? 'openblas' : 'openblas/own', 'oneDNN'];
     return {
       rank: at ? order.indexOf(at.layer) : order.length, batch: at?.batch ?? 0,
       cells: [at?.layer ?? desc.op, at?.pass ?? desc.shape, String(at?.batch ?? '?'), desc.layout, kernel,
