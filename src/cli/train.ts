@@ -56,7 +56,7 @@ Fine-tuning: --init W --reset-classifier trains a new fc8 at --lr and the conv l
     .option('--reset-classifier', 'with --init: new fc8 for this data set\'s class count (fine-tuning)')
     .option('--lr-features <x>', 'lr multiplier for the conv layers (default 0.1 with --init --reset-classifier, else 1)', num('--lr-features'))
     .option('--lr-classifier <x>', 'lr multiplier for fc6-fc8 (default 1; 0.1 calms the first-epoch loss spikes of LSUV-initialised wide fc layers)', num('--lr-classifier'))
-    .option('--trust <x>', `layer-wise rates (LARS): each weight tensor steps at lr * trust * |w| / (|dw| + wd * |w|); 0 = one rate for all (default recipe ${RECIPES.default.trust}, paper 0)`, num('--trust'))
+    .option('--trust <x>', `layer-wise rates (LARS): each weight tensor steps at lr * trust * |w| / (|dw| + wd * |w|); 0 = one rate for all, which learns faster in a short run on a mid-sized folder (default recipe ${RECIPES.default.trust}, paper 0)`, num('--trust'))
     .addOption(choice('--freeze <part>', 'features: conv layers fixed (no update, no gradient work); only fc6-fc8 train | none', ['none', 'features']))
     .option('--cache-dir <dir>', 'preprocessing cache (default .cache/alexnet)')
     .option('--checkpoint-minutes <m>', `also checkpoint every M minutes (default ${recipeDefaults().checkpointMinutes})`, num('--checkpoint-minutes'))
