@@ -22,7 +22,7 @@ namespace an::rt {
 // peak; peak RSS 1503 -> 1476 MiB, fewer page faults). munmap hands them back at once. Sizes stay multiples of 64
 // bytes so the buffer pool's best-fit matching is unchanged.
 constexpr size_t kHuge = size_t(2) << 20, kOwnMap = size_t(4) << 20;
-constexpr size_t kSlack = size_t(128) << 20;  // pooled bytes the pool may hold beyond the peak of live tensors (Pool::take)
+constexpr size_t kSlack = size_t(96) << 20;  // pooled bytes the pool may hold beyond the peak of live tensors (Pool::take)
 
 static void *hostAlloc(size_t bytes) {
   if (bytes < kOwnMap) return std::aligned_alloc(64, (bytes + 63) & ~size_t(63));
@@ -59,7 +59,9 @@ std::shared_ptr<Storage> Pool::take(size_t bytes) {
   // from layer to layer, so holding one of each takes more than the peak of those live at once, and every call
   // gave back and mapped afresh what the next one needed (Zen 5, 2 threads, torchvision, per call: batch-1 forward
   // 15 misses, 13-16 ms -> 0 misses, 9 ms; batch-64 forward 15 misses, 176 MB of fresh pages, 20-190 ms of system
-  // time; training step at batch 128: 28 misses, 550 MB -> 5, 295 MB; peak RSS of train + forward 1570 -> 1616 MB).
+  // time; training step at batch 128: 28 misses, 550 MB -> 7, 339 MB; peak RSS of train + forward 1570 -> 1604 MB).
+  // 64 MB of slack left the batch-64 forward 2 misses (63 MB) a call; 128 MB cut training's to 5 (295 MB) for
+  // another 12 MB of peak RSS, and the capped bench's peak RSS came within 1% of PyTorch's.
   auto it = free_.lower_bound(bytes);
   if (it != free_.end() && it->first <= bytes + bytes / 8) {
     p = it->second;
