@@ -67,6 +67,12 @@ test('layerOf: conv, pool and fc decision keys name their layer, pass and batch'
   const rows = kernelsByLayer([d('linear|NT|64x1000x4096|plain|t2'), { ...d('conv2d|64x3x224x224|64x3x11x11|4,2,1|nchw|t2'), kernel: 'direct avx512' }], 'torchvision');
   assert.match(rows[1], /^conv1 +forward +64 +nchw +direct avx512 +own 1\.00 ms, oneDNN 2\.00 ms$/);
   assert.match(rows[2], /^fc8 +forward +64 +plain +openblas +openblas 1\.00 ms, oneDNN 2\.00 ms$/);
+  // the batch-1 GEMV against the SGEMM, and the batched forward with our tiles among the candidates
+  assert.deepEqual(layerOf(d('linear.gemv8|1x4096x9216|plain|t2'), 'torchvision'), { layer: 'fc6', pass: 'forward: GEMV or SGEMM', batch: 1 });
+  assert.deepEqual(layerOf(d('linear.fc16|NT|64x4096x4096|plain|t2'), 'torchvision'), { layer: 'fc7', pass: 'forward', batch: 64 });
+  const fcRows = kernelsByLayer([{ ...d('linear.gemv8|1x1000x4096|plain|t2'), kernel: 'gemv' }, { ...d('linear.fc16|NT|64x1000x4096|plain|t2'), kernel: 'own tiles avx512' }], 'torchvision');
+  assert.match(fcRows[1], /^fc8 +forward: GEMV or SGEMM +1 +plain +gemv +gemv 1\.00 ms, sgemm 2\.00 ms$/);
+  assert.match(fcRows[2], /^fc8 +forward +64 +plain +own tiles avx512 +openblas\/own 1\.00 ms, oneDNN 2\.00 ms$/);
 });
 
 test('targets: ratios against PyTorch and the faster onnxruntime graph, memory at most PyTorch\'s', () => {
@@ -78,6 +84,11 @@ test('targets: ratios against PyTorch and the faster onnxruntime graph, memory a
   assert.equal(targets({ ours: f(1, 1, 1, 1) }).every((t) => t.met === undefined), true);  // no peers: not applicable
   assert.match(targetLines(ts)[3], /^ {2}met {4} {2}peak memory vs PyTorch: 0\.80x \(want <= 1x\)$/);
   assert.match(targetLines(ts)[2], /NOT met +forward b1 vs onnxruntime: 0\.83x \(want >= 1x\)/);
+  // a miss that two decimals would round onto the target shows a third
+  const close = targets({ ours: f(99.8, 287, 90, 2000), pytorch: f(30, 180, 60, 2500), ort: [f(100, 250, 0, 900)] });
+  assert.match(targetLines(close)[1], /NOT met +forward b64 vs onnxruntime: 1\.148x/);
+  assert.match(targetLines(close)[2], /NOT met +forward b1 vs onnxruntime: 0\.998x/);
+  assert.match(targetLines(close)[0], /met +training step b128 vs PyTorch: 1\.50x/);
 });
 
 test('combineRounds: peak RSS from the rounds that timed no kernel, when there are any', () => {
