@@ -51,11 +51,8 @@ AVX512 void packPanels(const float *x, int64_t N, int64_t I, float *xp, int64_t 
   for (int64_t p = 0; p < P; ++p) {
     float *dst = xp + p * I * 16;
     const int64_t n0 = p * 16, nn = std::min<int64_t>(16, N - n0);
-    for (int64_t k0 = 0; k0 < I; k0 += 64) {
-      const int64_t kk = std::min<int64_t>(64, I - k0);
-      for (int64_t k = 0; k < kk; ++k)
-        for (int64_t j = 0; j < 16; ++j) dst[(k0 + k) * 16 + j] = j < nn ? x[(n0 + j) * I + k0 + k] : 0.f;
-    }
+    for (int64_t k = 0; k < I; ++k)
+      for (int64_t j = 0; j < 16; ++j) dst[k * 16 + j] = j < nn ? x[(n0 + j) * I + k] : 0.f;
   }
 }
 

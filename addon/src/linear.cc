@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "cpu.h"
@@ -63,12 +64,17 @@ static std::string gemmShape(bool ta, bool tb, int64_t M, int64_t N, int64_t K) 
   return std::string(ta ? "T" : "N") + (tb ? "T" : "N") + "|" + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K);
 }
 
-// An assigned product (beta 0: the trial runs leave the winner's result behind) on the chosen SGEMM.
+// An assigned product (beta 0: the trial runs leave the winner's result behind) on the chosen SGEMM. finish, when
+// given, runs after either SGEMM inside its trial (so the trials time what the caller gets); alts: kernels of ours
+// for the whole product, finish included (Candidates::alts).
 static void chosenGemm(Engine &e, const char *op, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A,
-                       int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
+                       int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const std::function<void()> &finish = {},
+                       std::vector<OwnKernel> alts = {}) {
+  const auto done = [&] { if (finish) finish(); };
   runMeasured(e, decisionKey(op, gemmShape(ta, tb, M, N, K), "plain"),
-              {[&] { gemm(true, ta, tb, M, N, K, A, lda, B, ldb, 0.f, C, ldc); e.tag = "openblas"; return true; },
-               [&] { gemm(false, ta, tb, M, N, K, A, lda, B, ldb, 0.f, C, ldc); e.tag = "oneDNN sgemm"; }, {}, {}, M == 1},
+              {[&] { gemm(true, ta, tb, M, N, K, A, lda, B, ldb, 0.f, C, ldc); done(); e.tag = "openblas"; return true; },
+               [&] { gemm(false, ta, tb, M, N, K, A, lda, B, ldb, 0.f, C, ldc); done(); e.tag = "oneDNN sgemm"; }, {}, {}, M == 1,
+               1.0, std::move(alts)},
               gemmForce());
 }
 
@@ -106,16 +112,12 @@ void linear(Engine &e, const Args &a) {
   // batch 2 and more: our AVX-512 tiles (fc_gemm.cc) beside OpenBLAS and oneDNN's sgemm, each leaving the whole y
   // (bias added). The key's op name says the instance has the tiles among its candidates, so decisions cached
   // before them are timed again.
-  auto biased = [&] {
+  const auto biased = [&] {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t o = 0; o < O; ++o) yp[n * O + o] += bp[o];
   };
-  runMeasured(e, decisionKey("linear.fc16", gemmShape(false, true, N, O, I), "plain"),
-              {[&] { gemm(true, false, true, N, O, I, x.f(), I, w.f(), I, 0.f, yp, O); biased(); e.tag = "openblas"; return true; },
-               [&] { gemm(false, false, true, N, O, I, x.f(), I, w.f(), I, 0.f, yp, O); biased(); e.tag = "oneDNN sgemm"; },
-               {}, {}, false, 1.0,
-               {{"fc16", [&] { if (!fcGemm(x.f(), w.f(), bp, yp, N, O, I)) return false; e.tag = "own tiles avx512"; return true; }}}},
-              gemmForce());
+  chosenGemm(e, "linear.fc16", false, true, N, O, I, x.f(), I, w.f(), I, yp, O, biased,
+             {{"fc16", [&] { if (!fcGemm(x.f(), w.f(), bp, yp, N, O, I)) return false; e.tag = "own tiles avx512"; return true; }}});
 }
 
 // dw (O x I) += dy^T x. The product accumulates into the arena, so candidates cannot be tried on it: the trial
