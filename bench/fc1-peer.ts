@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { createBackend } from '../src/backend/index.ts';
 import type { Tensor } from '../src/backend/backend.ts';
-import { PbWriter } from '../src/io/protobuf.ts';
+import { exportGemmOnnx } from '../src/io/onnx.ts';
 import { median } from '../src/util/median.ts';
 import { ortSessionOptions } from './ort-session.ts';
 import { interleave } from './peer-timing.ts';
@@ -34,38 +34,7 @@ else {
   params = Array.from({ length: K }, (_, k) => ({ name: `${values.layer}_${k}`, O, I, w: fill(O * I, 11 * k), b: fill(O, 13 * k + 1) }));
 }
 const be = await createBackend('native', { threads });
-// ONNX ModelProto for the Gemms; field numbers are onnx.proto's (as in src/io/onnx_export.ts)
-function classifierOnnx(): Uint8Array {
-  const attrInt = (name: string, i: number) => new PbWriter().string(1, name).int(3, i).int(20, 2);
-  const node = (op: string, ins: string[], out: string, attrs: PbWriter[] = []) => {
-    const w = new PbWriter();
-    for (const i of ins) w.string(1, i);
-    w.string(2, out).string(3, `${out}_${op}`).string(4, op);
-    for (const a of attrs) w.message(5, a);
-    return w;
-  };
-  const tensor = (name: string, shape: number[], d: Float32Array) => new PbWriter().packedInts(1, shape).int(2, 1).string(8, name).bytes(9, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  const valueInfo = (name: string, dims: number[]) => {
-    const s = new PbWriter();
-    for (const d of dims) s.message(1, new PbWriter().int(1, d));
-    return new PbWriter().string(1, name).message(2, new PbWriter().message(1, new PbWriter().int(1, 1).message(2, s)));
-  };
-  const g = new PbWriter();
-  let cur = 'x';
-  params.forEach((p, k) => {
-    if (!chain) { g.message(1, node('Gemm', ['x', `${p.name}.w`, `${p.name}.b`], p.name, [attrInt('transB', 1)])); return; }
-    g.message(1, node('Gemm', [cur, `${p.name}.w`, `${p.name}.b`], p.name, [attrInt('transB', 1)]));
-    cur = p.name;
-    if (k < 2) { g.message(1, node('Relu', [cur], `relu_${p.name}`)); cur = `relu_${p.name}`; }
-  });
-  g.string(2, 'classifier');
-  for (const p of params) g.message(5, tensor(`${p.name}.w`, [p.O, p.I], p.w)).message(5, tensor(`${p.name}.b`, [p.O], p.b));
-  g.message(11, valueInfo('x', [1, params[0].I]));
-  if (chain) g.message(12, valueInfo(cur, [1, params[2].O]));
-  else for (const p of params) g.message(12, valueInfo(p.name, [1, p.O]));
-  return new PbWriter().int(1, 8).string(2, 'alexnet-ts').message(7, g).message(8, new PbWriter().string(1, '').int(2, 13)).finish();
-}
-const session = await ort!.InferenceSession.create(classifierOnnx(), ortSessionOptions(threads));
+const session = await ort!.InferenceSession.create(exportGemmOnnx(params, chain), ortSessionOptions(threads));
 const xv = fill(params[0].I, 5);
 const xt = new ort!.Tensor('float32', xv, [1, params[0].I]);
 const x = be.upload(xv, [1, params[0].I]);

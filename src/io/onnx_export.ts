@@ -48,6 +48,11 @@ function valueInfo(name: string, dims: (number | string)[]): PbWriter {
   return new PbWriter().string(1, name).message(2, new PbWriter().message(1, tt));
 }
 
+// ModelProto: ir_version 1, producer_name 2, producer_version 3, graph 7, opset_import 8 (metadata_props 14: the caller's)
+function modelProto(g: PbWriter): PbWriter {
+  return new PbWriter().int(1, 8).string(2, 'alexnet-ts').string(3, '0.1.0').message(7, g).message(8, new PbWriter().string(1, '').int(2, ONNX_OPSET));
+}
+
 /** ONNX bytes for these weights at input side `size` (default: the metadata's crop). */
 export function exportOnnx(sd: StateDict, meta: WeightsMeta, opts: { size?: number; softmax?: boolean } = {}): Uint8Array {
   const arch = normaliseArch({ variant: meta.variant, classes: meta.classes, widthScale: meta.widthScale, hidden: meta.hidden });
@@ -108,10 +113,7 @@ export function exportOnnx(sd: StateDict, meta: WeightsMeta, opts: { size?: numb
   g.message(11, valueInfo('input', ['N', 3, size, size]));
   g.message(12, valueInfo('logits', ['N', meta.classes]));
   if (opts.softmax !== false) g.message(12, valueInfo('probabilities', ['N', meta.classes]));
-  // ModelProto: ir_version 1, producer_name 2, producer_version 3, graph 7, opset_import 8, metadata_props 14
-  const m = new PbWriter().int(1, 8).string(2, 'alexnet-ts').string(3, '0.1.0');
-  m.message(7, g);
-  m.message(8, new PbWriter().string(1, '').int(2, ONNX_OPSET));
+  const m = modelProto(g);
   for (const [key, value] of Object.entries(metaToStrings(meta))) m.message(14, new PbWriter().string(1, key).string(2, value));
   return m.finish();
 }
@@ -132,8 +134,28 @@ export function exportConvOnnx(w: { shape: number[]; data: Float32Array }, b: { 
   g.message(5, tensor('w', w.shape, w.data)).message(5, tensor('b', b.shape, b.data));
   g.message(11, valueInfo('x', input));
   g.message(12, valueInfo('y', [input[0], K, side(input[2], R), side(input[3], S)]));
-  const m = new PbWriter().int(1, 8).string(2, 'alexnet-ts').string(3, '0.1.0');
-  m.message(7, g);
-  m.message(8, new PbWriter().string(1, '').int(2, ONNX_OPSET));
-  return m.finish();
+  return modelProto(g).finish();
+}
+
+/** Fully connected layers alone (Gemm, transB = 1; input "x" [1, first layer's I]): with chain, one after another
+ *  with a Relu between them (the classifier's fc6 -> fc7 -> fc8), output the last; else each applied to x, one
+ *  output per layer. A kernel-level graph for comparing the batch-1 fc layers across engines (bench/fc1-peer.ts). */
+export function exportGemmOnnx(layers: readonly { name: string; O: number; I: number; w: Float32Array; b: Float32Array }[], chain: boolean): Uint8Array {
+  const g = new PbWriter();
+  let cur = 'x';
+  layers.forEach((p, k) => {
+    const input = chain ? cur : 'x';
+    g.message(1, node('Gemm', `${p.name}_Gemm`, [input, `${p.name}.w`, `${p.name}.b`], [p.name], [{ name: 'transB', i: 1 }]));
+    cur = p.name;
+    if (chain && k < layers.length - 1) {
+      g.message(1, node('Relu', `relu_${p.name}_Relu`, [cur], [`relu_${p.name}`]));
+      cur = `relu_${p.name}`;
+    }
+  });
+  g.string(2, 'classifier');
+  for (const p of layers) g.message(5, tensor(`${p.name}.w`, [p.O, p.I], p.w)).message(5, tensor(`${p.name}.b`, [p.O], p.b));
+  g.message(11, valueInfo('x', [1, layers[0].I]));
+  if (chain) g.message(12, valueInfo(cur, [1, layers[layers.length - 1].O]));
+  else for (const p of layers) g.message(12, valueInfo(p.name, [1, p.O]));
+  return modelProto(g).finish();
 }
