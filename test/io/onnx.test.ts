@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { exportOnnx, importOnnx } from '../../src/io/onnx.ts';
+import { exportGemmOnnx, exportOnnx, importOnnx } from '../../src/io/onnx.ts';
 import { decodeWeights, loadWeights } from '../../src/io/weights.ts';
 import { encodeSafetensors, decodeSafetensors } from '../../src/io/safetensors.ts';
 import { metaToStrings } from '../../src/io/weights.ts';
@@ -125,4 +125,24 @@ test('malformed ONNX files give clear errors', async () => {
   assert.ok(op > 0);
   patched.write('Sigm', op + 2);
   await assert.rejects(decodeWeights(patched, 'sigm'), /op Sigm.*does not use/);
+});
+
+test('exportGemmOnnx: the fc layers alone, chained with ReLUs or each on x, run in onnxruntime as written', async () => {
+  const rnd = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 0.5);
+  const layers = [{ name: 'a', O: 5, I: 7 }, { name: 'b', O: 3, I: 5 }].map((l, k) => ({ ...l, w: rnd(l.O * l.I, k), b: rnd(l.O, 10 + k) }));
+  const x = rnd(7, 20);
+  const fc = (l: (typeof layers)[number], v: Float32Array) => Float32Array.from({ length: l.O }, (_, o) => l.b[o] + l.w.subarray(o * l.I, (o + 1) * l.I).reduce((s, wi, i) => s + wi * v[i], 0));
+  const run = async (bytes: Uint8Array) => {
+    const s = await ort.InferenceSession.create(bytes);
+    const out = await s.run({ x: new ort.Tensor('float32', x, [1, 7]) });
+    await s.release();
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Array.from(v.data as Float32Array)]));
+  };
+  const chained = await run(exportGemmOnnx(layers, true));
+  assert.deepEqual(Object.keys(chained), ['b']);
+  assertClose(chained.b, Array.from(fc(layers[1], fc(layers[0], x).map((v) => Math.max(v, 0)))), TOL.onnxVsOurs, 'chain');
+  const apart = await run(exportGemmOnnx([layers[0], { ...layers[0], name: 'c', b: rnd(5, 30) }], false));
+  assert.deepEqual(Object.keys(apart).sort(), ['a', 'c']);
+  assertClose(apart.a, Array.from(fc(layers[0], x)), TOL.onnxVsOurs, 'a on x');
+  assert.ok(apart.a.some((v) => v < 0), 'no ReLU between independent layers');
 });
