@@ -34,5 +34,7 @@ bool gemmConv2dBackwardWeights(Engine &e, const Args &a);
 extern const CacheKind kPoolTaps;  // the blocked max-pools' argmax cache (8c and 16c)
 bool blockedMaxPool(Engine &e, const Args &a);
 bool blockedMaxPoolBackward(Engine &e, const Args &a);
+// The eval forward's max-pool (maxpool_eval.cc): 3x3 stride 2 on nChw8c or nChw16c, y only, no argmax.
+bool evalMaxPool(Engine &e, const Args &a);
 
 }  // namespace an

@@ -15,6 +15,8 @@ namespace {
 
 // the argmax: oneDNN's max-pool workspace
 const CacheKind kPoolArgmax{"a maxPool argmax"};
+// what an eval forward's max-pool leaves in the argmax slot, which the jobs right after free unread
+const CacheKind kPoolNoArgmax{"an eval maxPool's argmax, never computed"};
 
 struct PoolShape { dims y, kernel, strides, padL, padR; std::string key; };
 
@@ -41,15 +43,43 @@ pooling_forward::primitive_desc maxFwdPd(Engine &e, const Tens &x, const PoolSha
 }  // namespace
 
 static void dnnlMaxPool(Engine &e, const Args &a);
+static void dnnlEvalMaxPool(Engine &e, const Args &a);
+
+// The argmax slot of an eval max-pool: a one-byte placeholder that no backward accepts.
+static void putNoArgmax(Engine &e, const Args &a) {
+  Tens &ws = e.put(a.out[1], memory::desc({1}, dt::u8, tag::x), {1});
+  ws.cache = &kPoolNoArgmax;
+  ws.i32 = true;
+}
 
 // in: x; out: y, argmax; attrs: kernel, stride, pad.  Our blocked kernels (nChw16c on AVX-512, nChw8c on AVX2)
 // or oneDNN's, chosen by measurement per instance (cpu.h); the backward follows the forward's argmax kind.
+// When the jobs queued next free the argmax unread (an eval forward), y alone: our eval kernel or oneDNN's
+// inference pooling, chosen the same way under their own key.
 void maxPool(Engine &e, const Args &a) {
   const Tens &x = e.get(a.in[0]);
   const PoolAttrs &at = a.attrs<PoolAttrs>();
   const std::string shape = dimsKey(x.d) + "|" + std::to_string(at.kernel) + "," + std::to_string(at.stride) + "," + std::to_string(at.pad);
+  if (e.freedUnread(a.out[1])) {
+    runChosen(e, decisionKey("maxPool.eval", shape, layoutName(x)),
+              {[&] { if (!evalMaxPool(e, a)) return false; putNoArgmax(e, a); return true; },
+               [&] { dnnlEvalMaxPool(e, a); putNoArgmax(e, a); }, {}, {}});
+    return;
+  }
   runChosen(e, decisionKey("maxPool", shape, layoutName(x)),
             {[&] { return blockedMaxPool16(e, a) || blockedMaxPool(e, a); }, [&] { dnnlMaxPool(e, a); }, {}, {}});
+}
+
+static void dnnlEvalMaxPool(Engine &e, const Args &a) {
+  Tens &x = e.get(a.in[0]);
+  PoolShape s = poolShape(x, a);
+  auto &pd = e.cached<pooling_forward::primitive_desc>("maxpool.inf.pd|" + s.key, [&] {
+    return dn::maxPoolFwd(e.eng, x.md, memory::desc(s.y, dt::f32, tag::any), s.strides, s.kernel, s.padL, s.padR, prop_kind::forward_inference);
+  });
+  auto &prim = e.cached<pooling_forward>("maxpool.inf|" + s.key, [&] { return pooling_forward(pd); });
+  Tens &y = e.put(a.out[0], pd.dst_desc(), s.y);
+  prim.execute(e.strm, {{DNNL_ARG_SRC, e.mem(x)}, {DNNL_ARG_DST, e.mem(y)}});
+  e.tag = "eval oneDNN";
 }
 
 static void dnnlMaxPool(Engine &e, const Args &a) {

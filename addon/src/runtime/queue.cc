@@ -68,6 +68,15 @@ bool Queue::nextIsReluThenFree(int64_t id) {
   return i + 1 < q_.size() && q_[i].reluIn == id && q_[i + 1].freesId == id;
 }
 
+bool Queue::freedUnread(int64_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const Job &j : q_) {
+    if (j.freesId < 0) return false;
+    if (j.freesId == id) return true;
+  }
+  return false;
+}
+
 std::string Queue::takeError() {
   std::string e;
   e.swap(err_);

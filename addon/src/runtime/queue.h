@@ -43,6 +43,9 @@ class Queue {
   // True when the next jobs are relu(id) and free(id), frees of other tensors aside: the op producing `id` may
   // apply the ReLU itself.
   bool nextIsReluThenFree(int64_t id);
+  // True when the jobs queued next are frees and one of them frees tensor `id`: it dies unread (an eval
+  // forward's max-pool argmax), so the op producing it may leave it empty.
+  bool freedUnread(int64_t id);
   std::string takeError();  // the first error since the last take ("" when none)
 
  private:

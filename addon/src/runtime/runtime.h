@@ -51,6 +51,7 @@ class Runtime {
   // ---- worker thread ----
   bool nextFrees(int64_t id) { return queue_.nextFrees(id); }
   bool nextIsReluThenFree(int64_t id) { return queue_.nextIsReluThenFree(id); }
+  bool freedUnread(int64_t id) { return queue_.freedUnread(id); }
   // The conv+ReLU fusion's hand-off: the op producing tensor `id` (having seen nextIsReluThenFree) applied
   // max(., 0) itself; the relu job that follows takes the mark and aliases instead of running. One slot, matched
   // on the handle and the storage, consumed by the take, so nothing about the fusion outlives the two jobs.
