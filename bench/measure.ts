@@ -1,5 +1,6 @@
 // One benchmark run in THIS process (so peak RSS is ours alone): images/s for eval forward at batch 1 and
-// batch 64 and one training step (forward, backward, paper SGD) at batch 128, after warm-up.
+// batch 64 and one training step (forward, backward, paper SGD) at batch 128, after warm-up: --steps training
+// steps, and the forward calls src/cli/bench-calls.ts gives for them (the peers count the same).
 // Prints one JSON line. Used by `alexnet bench` (src/cli/bench.ts), which runs it in a child process.
 //   node --import tsx bench/measure.ts --variant torchvision --backend native --threads 2 [--steps 3] [--precision bf16] [--profile]
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ import type { Variant } from '../src/model/types.ts';
 import type { NativeBackend } from '../src/backend/native/index.ts';
 import { cpuModel } from '../src/backend/native/kernels.ts';
 import { backendPrecision, checkPrecision } from '../src/backend/native/precision.ts';
+import { forwardCalls } from '../src/cli/bench-calls.ts';
 
 export interface Figures { forward: { batch1: number; batch64: number }; train: { batch128: number }; peakRssMiB: number }
 
@@ -32,7 +34,7 @@ function rand(n: number, seed: number): Float32Array {
 
 const variant = values.variant as Variant;
 const threads = values.threads ? Number(values.threads) : undefined;
-const steps = Number(values.steps);
+const steps = Number(values.steps), calls = forwardCalls(steps);
 const be = await createBackend(values.backend as 'native' | 'ref', { threads, precision: checkPrecision(values.precision) });
 const model = await createModel({ variant, backend: be, seed: 1 });
 const S = model.inputSize;
@@ -63,11 +65,11 @@ if (want('train')) {
 }
 if (want('forward64')) {
   const x = rand(64 * 3 * S * S, 2);
-  out.forward.batch64 = 64 / await timeIt(steps, 1, () => model.forward(x, [64, 3, S, S]));
+  out.forward.batch64 = 64 / await timeIt(calls.batch64, 1, () => model.forward(x, [64, 3, S, S]));
 }
 if (want('forward1')) {
   const x = rand(3 * S * S, 3);
-  out.forward.batch1 = 1 / await timeIt(Math.max(10, steps * 5), 3, () => model.forward(x, [1, 3, S, S]));
+  out.forward.batch1 = 1 / await timeIt(calls.batch1, 3, () => model.forward(x, [1, 3, S, S]));
 }
 if (process.env.ALEXNET_PROFILE === '1' && profile) out.profile = profile.call(be);
 if (nat) out.kernels = nat.kernels();

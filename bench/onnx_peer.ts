@@ -5,6 +5,7 @@
 //   node --import tsx bench/onnx_peer.ts --variant torchvision --threads 2 --steps 3 [--model FILE]
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { forwardCalls } from '../src/cli/bench-calls.ts';
 import { createModel } from '../src/model/index.ts';
 import { defaultInputSize } from '../src/model/spec.ts';
 import type { Variant, WeightsMeta } from '../src/model/types.ts';
@@ -45,6 +46,7 @@ async function ips(batch: number, iters: number, warm: number): Promise<number> 
   for (let i = 0; i < iters; i++) await session.run({ [inName]: x });
   return batch / ((performance.now() - t0) / 1000 / iters);
 }
-const batch64 = await ips(64, steps, 1);
-const batch1 = await ips(1, Math.max(10, steps * 5), 3);
+const calls = forwardCalls(steps);  // as many as bench/measure.ts times
+const batch64 = await ips(64, calls.batch64, 1);
+const batch1 = await ips(1, calls.batch1, 3);
 console.log(JSON.stringify({ forward: { batch1, batch64 }, train: { batch128: 0 }, peakRssMiB: process.resourceUsage().maxRSS / 1024, ort: 'onnxruntime-node', graph: values.model ? 'file' : 'ours' }));

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch peer for `alexnet bench --peers` (src/cli/bench.ts): the same model, thread count, input sizes
-and measured steps as bench/measure.ts, in its own process so peak RSS is PyTorch's alone.
+and measured steps and forward calls as bench/measure.ts, in its own process so peak RSS is PyTorch's alone.
 Prints one JSON line: {"forward":{"batch1","batch64"},"train":{"batch128"},"peakRssMiB","torch"}.
-Usage: /usr/bin/python3 tools/bench_torch.py --variant torchvision --threads 2 --steps 3 [--only train,forward64,forward1]
+Usage: /usr/bin/python3 tools/bench_torch.py --variant torchvision --threads 2 --steps 3 [--calls64 6 --calls1 60] [--only train,forward64,forward1]
 """
 import argparse
 import json
@@ -42,6 +42,9 @@ def main():
     ap.add_argument('--variant', default='torchvision', choices=['torchvision', 'paper'])
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--steps', type=int, default=3)
+    # forward calls: `alexnet bench` passes src/cli/bench-calls.ts's counts; these defaults are its rule for 3 steps
+    ap.add_argument('--calls64', type=int, default=6)
+    ap.add_argument('--calls1', type=int, default=60)
     ap.add_argument('--only', default='train,forward64,forward1')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -80,10 +83,10 @@ def main():
     with torch.inference_mode():
         if 'forward64' in only:
             x = torch.rand(64, 3, size, size) - 0.5
-            out['forward']['batch64'] = 64 / timeit(a.steps, 1, lambda: model(x))
+            out['forward']['batch64'] = 64 / timeit(a.calls64, 1, lambda: model(x))
         if 'forward1' in only:
             x = torch.rand(1, 3, size, size) - 0.5
-            out['forward']['batch1'] = 1 / timeit(max(10, a.steps * 5), 3, lambda: model(x))
+            out['forward']['batch1'] = 1 / timeit(a.calls1, 3, lambda: model(x))
     out['peakRssMiB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 

@@ -17,6 +17,7 @@ import { BACKEND_NAMES, type RegisteredBackend } from '../backend/index.ts';
 import type { CpuInfo, KernelDecision } from '../backend/native/addon.ts';
 import { describeDecision } from '../backend/native/kernels.ts';
 import { alexnetHome } from '../util/home.ts';
+import { forwardCalls } from './bench-calls.ts';
 import { kernelsByLayer, rooflineFlops, rooflineFractions, targetLines, targets, withRoof } from './bench-report.ts';
 import { median } from '../util/median.ts';
 
@@ -98,7 +99,7 @@ export function configure(cmd: Command): void {
     .addOption(choice('--variant <v>', 'architecture', VARIANTS, 'torchvision'))
     .addOption(choice('--backend <b>', 'compute backend', BACKEND_NAMES, 'native'))
     .option('--threads <n>', 'threads for every framework (default: ALEXNET_THREADS or all cores)', int('--threads'))
-    .option('--steps <n>', 'measured iterations per figure (after one warm-up; default 3, 1 with --quick)', int('--steps'))
+    .option('--steps <n>', 'measured training steps (after one warm-up; default 3, 1 with --quick); the forwards time 2x (batch 64) and 20x (batch 1, at least 30) as many calls (bench-calls.ts)', int('--steps'))
     .option('--rounds <n>', 'frameworks take turns this many times; figures are medians over rounds (default 3; 1 with --quick or --backend ref)', int('--rounds'))
     .addOption(choice('--precision <p>', `ours: ${PRECISION_HELP}`, PRECISION_CHOICES, 'fp32'))
     .option('--peers', 'also run PyTorch (tools/bench_torch.py) and onnxruntime-node on our export and on torch.onnx.export\'s, then all again under ALEXNET_MAX_ISA=avx2, and check the targets')
@@ -154,7 +155,7 @@ export function configure(cmd: Command): void {
           if (o.peers) {
             runs.pytorch = () => {
               if (!hasPy) return { skip: `SKIP: python3-torch missing (${py})` };
-              const r = runJson(py, ['tools/bench_torch.py', ...common], { OMP_NUM_THREADS: String(threads), ALEXNET_MAX_ISA: cap, ...peerIsaEnv(cap || undefined) });
+              const r = runJson(py, ['tools/bench_torch.py', ...common, '--calls64', String(forwardCalls(steps).batch64), '--calls1', String(forwardCalls(steps).batch1)], { OMP_NUM_THREADS: String(threads), ALEXNET_MAX_ISA: cap, ...peerIsaEnv(cap || undefined) });
               return r.skip?.includes("No module named 'torch'") ? { skip: 'SKIP: python3-torch missing' } : r;
             };
             if (mode === 'native') {  // onnxruntime has no ISA cap of its own: it runs in the native mode only
@@ -199,7 +200,7 @@ export function configure(cmd: Command): void {
 function printMode(o: Opts, mode: string, threads: number, steps: number, rounds: number, ours: PeerResult, peers: Record<string, PeerResult>,
   last: PeerResult, gflops: number | undefined, peak: PeerResult | undefined): void {
   console.log(`\n== ${mode === 'native' ? 'native ISA' : `ALEXNET_MAX_ISA=${mode}${peers.pytorch ? ' (PyTorch: ATEN_CPU_CAPABILITY and ONEDNN_MAX_CPU_ISA the same)' : ''}`} ==`);
-  console.log(`AlexNet ${o.variant}, ${threads} threads, ${steps} measured step${steps > 1 ? 's' : ''} after warm-up, median of ${rounds} alternating round${rounds > 1 ? 's' : ''}`);
+  console.log(`AlexNet ${o.variant}, ${threads} threads, ${steps} measured training step${steps > 1 ? 's' : ''} and ${forwardCalls(steps).batch64} + ${forwardCalls(steps).batch1} forward calls (batch 64, batch 1) after warm-up, median of ${rounds} alternating round${rounds > 1 ? 's' : ''}`);
   const isa = isaLine(last);
   if (isa) console.log(isa);
   const rf = rooflineFlops(o.variant);
