@@ -13,8 +13,10 @@
 
 #include "cpu_exports.h"  // module-level CPU/ISA/kernel-choice functions (cpu.cc)
 #include "engine.h"
+#include "jobs.h"
 #include "op_table.h"
 #include "precision.h"  // bf16Support, setPrecision (precision.cc)
+#include "program.h"
 #include "quant_exports.h"  // int8 inference network (quant.cc)
 #include "staging.h"
 
@@ -53,7 +55,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
         InstanceMethod("alloc", &NativeEngine::Alloc), InstanceMethod("upload", &NativeEngine::Upload),
         InstanceMethod("view", &NativeEngine::View), InstanceMethod("write", &NativeEngine::Write),
         InstanceMethod("readFile", &NativeEngine::ReadFile), InstanceMethod("free", &NativeEngine::Free),
-        InstanceMethod("run", &NativeEngine::Run), InstanceMethod("read", &NativeEngine::Read),
+        InstanceMethod("run", &NativeEngine::Run), InstanceMethod("program", &NativeEngine::Program), InstanceMethod("replay", &NativeEngine::Replay), InstanceMethod("read", &NativeEngine::Read),
         InstanceMethod("readSync", &NativeEngine::ReadSync), InstanceMethod("sync", &NativeEngine::Sync),
         InstanceMethod("setThreads", &NativeEngine::SetThreads), InstanceMethod("profile", &NativeEngine::Profile),
         InstanceMethod("dispose", &NativeEngine::Dispose)});
@@ -204,21 +206,13 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   Napi::Value View(const Napi::CallbackInfo &info) {
     int64_t id = info[0].As<Napi::Number>().Int64Value(), base = info[1].As<Napi::Number>().Int64Value();
     int64_t offset = info[2].As<Napi::Number>().Int64Value();
-    auto d = ints(info[3]);
-    eng(info.Env()).enqueue("view", [e = eng_.get(), id, base, offset, d] {
-      an::Tens &b = e->plain(base);
-      an::Tens v = b;
-      v.off = b.off + size_t(offset) * 4;
-      v.d = d;
-      v.md = an::plainMd(d, an::dn::dataType(b.md));
-      e->alias(id, v);
-    });
+    an::enqueueView(eng(info.Env()), id, base, offset, ints(info[3]));
     return info.Env().Undefined();
   }
 
   Napi::Value Free(const Napi::CallbackInfo &info) {
     int64_t id = info[0].As<Napi::Number>().Int64Value();
-    eng(info.Env()).enqueue("free", [e = eng_.get(), id] { e->drop(id); }, id);
+    an::enqueueFree(eng(info.Env()), id);
     return info.Env().Undefined();
   }
 
@@ -233,20 +227,36 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     } catch (const std::exception &x) {
       throw Napi::Error::New(info.Env(), "native: " + name + " " + x.what());
     }
-    an::OpFn fn = op.fn;
-    // Small elementwise/pool/reorder ops run on one thread: a 2-thread OpenMP barrier costs more than the work
-    // (and a whole scheduler slice when the machine is busy). Convolutions and GEMMs keep every thread.
-    const bool heavy = op.heavy;
-    const int64_t reluIn = name == "relu" ? a.in[0] : -1;
-    eng(info.Env()).enqueue(name, [e = eng_.get(), fn, a, name, heavy] {
-      an::SerialScope serial(!heavy && !a.in.empty() && e->get(a.in[0]).numel() < (int64_t(1) << 20));
-      if (!e->profiling()) { fn(*e, a); e->tag.clear(); return; }
-      std::string key = name + " " + (a.in.empty() ? std::string() : an::dimsKey(e->get(a.in[0]).d));
-      auto t0 = std::chrono::steady_clock::now();
-      fn(*e, a);
-      if (!e->tag.empty()) { key += " [" + e->tag + "]"; e->tag.clear(); }
-      e->addProfile(key, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }, -1, reluIn);
+    an::enqueueRun(eng(info.Env()), name, op, std::move(a));
+    return info.Env().Undefined();
+  }
+
+  // A recorded op sequence (program.h): (code, op names, number of inputs) -> its handle for replay
+  Napi::Value Program(const Napi::CallbackInfo &info) {
+    eng(info.Env());
+    auto code = info[0].As<Napi::Float64Array>();
+    std::vector<double> c(code.Data(), code.Data() + code.ElementLength());
+    auto arr = info[1].As<Napi::Array>();
+    std::vector<std::string> ops(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) ops[i] = arr.Get(i).As<Napi::String>().Utf8Value();
+    try {
+      programs_.push_back(an::decodeProgram(c, ops, info[2].As<Napi::Number>().Int64Value()));
+    } catch (const std::exception &x) {
+      throw Napi::Error::New(info.Env(), std::string("native: ") + x.what());
+    }
+    return Napi::Number::New(info.Env(), double(programs_.size() - 1));
+  }
+
+  // (program handle, first handle of the tensors it creates, input handles): enqueues the whole sequence
+  Napi::Value Replay(const Napi::CallbackInfo &info) {
+    Engine &e = eng(info.Env());
+    const int64_t h = info[0].As<Napi::Number>().Int64Value();
+    if (h < 0 || h >= int64_t(programs_.size())) throw Napi::Error::New(info.Env(), "native: no program " + std::to_string(h));
+    try {
+      an::replayProgram(e, programs_[size_t(h)], info[1].As<Napi::Number>().Int64Value(), ints(info[2]));
+    } catch (const std::exception &x) {
+      throw Napi::Error::New(info.Env(), std::string("native: ") + x.what());
+    }
     return info.Env().Undefined();
   }
 
@@ -328,6 +338,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   Staging staging_;  // before eng_: destroyed after the worker that returns buffers to it
   std::unique_ptr<Engine> eng_;
+  std::vector<an::Program> programs_;  // recorded op sequences, by handle (JS thread only)
   Napi::ThreadSafeFunction tsfn_;
   std::shared_ptr<bool> tsfnDead_ = std::make_shared<bool>(false);
   int pending_ = 0;

@@ -121,6 +121,11 @@ export interface Backend {
   supports<K extends OpName>(op: K, attrs: OpAttrs<K>): boolean;
   /** Run (or enqueue) one op. Validates through the registry synchronously and throws ShapeError on a bad call. */
   run<K extends OpName>(op: K, inputs: OpInputs<K>, attrs: OpAttrs<K>): OpOutputs<K>;
+  /** Optional, for backends whose per-op submission costs the JS thread (native): runs `fn` on `inputs` as
+   *  usual and records what it submits; `replay` submits the same ops in one call on new inputs of the same
+   *  shapes (reading the same other tensors, e.g. parameters), returning the new result. No `replay` (and
+   *  `why`) when `fn` did what a replay could not repeat: host fallback work, reads, tensors left alive. */
+  record?(inputs: readonly Tensor[], fn: (inputs: readonly Tensor[]) => Tensor): { y: Tensor; replay?: (inputs: readonly Tensor[]) => Tensor; why?: string };
   /** Resolves when all queued work has finished. */
   sync(): Promise<void>;
   /** Worker threads used by kernels (settable where the backend allows). */

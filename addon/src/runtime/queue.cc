@@ -21,6 +21,15 @@ void Queue::push(Job job) {
   cv_.notify_one();
 }
 
+void Queue::pushAll(std::vector<Job> jobs) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) throw std::runtime_error("native backend was disposed");
+    for (Job &j : jobs) q_.push_back(std::move(j));
+  }
+  cv_.notify_one();
+}
+
 void Queue::stop() {
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace an::rt {
 
@@ -33,6 +34,7 @@ class Queue {
 
   void start(Hooks hooks);
   void push(Job job);  // JS thread; throws once stopping
+  void pushAll(std::vector<Job> jobs);  // the same for many, under one lock and one wake-up
   void stop();         // runs what is queued, then joins the worker; idempotent
   bool stopping();
 

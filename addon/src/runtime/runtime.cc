@@ -36,7 +36,15 @@ void Runtime::stop() {
 }
 
 void Runtime::enqueue(std::string what, std::function<void()> fn, int64_t freesId, int64_t reluIn) {
-  queue_.push({std::move(what), std::move(fn), freesId, reluIn});
+  if (batch_) batch_->push_back({std::move(what), std::move(fn), freesId, reluIn});
+  else queue_.push({std::move(what), std::move(fn), freesId, reluIn});
+}
+
+void Runtime::endBatch() {
+  if (!batch_) return;
+  std::vector<Queue::Job> jobs = std::move(*batch_);
+  batch_.reset();
+  queue_.pushAll(std::move(jobs));
 }
 
 void Runtime::workerEnd() {

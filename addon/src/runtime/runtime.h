@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <optional>
+
 #include "queue.h"
 #include "storage.h"
 #include "tensor.h"
@@ -42,6 +44,10 @@ class Runtime {
   // ---- called from the JS thread ----
   // freesId: the tensor a `free` job releases; reluIn: the input of a `relu` job (for conv+ReLU fusion)
   void enqueue(std::string what, std::function<void()> fn, int64_t freesId = -1, int64_t reluIn = -1);
+  // Between beginBatch and endBatch, enqueue collects the jobs and endBatch hands them to the worker at once:
+  // a replayed program's ~45 jobs would otherwise each take the queue's lock while the woken worker takes it too.
+  void beginBatch() { batch_.emplace(); }
+  void endBatch();
   void stop();
   // profile: time per op key, filled when ALEXNET_PROFILE=1, plus the pool's peaks
   std::map<std::string, std::pair<double, int64_t>> takeProfile();
@@ -85,6 +91,7 @@ class Runtime {
 
  private:
   Pool pool_;  // first: destroyed last, after everything holding a Storage
+  std::optional<std::vector<Queue::Job>> batch_;  // JS thread: jobs collected between beginBatch and endBatch
   bool profile_ = false;
   std::mutex profMu_;
   std::map<std::string, std::pair<double, int64_t>> prof_;

@@ -21,6 +21,10 @@ export interface NativeEngine {
   readFile(id: number, file: string, offset: number, length: number): void;
   free(id: number): void;
   run(op: string, inputs: number[], outputs: number[], attrs: number[]): void;
+  /** A recorded op sequence (addon/src/program.h; record.ts encodes it): its handle for replay. */
+  program?(code: Float64Array, ops: string[], inputs: number): number;
+  /** Enqueues program `handle` with its created tensors at handles base, base + 1, ... and these inputs. */
+  replay?(handle: number, base: number, inputs: number[]): void;
   read(id: number, size: number, i32: boolean): Promise<Float32Array | Int32Array>;
   readSync(id: number, size: number, i32: boolean): Float32Array | Int32Array;
   sync(): Promise<void>;

@@ -13,6 +13,7 @@ import { loadAddon, type CpuInfo, type KernelDecision, type NativeAddon, type Na
 import { kernelCache } from './kernels.ts';
 import { lrnSupported } from './lrn.ts';
 import { resolvePrecision, type Precision } from './precision.ts';
+import { checkLive, recordingEngine, type Recording } from './record.ts';
 import { NativeTensor, arg, shapeStr } from './tensor.ts';
 
 export { NativeTensor } from './tensor.ts';
@@ -93,9 +94,11 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
     if (!engine) throw new Error('native: backend was disposed');
     return engine;
   };
-  const handle = (shape: readonly number[], dtype: DType, base?: NativeTensor): NativeTensor => {
-    const t = new NativeTensor(nextId++, [...shape], dtype, base);
+  let recorded: NativeTensor[] | undefined;  // while recording (record.ts): the tensors created so far
+  const handle = (shape: readonly number[], dtype: DType, base?: NativeTensor, id = nextId++): NativeTensor => {
+    const t = new NativeTensor(id, [...shape], dtype, base);
     registry.register(t, t.id, t);
+    recorded?.push(t);
     return t;
   };
   const own = (what: string, t: Tensor): NativeTensor => {
@@ -205,6 +208,46 @@ export function createNativeBackend(opts: NativeBackendOptions = {}): NativeBack
       const at = encodeAttrs(op, attrs);
       gate.run(() => eng().run(op, ins.map((t) => t.id), outs.map((t) => t.id), at));
       return out as OpOutputs<K>;
+    },
+    record(inputs, fn) {
+      const real = eng();
+      if (!real.program || !real.replay || gate.busy || recorded) return { y: fn(inputs), why: 'not recordable now' };
+      const ins = inputs.map((t) => own('record', t));
+      const firstId = nextId, rec: Recording = { code: [], ops: [] }, created: NativeTensor[] = [];
+      const slotOf = (id: number) => {
+        const i = ins.findIndex((t) => t.id === id);
+        return i >= 0 ? i : id >= firstId ? ins.length + (id - firstId) : -1;
+      };
+      engine = recordingEngine(real, rec, slotOf);
+      recorded = created;
+      let y: NativeTensor;
+      try {
+        y = own('record', fn(ins));
+      } finally {
+        engine = real;
+        recorded = undefined;
+      }
+      if (gate.busy) rec.unfit ??= 'host fallback work inside the recorded submission';
+      checkLive(rec, created, y);
+      if (rec.unfit) return { y, why: rec.unfit };
+      const h = real.program(Float64Array.from(rec.code), rec.ops, ins.length);
+      const shapes = ins.map((t) => `${shapeStr(t.shape)} ${t.dtype}`), freedInputs = ins.flatMap((t, i) => (t.freed ? [i] : []));
+      const slots = created.length, ySlot = y.id - firstId, yShape = [...y.shape], yDtype = y.dtype;
+      const replay = (next: readonly Tensor[]): Tensor => {
+        const r = eng();
+        if (next.length !== ins.length) throw new Error(`native.replay: the recording takes ${ins.length} inputs, got ${next.length}`);
+        const nin = next.map((t, i) => {
+          const n = own('replay', t);
+          if (`${shapeStr(n.shape)} ${n.dtype}` !== shapes[i]) throw new ShapeError('replay', `input ${i} is ${shapeStr(n.shape)} ${n.dtype}, the recording took ${shapes[i]}`);
+          return n;
+        });
+        const base = nextId;
+        nextId += slots;
+        for (const i of freedInputs) { nin[i].freed = true; registry.unregister(nin[i]); }
+        gate.run(() => r.replay!(h, base, nin.map((t) => t.id)));
+        return handle(yShape, yDtype, undefined, base + ySlot);
+      };
+      return { y, replay };
     },
     sync() {
       try {
