@@ -48,8 +48,9 @@ export function layerOf(d: KernelDecision, variant: Variant): { layer: string; p
       h = outSize(h, l.kernel, l.stride, l.pad); c = l.outC;
     } else if (l.kind === 'maxpool') {
       const [xd, attrs] = parts;
-      if (op === 'maxPool' && xd?.split('x').slice(1).join('x') === `${c}x${h}x${h}` && attrs === `${l.kernel},${l.stride},${l.pad}`) {
-        return { layer: l.name, pass: 'forward (its backward follows)', batch: Number(xd.split('x')[0]) };
+      // "maxPool.eval": an eval forward's pool, whose argmax nothing reads
+      if (op.startsWith('maxPool') && xd?.split('x').slice(1).join('x') === `${c}x${h}x${h}` && attrs === `${l.kernel},${l.stride},${l.pad}`) {
+        return { layer: l.name, pass: op === 'maxPool.eval' ? 'forward (eval: no argmax)' : 'forward (its backward follows)', batch: Number(xd.split('x')[0]) };
       }
       h = outSize(h, l.kernel, l.stride, l.pad);
     } else if (l.kind === 'avgpool') {

@@ -60,6 +60,7 @@ test('layerOf: conv, pool and fc decision keys name their layer, pass and batch'
   assert.deepEqual(layerOf(d('conv2d|64x3x224x224|64x3x11x11|4,2,1|nchw|t2'), 'torchvision'), { layer: 'conv1', pass: 'forward', batch: 64 });
   assert.deepEqual(layerOf(d('conv2dBackward|128x64x27x27|192x64x5x5|1,2,1,dx|nChw16c,nChw16c|t2'), 'torchvision'), { layer: 'conv2', pass: 'backward (dw, dx)', batch: 128 });
   assert.deepEqual(layerOf(d('maxPool|1x192x27x27|3,2,0|nChw8c|t2'), 'torchvision')?.layer, 'pool2');
+  assert.deepEqual(layerOf(d('maxPool.eval|64x64x55x55|3,2,0|nChw8c|t2'), 'torchvision'), { layer: 'pool1', pass: 'forward (eval: no argmax)', batch: 64 });
   assert.deepEqual(layerOf(d('linear|NT|1x4096x9216|plain|t2'), 'torchvision'), { layer: 'fc6', pass: 'forward', batch: 1 });
   assert.deepEqual(layerOf(d('linearBackward.dw|TN|4096x4096x128|plain|t2'), 'torchvision'), { layer: 'fc7', pass: 'backward dw', batch: 128 });
   assert.deepEqual(layerOf(d('linearBackward.dx|NN|128x4096x1000|plain|t2'), 'torchvision'), { layer: 'fc8', pass: 'backward dx', batch: 128 });
