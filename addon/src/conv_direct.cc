@@ -234,11 +234,15 @@ bool directConv2d(Engine &e, const Args &a, bool fuseRelu) {
   const int64_t panels = g.K16 / 16, groups = (panels + kv - 1) / kv, rowTiles = (g.Q + np - 1) / np;
   const int64_t items = groups * g.N * g.P * rowTiles, wPanel = g.CB * g.R * g.S * g.L * 16, nblk = g.K8 / 8;
   const Geo gc = g;
-#pragma omp parallel num_threads(std::max(1, omp_get_max_threads()))
+  // items in runs of a few: a thread keeps to a few panels' weights, and a slowed thread (a shared host) leaves
+  // the rest of its share to the other instead of holding the op up (winograd.cc says more)
+  const int nthr = std::max(1, omp_get_max_threads());
+  const int64_t run = std::max<int64_t>(1, items / (8 * nthr));
+#pragma omp parallel num_threads(nthr)
   {
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < gc.N * gc.CB * gc.Hp; ++r) padRow(gc, x, B, xp, r / (gc.CB * gc.Hp), r / gc.Hp % gc.CB, r % gc.Hp);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, run)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t kg = it / (gc.N * gc.P * rowTiles), rest = it % (gc.N * gc.P * rowTiles);
       const int64_t n = rest / (gc.P * rowTiles), oy = rest / rowTiles % gc.P, t = rest % rowTiles;
