@@ -32,9 +32,7 @@ Program decodeProgram(const std::vector<double> &code, const std::vector<std::st
   auto id = [&](const char *what) {
     const double v = r.next(what);
     if (v == 0 || v != double(int64_t(v))) throw std::runtime_error(std::string("program: bad tensor id in ") + what);
-    const int64_t x = int64_t(v);
-    if (x < 0) p.slots = std::max(p.slots, -x - inputs);
-    return x;
+    return int64_t(v);
   };
   while (r.i < code.size()) {
     Program::Step s;
@@ -67,7 +65,6 @@ Program decodeProgram(const std::vector<double> &code, const std::vector<std::st
     }
     p.steps.push_back(std::move(s));
   }
-  if (p.slots < 0) p.slots = 0;
   return p;
 }
 

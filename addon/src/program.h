@@ -27,7 +27,7 @@ struct Program {
     dims d;
   };
   std::vector<Step> steps;
-  int64_t inputs = 0, slots = 0;  // slots: the tensors the program creates
+  int64_t inputs = 0;
 };
 
 // Throws std::runtime_error naming the step on a malformed code or an unknown op.

@@ -19,7 +19,7 @@ export interface Recording {
 export function recordingEngine(real: NativeEngine, rec: Recording, slotOf: (id: number) => number): NativeEngine {
   const enc = (id: number): number => { const s = slotOf(id); return s < 0 ? id : -(s + 1); };
   const opIndex = (op: string): number => { let k = rec.ops.indexOf(op); if (k < 0) k = rec.ops.push(op) - 1; return k; };
-  const unfit = (what: string) => () => { rec.unfit ??= `${what} inside the recorded submission`; };
+  const unfit = (what: string) => { rec.unfit ??= `${what} inside the recorded submission`; };
   // every method spelled out: the addon's methods need the real object as `this`
   return {
     run(op: string, ins: number[], outs: number[], attrs: number[]) {
@@ -35,14 +35,14 @@ export function recordingEngine(real: NativeEngine, rec: Recording, slotOf: (id:
       rec.code.push(2, enc(id), enc(base), offset, shape.length, ...shape);
       real.view(id, base, offset, shape);
     },
-    alloc(...a: Parameters<NativeEngine['alloc']>) { unfit('an alloc')(); real.alloc(...a); },
-    upload(...a: Parameters<NativeEngine['upload']>) { unfit('an upload')(); real.upload(...a); },
-    write(...a: Parameters<NativeEngine['write']>) { unfit('a write')(); real.write(...a); },
-    readFile(...a: Parameters<NativeEngine['readFile']>) { unfit('a file read')(); real.readFile(...a); },
-    read(...a: Parameters<NativeEngine['read']>) { unfit('a read')(); return real.read(...a); },
-    readSync(...a: Parameters<NativeEngine['readSync']>) { unfit('a read')(); return real.readSync(...a); },
-    sync() { unfit('a sync')(); return real.sync(); },
-    setThreads(n: number) { unfit('a thread change')(); real.setThreads(n); },
+    alloc(...a: Parameters<NativeEngine['alloc']>) { unfit('an alloc'); real.alloc(...a); },
+    upload(...a: Parameters<NativeEngine['upload']>) { unfit('an upload'); real.upload(...a); },
+    write(...a: Parameters<NativeEngine['write']>) { unfit('a write'); real.write(...a); },
+    readFile(...a: Parameters<NativeEngine['readFile']>) { unfit('a file read'); real.readFile(...a); },
+    read(...a: Parameters<NativeEngine['read']>) { unfit('a read'); return real.read(...a); },
+    readSync(...a: Parameters<NativeEngine['readSync']>) { unfit('a read'); return real.readSync(...a); },
+    sync() { unfit('a sync'); return real.sync(); },
+    setThreads(n: number) { unfit('a thread change'); real.setThreads(n); },
     profile: () => real.profile(),
     dispose: () => real.dispose(),
   };
