@@ -92,25 +92,40 @@ AVX2 void outputTile(const Geo &g, const float *mp, int64_t ldPoint, float *yb, 
 }
 
 // M[p] (n6 x Kg) = V[p] (n6 x Cg) * U[p] for one tile point; U panels stay in L1 while the rows stream from L2
-// AVX-512 (when the CPU has it and ALEXNET_MAX_ISA allows it): 16-column panels in one zmm, 12 rows at a time;
-// the last 8-column panel (Kg % 16 == 8) stays on the AVX2 tile.
-// Columns [k0, k1) only (multiples of 16, or Kg): a batch-1 conv splits the output channels across threads.
-AVX512 __attribute__((noinline)) void pointGemm512(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, const float *V, const float *U, float *M) {
-  for (int64_t kp = k0; kp < k1; kp += 16) {
+// AVX-512 (when the CPU has it and ALEXNET_MAX_ISA allows it): pairs of 16-column panels (gemmTile32), 12 rows at
+// a time, the first row block of each pair prefetching the next pair (or, after the last, next: the first pair of
+// the next point's U, when there is one); a single 16-column panel left takes gemmTile16 and a last 8-column panel
+// (Kg % 16 == 8) the AVX2 tile. Columns [k0, k1) only (multiples of 16, or Kg): a batch-1 conv splits the output
+// channels across threads.
+AVX512 __attribute__((noinline)) void pointGemm512(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, const float *V, const float *U,
+                                                   float *M, const float *next) {
+  for (int64_t kp = k0; kp < k1;) {
     const float *u = U + kp * Cg;
     if (Kg - kp < 16) {
       for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 1>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
-      continue;
+      kp = k1;
+    } else if (kp + 32 <= k1) {
+      const float *p0 = kp + 32 < k1 ? U + (kp + 32) * Cg : next, *p1 = p0 ? p0 + 16 * Cg : nullptr;
+      int64_t r = 0;
+      for (; r + 12 <= n6; r += 12) {
+        if (r == 0 && p0) gemmTile32<12, false, true>(Cg, V, Cg, u, u + 16 * Cg, M + kp, Kg, p0, p1);
+        else gemmTile32<12>(Cg, V + r * Cg, Cg, u, u + 16 * Cg, M + r * Kg + kp, Kg);
+      }
+      if (r < n6) gemmTile32<6>(Cg, V + r * Cg, Cg, u, u + 16 * Cg, M + r * Kg + kp, Kg);  // n6 is a multiple of 6
+      kp += 32;
+    } else {
+      int64_t r = 0;
+      for (; r + 12 <= n6; r += 12) gemmTile16<12>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+      if (r < n6) gemmTile16<6>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+      kp += 16;
     }
-    int64_t r = 0;
-    for (; r + 12 <= n6; r += 12) gemmTile16<12>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
-    if (r < n6) gemmTile16<6>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);  // n6 is a multiple of 6
   }
 }
 
-AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, const float *V, const float *U, float *M) {
+AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, const float *V, const float *U, float *M,
+               const float *next) {
   static const bool wide = ownIsa() >= Isa::avx512;
-  if (wide) return pointGemm512(n6, Cg, Kg, k0, k1, V, U, M);
+  if (wide) return pointGemm512(n6, Cg, Kg, k0, k1, V, U, M, next);
   for (int64_t kp = k0; kp < k1; kp += 16) {
     const float *u = U + kp * Cg;
     if (Kg - kp >= 16)
@@ -140,8 +155,10 @@ AVX2 void chunk(const Geo &g, int64_t gi, int64_t t0, int64_t n, int64_t tc, int
   }
   const int64_t n6 = (n + 5) / 6 * 6;  // the kernel works on 6 rows: zero the padding rows (no denormal garbage)
   for (int p = 0; p < A * A; ++p) std::memset(V + (p * tc + n) * g.Cg, 0, size_t(n6 - n) * g.Cg * sizeof(float));
-  for (int p = 0; p < A * A; ++p)
-    pointGemm(n6, g.Cg, g.Kg, k0, k1, V + p * tc * g.Cg, U + (gi * A * A + p) * g.Cg * g.Kg, M + p * tc * g.Kg);
+  for (int p = 0; p < A * A; ++p) {
+    const float *Up = U + (gi * A * A + p) * g.Cg * g.Kg;
+    pointGemm(n6, g.Cg, g.Kg, k0, k1, V + p * tc * g.Cg, Up, M + p * tc * g.Kg, p + 1 < A * A ? Up + g.Cg * g.Kg + k0 * g.Cg : nullptr);
+  }
   for (int64_t tl = 0; tl < n; ++tl) {
     const int64_t t = t0 + tl, img = t / tpi, ty = (t % tpi) / g.tw, tx = t % g.tw;
     int64_t kb = k0 / 8;

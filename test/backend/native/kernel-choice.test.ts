@@ -18,7 +18,7 @@ interface Probe { info: CpuInfo; kernels: { file: string; timings: number; decis
 
 function probe(env: Record<string, string>): Probe {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/backend/native/kernel-probe.ts'], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, ALEXNET_QUIET: '1', ALEXNET_PROFILE: '1', ALEXNET_HOME: path.join(tmp, 'default'), ...env },
+    cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ALEXNET_QUIET: '1', ALEXNET_PROFILE: '1', ALEXNET_HOME: path.join(tmp, 'default'), ...env },
   });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Probe;
@@ -57,7 +57,7 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
     // conv1's forward: the AVX-512 direct kernel (conv1_avx512.cc) against the AVX2 phase-split GEMM
     assert.ok(wide.profile.some((k) => /^conv2d 2x3x31x29 \[direct avx512/.test(k)), wide.profile.join('; '));
     assert.ok(narrow.profile.some((k) => /^conv2d 2x3x31x29 \[im2col\+gemm/.test(k)), narrow.profile.join('; '));
-    // every output: the Winograd case's y, dw, db, dx and conv1's y, dw, db
+    // every output: the Winograd cases' y, dw, db, dx and conv1's y, dw, db
     assert.deepEqual(wide.outs, narrow.outs);
   });
 
@@ -66,8 +66,8 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
     const one = probe({ ALEXNET_CONV: 'own', ALEXNET_PROBE_THREADS: '1' }), two = probe({ ALEXNET_CONV: 'own' });
     if (one.info.isaUsed === 'none') return;
     assert.ok(two.profile.some((k) => /^conv2d 2x16x13x11 \[winograd/.test(k)), two.profile.join('; '));
-    // the Winograd case's y and dx, conv1's y
-    for (const i of [0, 3, 4]) assert.deepEqual(one.outs[i], two.outs[i], `output ${i}`);
+    // the first Winograd case's y and dx, conv1's y, the second Winograd case's y and dx
+    for (const i of [0, 3, 4, 7, 10]) assert.deepEqual(one.outs[i], two.outs[i], `output ${i}`);
   });
 
   test('an unknown cap is one clear error', () => {
@@ -100,9 +100,9 @@ describe('kernel choice by measurement', { skip: SKIP }, () => {
     const first = probe(env);
     if (first.info.isaUsed === 'none') return;  // no own kernel applies: nothing to choose between
     assert.equal(first.info.conv, 'auto');
-    // two convs, forward and backward: four instances, each timed once
-    assert.equal(first.kernels.timings, 4, JSON.stringify(first.kernels.decisions));
-    assert.equal(first.kernels.decisions.length, 4);
+    // three convs, forward and backward: six instances, each timed once
+    assert.equal(first.kernels.timings, 6, JSON.stringify(first.kernels.decisions));
+    assert.equal(first.kernels.decisions.length, 6);
     for (const d of first.kernels.decisions) {
       assert.match(d.key, /^conv2d(Backward)?\|.+\|.+\|t2$/);
       assert.ok(d.ownMs > 0 && d.dnnlMs > 0, d.key);
@@ -125,13 +125,13 @@ describe('kernel choice by measurement', { skip: SKIP }, () => {
     // a damaged cache is reported and replaced
     writeFileSync(first.kernels.file, '{"version": 1, "decisions": [');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/backend/native/kernel-probe.ts'], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, ...env, ALEXNET_QUIET: '' },
+      cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ...env, ALEXNET_QUIET: '' },
     });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /kernel cache .+ is unreadable .+; timing kernels again/);
     const third = JSON.parse(r.stdout.trim().split('\n').pop()!) as Probe;
-    assert.equal(third.kernels.timings, 4);
-    assert.equal((JSON.parse(readFileSync(first.kernels.file, 'utf8')) as { decisions: unknown[] }).decisions.length, 4);
+    assert.equal(third.kernels.timings, 6);
+    assert.equal((JSON.parse(readFileSync(first.kernels.file, 'utf8')) as { decisions: unknown[] }).decisions.length, 6);
   });
 
   test('forced choices run the forced kernel, and agree with each other like any two kernels against ref', () => {
