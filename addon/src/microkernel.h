@@ -1,7 +1,8 @@
 // The register-tile GEMM kernel behind our own conv and fc paths (AVX2 + FMA):
 //   c (MR x 8NV) (+)= a (MR x K, rows lda apart) · b (K x 8NV, packed contiguously), MR <= 6, NV <= 2.
 // 12 accumulators + 2 b vectors + 1 broadcast fill the 16 ymm registers. Named accumulators, not an array:
-// GCC spills an accumulator array to the stack on every iteration.
+// GCC spills an accumulator array to the stack on every iteration. When PF, each k step also prefetches one
+// line of pf (the next 16-column panel, K x 16) into L1, as gemmTile32 does below.
 #pragma once
 #include <immintrin.h>
 
@@ -11,14 +12,15 @@
 
 namespace an {
 
-template <int MR, int NV, bool ACC = false>
+template <int MR, int NV, bool ACC = false, bool PF = false>
 AVX2 inline void gemmTile(int64_t K, const float *__restrict a, int64_t lda, const float *__restrict b, float *__restrict c,
-                          int64_t ldc) {
+                          int64_t ldc, const float *pf = nullptr) {
   static_assert(MR >= 1 && MR <= 6 && (NV == 1 || NV == 2), "tile");
   __m256 a00 = _mm256_setzero_ps(), a10 = a00, a20 = a00, a30 = a00, a40 = a00, a50 = a00;
   __m256 a01 = a00, a11 = a00, a21 = a00, a31 = a00, a41 = a00, a51 = a00;
   const float *r0 = a, *r1 = a + lda, *r2 = a + 2 * lda, *r3 = a + 3 * lda, *r4 = a + 4 * lda, *r5 = a + 5 * lda;
   for (int64_t k = 0; k < K; ++k, b += 8 * NV) {
+    if (PF) _mm_prefetch(reinterpret_cast<const char *>(pf + 16 * k), _MM_HINT_T0);
     const __m256 b0 = _mm256_load_ps(b), b1 = NV == 2 ? _mm256_load_ps(b + 8) : b0;
 #define AN_ROW(i)                                                \
   if (MR > i) {                                                  \

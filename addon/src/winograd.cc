@@ -127,9 +127,12 @@ AVX2 void pointGemm(int64_t n6, int64_t Cg, int64_t Kg, int64_t k0, int64_t k1, 
   static const bool wide = ownIsa() >= Isa::avx512;
   if (wide) return pointGemm512(n6, Cg, Kg, k0, k1, V, U, M, next);
   for (int64_t kp = k0; kp < k1; kp += 16) {
-    const float *u = U + kp * Cg;
+    const float *u = U + kp * Cg, *pf = kp + 16 < k1 ? u + 16 * Cg : next;  // the next panel, as pointGemm512
     if (Kg - kp >= 16)
-      for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 2>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+      for (int64_t r = 0; r < n6; r += 6) {
+        if (r == 0 && pf) gemmTile<6, 2, false, true>(Cg, V, Cg, u, M + kp, Kg, pf);
+        else gemmTile<6, 2>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
+      }
     else
       for (int64_t r = 0; r < n6; r += 6) gemmTile<6, 1>(Cg, V + r * Cg, Cg, u, M + r * Kg + kp, Kg);
   }
