@@ -204,8 +204,12 @@ void run(Engine &e, const Geo &g, const float *x, const float *U, const float *b
   // rows of V/M per point: at most tilesPerChunk() tiles, and the same number of chunks for every thread (a
   // remainder chunk left one thread idle for up to a third of conv2 at batch 1: 196 tiles as 66 + 66 + 64)
   const int64_t perThread = (g.T + nthr - 1) / nthr, chunksPerThread = (perThread + tilesPerChunk() - 1) / tilesPerChunk();
-  const int64_t tc = ((perThread + chunksPerThread - 1) / chunksPerThread + 5) / 6 * 6;
-  const int64_t nChunks = (g.T + tc - 1) / tc;
+  int64_t tc = ((perThread + chunksPerThread - 1) / chunksPerThread + 5) / 6 * 6;
+  int64_t nChunks = (g.T + tc - 1) / tc;
+  // Fewer chunks than two per thread, all the tiles in one chunk's reach (conv3-conv5 at batch 1: 16 tiles): one
+  // chunk, its output channels split below, so that every weight panel is read once. Two chunks of 12 and 4 read
+  // all of U twice (conv4: 2 x 14 MB, from memory after the fc layers' weight stream).
+  if (g.G * nChunks < 2 * nthr && g.T <= tilesPerChunk()) tc = (g.T + 5) / 6 * 6, nChunks = 1;
   // Too few chunks to keep every thread busy (conv3-conv5 at batch 1: 16 tiles, 12 + 4 at 6-row granularity): split
   // the output channels too, in 16-column panels, each split a thread's share of every chunk. Each output element
   // is still summed by one GEMM row in the same order, so the bits do not depend on the split.
