@@ -62,7 +62,8 @@ describe('ALEXNET_MAX_ISA caps our kernels and oneDNN', { skip: SKIP }, () => {
   });
 
   test('splitting a small Winograd conv across threads (tiles and output channels) leaves the bits alone', () => {
-    // 24 tiles on 2 threads: two chunks, each split in output channels; on 1 thread: one chunk, no split
+    // the first case, 24 tiles: on 2 threads one chunk split in output channels, on 1 thread unsplit; the second
+    // case (kernel-probe.ts): two chunks either way, split on 2 threads
     const one = probe({ ALEXNET_CONV: 'own', ALEXNET_PROBE_THREADS: '1' }), two = probe({ ALEXNET_CONV: 'own' });
     if (one.info.isaUsed === 'none') return;
     assert.ok(two.profile.some((k) => /^conv2d 2x16x13x11 \[winograd/.test(k)), two.profile.join('; '));

@@ -13,9 +13,9 @@ for (const c of [
   // conv1: the first layer needs no dx (our weight-gradient kernel applies only then)
   { x: [2, 3, 31, 29], w: [16, 3, 11, 11], stride: 4, pad: 2, groups: 1, needDx: false },
   // 56 output channels: a pair of 16-column panels (the AVX-512 point GEMMs' 32-column tile), a single panel and
-  // an 8-column one; dx has 40 columns (a pair and an 8-column panel); 36 tiles give the forward 18-row chunks
-  // and dw 42 rows (12-row tiles and a 6-row one)
-  { x: [3, 40, 13, 11], w: [56, 40, 3, 3], stride: 1, pad: 1, groups: 1, needDx: true },
+  // an 8-column one; dx has 40 columns (a pair and an 8-column panel). 84 tiles: on 2 threads two chunks of 42
+  // rows (12-row tiles and a 6-row one), each split in output channels; on 1 thread the same chunks unsplit
+  { x: [6, 40, 27, 7], w: [56, 40, 3, 3], stride: 1, pad: 1, groups: 1, needDx: true },
 ]) {
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const x = be.upload(rand(size(c.x), 1), c.x), w = be.upload(rand(size(c.w), 2, 0.3), c.w), b = be.upload(rand(c.w[0], 3), [c.w[0]]);
