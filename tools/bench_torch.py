@@ -2,7 +2,7 @@
 """PyTorch peer for `alexnet bench --peers` (src/cli/bench.ts): the same model, thread count, input sizes
 and measured steps and forward calls as bench/measure.ts, in its own process so peak RSS is PyTorch's alone.
 Prints one JSON line: {"forward":{"batch1","batch64"},"train":{"batch128"},"peakRssMiB","torch"}.
-Usage: /usr/bin/python3 tools/bench_torch.py --variant torchvision --threads 2 --steps 3 [--calls64 6 --calls1 60] [--only train,forward64,forward1]
+Usage: /usr/bin/python3 tools/bench_torch.py --variant torchvision --threads 2 --steps 3 [--calls64 12 --calls1 180] [--only train,forward64,forward1]
 """
 import argparse
 import json
@@ -43,8 +43,8 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--steps', type=int, default=3)
     # forward calls: `alexnet bench` passes src/cli/bench-calls.ts's counts; these defaults are its rule for 3 steps
-    ap.add_argument('--calls64', type=int, default=6)
-    ap.add_argument('--calls1', type=int, default=60)
+    ap.add_argument('--calls64', type=int, default=12)
+    ap.add_argument('--calls1', type=int, default=180)
     ap.add_argument('--only', default='train,forward64,forward1')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
