@@ -7,7 +7,8 @@
       "src/maxpool_blk.cc", "src/fast_stubs.cc", "src/cpu.cc", "src/kernel_choice.cc", "src/conv1_avx512.cc", "src/conv_direct.cc", "src/maxpool_avx512.cc", "src/maxpool_eval.cc", "src/jobs.cc", "src/program.cc",
       "src/runtime/queue.cc", "src/runtime/runtime.cc", "src/runtime/storage.cc",
       "src/gemv.cc", "src/fc_gemm.cc", "src/precision.cc", "src/bf16_conv.cc", "src/bf16_linear.cc",
-      "src/quant.cc"
+      "src/quant.cc",
+      "src/quant_binding.cc"
     ],
     "include_dirs": [
       "<!(node -p \"require('node-addon-api').include_dir\")",
