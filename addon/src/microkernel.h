@@ -74,9 +74,9 @@ AVX512 inline void gemmTile16(int64_t K, const float *__restrict a, int64_t lda,
 // k step loads MR + 2 values for 2 MR FMAs (gemmTile16: MR + 1 for MR). When PF, each k step also prefetches one
 // line of each of pf0 and pf1 (the panels to be used next, K x 16 each) into L1: a panel's first pass otherwise
 // waits on L3 line by line. Measured 2 Dec 2026 on one Zen 5 core (avx512f, OPENBLAS_CORETYPE=Haswell): in L1,
-// 223-233 GFLOP/s against 178-207 for gemmTile16<12>; on the Winograd point GEMMs of conv3-conv5 at batch 64
-// (66 rows, U 7-14 MB read from L3 once per chunk), 170-200 GFLOP/s against 107-135 for the 16-column tile
-// without prefetch and 124-157 for this tile without it. Same summation order per output as gemmTile16.
+// 223-233 GFLOP/s against 178-207 for gemmTile16<12>; on the Winograd point GEMMs of conv4 and conv5 at batch 64
+// (bench/point-gemm.cc: 66 rows, U 9-14 MB read from L3 once per chunk), 150-198 GFLOP/s against 101-129 for the
+// 16-column tile and 115-156 for this tile without the prefetch. Same summation order per output as gemmTile16.
 template <int MR, bool ACC = false, bool PF = false>
 AVX512 inline void gemmTile32(int64_t K, const float *__restrict a, int64_t lda, const float *__restrict b0, const float *__restrict b1,
                               float *__restrict c, int64_t ldc, const float *pf0 = nullptr, const float *pf1 = nullptr) {
