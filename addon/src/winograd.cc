@@ -210,7 +210,7 @@ void run(Engine &e, const Geo &g, const float *x, const float *U, const float *b
   // chunk, its output channels split below, so that every weight panel is read once. Two chunks of 12 and 4 read
   // all of U twice (conv4: 2 x 14 MB, from memory after the fc layers' weight stream).
   if (g.G * nChunks < 2 * nthr && g.T <= tilesPerChunk()) tc = (g.T + 5) / 6 * 6, nChunks = 1;
-  // Too few chunks to keep every thread busy (conv3-conv5 at batch 1: 16 tiles, 12 + 4 at 6-row granularity): split
+  // Too few chunks to keep every thread busy (conv3-conv5 at batch 1: one chunk of 16 tiles): split
   // the output channels too, in 16-column panels, each split a thread's share of every chunk. Each output element
   // is still summed by one GEMM row in the same order, so the bits do not depend on the split.
   const int64_t panels = (g.Kg + 15) / 16;
