@@ -3,9 +3,9 @@
 // trust > 0 (LARS, r = lr * trust * |w| / (|dw| + weightDecay*|w|), lr where a norm is 0; ref/sgd.ts trustRate):
 // SQNORMS sums w^2 and dw^2 per workgroup into partials (f32, strided over a piece), RATE adds the partials and
 // writes r into a one-element buffer, and SGD_RATE reads r from there, so nothing waits for the host.
-import { ShapeError, type OpInputs, type OpOutputs, type SgdAttrs } from '../backend.ts';
+import type { OpInputs, OpOutputs, SgdAttrs } from '../backend.ts';
 import { chunks, REDUCE_HEAD, type KernelSpec, type WgCtx } from './kernel.ts';
-import { arg, shapeStr } from './tensor.ts';
+import { arg } from './tensor.ts';
 
 const UPDATE = `let wv = w[u.o_w + gi];
   let vi = u.m * v[u.o_v + gi] - u.wd * lr * wv - lr * dw[u.o_dw + gi];
@@ -60,11 +60,8 @@ const SGD_RATE: KernelSpec = {
 
 export function sgd(ctx: WgCtx, inp: OpInputs<'sgd'>, a: SgdAttrs): OpOutputs<'sgd'> {
   const op = 'sgd';
+  // sizes and finite attributes: checked by the registry (ops.ts) before any backend runs the op
   const w = arg(op, 'w', inp.w), dw = arg(op, 'dw', inp.dw), v = arg(op, 'v', inp.v);
-  if (dw.size !== w.size || v.size !== w.size) {
-    throw new ShapeError(op, `w ${shapeStr(w.shape)}, dw ${shapeStr(dw.shape)} and v ${shapeStr(v.shape)} must have the same size`);
-  }
-  for (const [k, x] of Object.entries(a)) if (x !== undefined && !Number.isFinite(x)) throw new ShapeError(op, `${k} must be finite, got ${x}`);
   const pieces = chunks(ctx, w.size);
   if (!((a.trust ?? 0) > 0)) {
     for (const [start, count] of pieces) {
