@@ -73,7 +73,7 @@ AVX512 inline void gemmTile16(int64_t K, const float *__restrict a, int64_t lda,
 // MR <= 14 (28 accumulators and the two panel vectors fill the 32 zmm). Each broadcast of a feeds two FMAs, so a
 // k step loads MR + 2 values for 2 MR FMAs (gemmTile16: MR + 1 for MR). When PF, each k step also prefetches one
 // line of each of pf0 and pf1 (the panels to be used next, K x 16 each) into L1: a panel's first pass otherwise
-// waits on L3 line by line. Measured 2 Dec 2026 on one Zen 5 core (avx512f, OPENBLAS_CORETYPE=Haswell): in L1,
+// waits on L3 line by line. Measured 2 Dec 2026 on one Zen 5 core (avx512f): one tile repeated on data in L1,
 // 223-233 GFLOP/s against 178-207 for gemmTile16<12>; on the Winograd point GEMMs of conv4 and conv5 at batch 64
 // (bench/point-gemm.cc: 66 rows, U 9-14 MB read from L3 once per chunk), 150-198 GFLOP/s against 101-129 for the
 // 16-column tile and 115-156 for this tile without the prefetch. Same summation order per output as gemmTile16.
