@@ -4,7 +4,7 @@
     "sources": [
       "src/binding.cc", "src/engine.cc", "src/conv.cc", "src/pool.cc", "src/lrn.cc",
       "src/eltwise.cc", "src/linear.cc", "src/softmax.cc", "src/winograd.cc", "src/winograd_dw.cc", "src/conv_gemm.cc",
-      "src/maxpool_blk.cc", "src/fast_stubs.cc", "src/cpu.cc", "src/kernel_choice.cc", "src/conv1_avx512.cc", "src/conv_direct.cc", "src/maxpool_avx512.cc", "src/maxpool_eval.cc", "src/jobs.cc", "src/program.cc",
+      "src/conv_gemm_dw.cc", "src/maxpool_blk.cc", "src/fast_stubs.cc", "src/cpu.cc", "src/kernel_choice.cc", "src/conv1_avx512.cc", "src/conv_direct.cc", "src/maxpool_avx512.cc", "src/maxpool_eval.cc", "src/jobs.cc", "src/program.cc",
       "src/runtime/queue.cc", "src/runtime/runtime.cc", "src/runtime/storage.cc",
       "src/gemv.cc", "src/fc_gemm.cc", "src/precision.cc", "src/bf16_conv.cc", "src/bf16_linear.cc",
       "src/quant.cc",

@@ -8,7 +8,7 @@
 // micro-kernel keeps 4 output channels x 3 pixel vectors (12 ymm) in registers, broadcasts the weights,
 // and transposes 4x8 at the store so the output lands in nChw8c (bias and ReLU fused).  nChw8c rather than
 // NHWC: oneDNN's max-pool after it runs 1.6x faster on it and conv2 needs no reorder (measured, batch 64).
-// The weight gradient (conv1 has no dx) runs on the same phase split.
+// The weight gradient (conv1 has no dx) runs on the same phase split (conv_gemm.h, conv_gemm_dw.cc).
 #include "conv_fast.h"
 #include "cpu.h"
 #if AN_X86  // AVX2 kernels, chosen at run time; elsewhere fast_stubs.cc says "not applicable"
@@ -19,24 +19,11 @@
 #include <cstring>
 #include <vector>
 
-#include "conv_fast.h"
+#include "conv_gemm.h"
 
 namespace an {
 
-namespace {
-
-// fully unroll the small register-tile loops so the accumulator arrays live in registers
-#define UNROLL _Pragma("GCC unroll 8")
-
-constexpr int KT = 4;  // output channels per micro-tile (one xmm per pixel at the store)
-constexpr int VT = 3;  // pixel vectors (8 pixels each) per micro-tile: 12 accumulators + 3 inputs + 1 weight
-
-struct Geo {
-  int64_t N, C, H, W, K, R, S, P, Q, s, pad;
-  int64_t Hp, WS, RS, CS;  // phase buffer: rows used, floats per phase row, per padded row (s*WS), per channel
-  int64_t nvr, nvec;       // pixel vectors per output row, per image
-  int64_t K8;              // K rounded up to the 8-block: zero weights and bias write the block padding's zeros
-};
+namespace phase {
 
 // x (C,H,W) of one image -> xb (C,Hp,s,WS): padded row hp, padded column j = s*i + ph at [c][hp][ph][i].
 // Every element is written (zeros outside x) so the buffer needs no clearing; rows [r0, r1) of C*Hp.
@@ -69,6 +56,49 @@ __attribute__((target("avx2,fma"))) void splitPhases(const Geo &g, const float *
     }
   }
 }
+
+// Geometry of the phase split; false (the caller returns false, touching nothing) where this path does not apply.
+bool phaseGeo(const Tens &x, const Tens &w, const Conv2dAttrs &at, Geo &g) {
+  const int64_t stride = at.stride, pad = at.pad, G = at.groups;
+  if (G != 1 || x.d.size() != 4 || w.d.size() != 4 || x.i32) return false;
+  g.N = x.d[0]; g.C = x.d[1]; g.H = x.d[2]; g.W = x.d[3];
+  g.K = w.d[0]; g.R = w.d[2]; g.S = w.d[3]; g.s = stride; g.pad = pad;
+  if (w.d[1] != g.C || g.C > 4 || g.R < 5 || g.S < 5 || stride < 2 || stride > 8 || pad < 0 || pad >= g.R) return false;
+  g.P = (g.H + 2 * pad - g.R) / stride + 1;
+  g.Q = (g.W + 2 * pad - g.S) / stride + 1;
+  if (g.P < 1 || g.Q < 1) return false;
+  g.nvr = (g.Q + 7) / 8;
+  g.nvec = g.P * g.nvr;
+  g.Hp = (g.P - 1) * stride + g.R;
+  g.WS = (g.nvr * 8 + (g.S - 1) / stride + 7) / 8 * 8;  // the last vector's lanes at the largest tap stay in the row
+  g.RS = stride * g.WS;
+  g.CS = g.Hp * g.RS;
+  g.K8 = (g.K + 7) / 8 * 8;
+  return g.C * g.CS < (int64_t(1) << 31);  // tap offsets are int32
+}
+
+// tap r = (c, kh, kw) -> offset in the phase buffer relative to an output pixel's base (p*s*RS + q)
+int32_t *tapOffsets(Engine &e, const Geo &g) {
+  int32_t *off = static_cast<int32_t *>(e.scratch("conv1.off", sizeof(int32_t) * g.C * g.R * g.S));
+  for (int64_t c = 0, r = 0; c < g.C; ++c)
+    for (int64_t kh = 0; kh < g.R; ++kh)
+      for (int64_t kw = 0; kw < g.S; ++kw, ++r) off[r] = int32_t(c * g.CS + kh * g.RS + (kw % g.s) * g.WS + kw / g.s);
+  return off;
+}
+
+}  // namespace phase
+
+namespace {
+
+using phase::Geo;
+using phase::phaseGeo;
+using phase::splitPhases;
+using phase::tapOffsets;
+
+
+constexpr int KT = 4;  // output channels per micro-tile (one xmm per pixel at the store)
+constexpr int VT = 3;  // pixel vectors (8 pixels each) per micro-tile: 12 accumulators + 3 inputs + 1 weight
+
 
 // One micro-tile: y[KT channels][pixels of NV vectors] = bias + sum_r w4[r][k] * xb[base_v + off[r] + lane].
 // xb (C,Hp,s,WS) phases, w4 (nr, KT) packed weights of this channel group -> y nChw8c at ych (channel k0).
@@ -134,67 +164,6 @@ void runVectors(const Geo &g, const float *xb, const int32_t *off, const float *
       else microTile<1>(xb, base, pix, nq, off, nr, w4, b4, ych, relu);
     }
   }
-}
-
-// Weight-gradient tile over output rows [p0, p1) of one image:
-// part[i][k0 + 8v + l] += sum_{p,q} xb[p*s*RS + off[i] + q] * dy[k0 + 8v + l][p][q] for RT taps x KV 8-channel blocks.
-// xb (C,Hp,s,WS) phases, dyk: dy (K/8,P,Q,8) nChw8c image at block k0/8, part (taps, Kp) at [tap r0][k0].
-template <int RT, int KV>
-__attribute__((target("avx2,fma"))) void bwTile(const Geo &g, const float *xb, const int32_t *off, const float *dyk,
-                                                float *part, int64_t Kp, int64_t p0, int64_t p1) {
-  __m256 acc[RT][KV];
-  UNROLL for (int i = 0; i < RT; ++i)
-    UNROLL for (int v = 0; v < KV; ++v) acc[i][v] = _mm256_loadu_ps(part + i * Kp + 8 * v);
-  const int64_t bs = g.P * g.Q * 8;
-  for (int64_t p = p0; p < p1; ++p) {
-    const float *xr[RT];
-    UNROLL for (int i = 0; i < RT; ++i) xr[i] = xb + p * g.s * g.RS + off[i];
-    const float *d = dyk + p * g.Q * 8;
-    for (int64_t q = 0; q < g.Q; ++q) {
-      __m256 dv[KV];
-      UNROLL for (int v = 0; v < KV; ++v) dv[v] = _mm256_loadu_ps(d + q * 8 + v * bs);
-      UNROLL for (int i = 0; i < RT; ++i) {
-        const __m256 xs = _mm256_broadcast_ss(xr[i] + q);
-        UNROLL for (int v = 0; v < KV; ++v) acc[i][v] = _mm256_fmadd_ps(xs, dv[v], acc[i][v]);
-      }
-    }
-  }
-  UNROLL for (int i = 0; i < RT; ++i)
-    UNROLL for (int v = 0; v < KV; ++v) _mm256_storeu_ps(part + i * Kp + 8 * v, acc[i][v]);
-}
-
-using BwTileFn = void (*)(const Geo &, const float *, const int32_t *, const float *, float *, int64_t, int64_t, int64_t);
-template <int KV> constexpr BwTileFn bwTiles[7] = {nullptr, bwTile<1, KV>, bwTile<2, KV>, bwTile<3, KV>, bwTile<4, KV>, bwTile<5, KV>, bwTile<6, KV>};
-constexpr int BW_RT = 6, BW_ROWS = 4;  // 6 taps x 16 channels (12 accumulators); 4 output rows of x and dy stay in L2
-constexpr int64_t BW_CHUNK = 4;       // images per partial weight-gradient sum (fixed: results independent of threads)
-
-// Geometry of the phase split; false (the caller returns false, touching nothing) where this path does not apply.
-bool phaseGeo(const Tens &x, const Tens &w, const Conv2dAttrs &at, Geo &g) {
-  const int64_t stride = at.stride, pad = at.pad, G = at.groups;
-  if (G != 1 || x.d.size() != 4 || w.d.size() != 4 || x.i32) return false;
-  g.N = x.d[0]; g.C = x.d[1]; g.H = x.d[2]; g.W = x.d[3];
-  g.K = w.d[0]; g.R = w.d[2]; g.S = w.d[3]; g.s = stride; g.pad = pad;
-  if (w.d[1] != g.C || g.C > 4 || g.R < 5 || g.S < 5 || stride < 2 || stride > 8 || pad < 0 || pad >= g.R) return false;
-  g.P = (g.H + 2 * pad - g.R) / stride + 1;
-  g.Q = (g.W + 2 * pad - g.S) / stride + 1;
-  if (g.P < 1 || g.Q < 1) return false;
-  g.nvr = (g.Q + 7) / 8;
-  g.nvec = g.P * g.nvr;
-  g.Hp = (g.P - 1) * stride + g.R;
-  g.WS = (g.nvr * 8 + (g.S - 1) / stride + 7) / 8 * 8;  // the last vector's lanes at the largest tap stay in the row
-  g.RS = stride * g.WS;
-  g.CS = g.Hp * g.RS;
-  g.K8 = (g.K + 7) / 8 * 8;
-  return g.C * g.CS < (int64_t(1) << 31);  // tap offsets are int32
-}
-
-// tap r = (c, kh, kw) -> offset in the phase buffer relative to an output pixel's base (p*s*RS + q)
-int32_t *tapOffsets(Engine &e, const Geo &g) {
-  int32_t *off = static_cast<int32_t *>(e.scratch("conv1.off", sizeof(int32_t) * g.C * g.R * g.S));
-  for (int64_t c = 0, r = 0; c < g.C; ++c)
-    for (int64_t kh = 0; kh < g.R; ++kh)
-      for (int64_t kw = 0; kw < g.S; ++kw, ++r) off[r] = int32_t(c * g.CS + kh * g.RS + (kw % g.s) * g.WS + kw / g.s);
-  return off;
 }
 
 // oneDNN 2.6 has a direct AVX2 kernel for some of these shapes (the paper's conv1, pad 0: ~87 GFLOP/s per core,
@@ -276,76 +245,6 @@ bool gemmConv2d(Engine &e, const Args &a, bool fuseRelu) {
       }
     }
   }
-  e.tag = "im2col+gemm";
-  return true;
-}
-
-// in: x, w, dy, dw, db; attrs: stride, pad, groups, needDx (must be 0: conv1 has no dx).  dw += , db +=
-// x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S), db (K).
-// Deterministic: images are summed in fixed chunks of BW_CHUNK (each chunk by one thread, in image order, into its
-// own (taps, K8) partial sum) and the chunks are added in chunk order, so the result depends neither on which
-// thread ran which chunk (dynamic scheduling balances a busy machine) nor on the thread count. Per-thread sums
-// over dynamically assigned images made training differ from run to run in the last bits, which grew to 1e-4 in
-// the loss after some steps.
-bool gemmConv2dBackwardWeights(Engine &e, const Args &a) {
-  Geo g;
-  const Tens &x0 = e.get(a.in[0]), &dy0 = e.get(a.in[2]);
-  const int T = std::max(1, omp_get_max_threads());
-  const Conv2dBackwardAttrs &at = a.attrs<Conv2dBackwardAttrs>();
-  if (at.needDx || !phaseGeo(x0, e.get(a.in[1]), at, g) || g.N < T) return false;
-  if (dy0.d != dims{g.N, g.K, g.P, g.Q} || dy0.i32) return false;
-  const int64_t K8 = g.K8, nr = g.C * g.R * g.S, nb = K8 / 8, bs = g.P * g.Q * 8;
-  memory xm = e.as(x0, plainMd(x0.d), "conv1.x");
-  memory dym = e.as(dy0, memory::desc(dy0.d, dt::f32, tag::nChw8c), "conv1bw.dy");
-  const float *x = static_cast<const float *>(xm.get_data_handle()), *dy = static_cast<const float *>(dym.get_data_handle());
-  const int32_t *off = tapOffsets(e, g);
-  std::vector<float *> xbs(T), lines(T);
-  for (int t = 0; t < T; ++t) {
-    xbs[t] = static_cast<float *>(e.scratch("conv1.xb" + std::to_string(t), sizeof(float) * g.C * g.CS));
-    lines[t] = static_cast<float *>(e.scratch("conv1.line" + std::to_string(t), sizeof(float) * g.RS));
-  }
-  const int64_t nch = (g.N + BW_CHUNK - 1) / BW_CHUNK, partLen = (nr + 1) * K8;
-  float *parts = static_cast<float *>(e.scratch("conv1bw.parts", sizeof(float) * nch * partLen));
-  const Geo gc = g;
-#pragma omp parallel num_threads(T)
-  {
-    const int tid = omp_get_thread_num();
-    float *xb = xbs[tid];
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t ch = 0; ch < nch; ++ch) {
-      float *part = parts + ch * partLen, *pb = part + nr * K8;  // pb: the bias sums
-      std::memset(part, 0, sizeof(float) * partLen);
-      for (int64_t n = ch * BW_CHUNK; n < std::min(gc.N, (ch + 1) * BW_CHUNK); ++n) {
-        splitPhases(gc, x + n * gc.C * gc.H * gc.W, xb, lines[tid], 0, gc.C * gc.Hp);
-        const float *dyn = dy + n * nb * bs;
-        for (int64_t p0 = 0; p0 < gc.P; p0 += BW_ROWS)
-          for (int64_t r0 = 0; r0 < nr; r0 += BW_RT) {
-            const int rt = int(std::min<int64_t>(BW_RT, nr - r0));
-            for (int64_t b = 0; b < nb; b += 2)
-              (b + 1 < nb ? bwTiles<2> : bwTiles<1>)[rt](gc, xb, off + r0, dyn + b * bs, part + r0 * K8 + b * 8, K8, p0,
-                                                         std::min(gc.P, p0 + BW_ROWS));
-          }
-        for (int64_t b = 0; b < nb; ++b)
-          for (int64_t i = 0; i < gc.P * gc.Q; ++i)
-            for (int l = 0; l < 8; ++l) pb[b * 8 + l] += dyn[b * bs + i * 8 + l];
-      }
-    }
-  }
-  // (taps, K8) per chunk, added in chunk order -> dw (K, taps) and db, accumulated
-  Tens &dw = e.plain(a.in[3]);
-  Tens &db = e.plain(a.in[4]);
-  float *dwp = dw.f(), *dbp = db.f();
-  // element i of chunk 0 += the same element of chunks 1, 2, ... in order (any thread may own any i)
-#pragma omp parallel for schedule(static) num_threads(T)
-  for (int64_t i = 0; i < partLen; ++i) {
-    float s = parts[i];
-    for (int64_t ch = 1; ch < nch; ++ch) s += parts[ch * partLen + i];
-    parts[i] = s;
-  }
-  for (int64_t k = 0; k < g.K; ++k)
-    for (int64_t r = 0; r <= nr; ++r) (r < nr ? dwp[k * nr + r] : dbp[k]) += parts[r * K8 + k];
-  e.touch(dw);
-  e.touch(db);
   e.tag = "im2col+gemm";
   return true;
 }
