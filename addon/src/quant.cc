@@ -34,6 +34,7 @@ using dt = memory::data_type;
 using tag = memory::format_tag;
 namespace q = an::qdn;
 using an::int8::LayerDef;
+using an::int8::numel;  // dims is std::vector<int64_t>
 
 struct Step {
   primitive prim;
@@ -47,8 +48,6 @@ struct Plan {
   memory output;  // plain f32 (N, F)
   std::vector<memory> keep;  // buffers the steps use
 };
-
-int64_t numel(const dims &d) { int64_t n = 1; for (auto v : d) n *= v; return n; }
 
 // f32 plain -> s8/u8 plain: round to nearest even, saturate (what oneDNN's own quantisation does)
 template <class T> void quantise(const float *x, T *y, int64_t n, float inv, float lo, float hi) {

@@ -15,9 +15,7 @@ namespace {
 
 using an::int8::LayerDef;
 using an::int8::Net;
-
-int64_t numel(const std::vector<int64_t> &d) { int64_t n = 1; for (auto v : d) n *= v; return n; }
-
+using an::int8::numel;
 
 template <class T> std::vector<T> typedVec(const Napi::Value &v, const char *what) {
   if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a typed array");

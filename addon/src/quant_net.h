@@ -6,6 +6,8 @@
 
 namespace an::int8 {
 
+inline int64_t numel(const std::vector<int64_t> &d) { int64_t n = 1; for (auto v : d) n *= v; return n; }
+
 struct LayerDef {
   enum Kind { conv, linear, maxpool, lrn, avgpool } kind = conv;
   std::vector<int8_t> w;  // conv (K, C/g, R, S) / linear (O, I), row-major
